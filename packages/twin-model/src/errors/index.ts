@@ -1,0 +1,60 @@
+/**
+ * @module @twinkit/twin-model/errors
+ *
+ * One error vocabulary for the device, the service and the hub: `HubError` and its subclasses,
+ * the code table, `createHubError()`, error-body codecs, local errors and guards.
+ * In `catch` blocks prefer the guards (`isPreconditionFailedError(e)`) over `instanceof`.
+ */
+export {
+  KnownHubErrorCode,
+  defaultHubErrorCode,
+  isRetryableStatus,
+  lookupHubErrorCode,
+  type HubErrorCode,
+  type HubErrorCodeInfo,
+} from './codes.js';
+export { HubError, type HubErrorOptions } from './hub-error.js';
+export {
+  BadRequestError,
+  ConflictError,
+  DeviceNotFoundError,
+  PayloadTooLargeError,
+  PreconditionFailedError,
+  QuotaExceededError,
+  ServiceUnavailableError,
+  ThrottledError,
+  UnauthorizedError,
+} from './hub-errors.js';
+export { createHubError, type CreateHubErrorInput } from './create-hub-error.js';
+export {
+  formatDeviceErrorBody,
+  formatRestErrorBody,
+  parseHubErrorBody,
+  type ParsedHubErrorBody,
+} from './error-body.js';
+export {
+  OperationTimeoutError,
+  QuerySyntaxError,
+  TransportError,
+  TwinValidationError,
+  UnsupportedRuntimeError,
+  type ValidationIssue,
+} from './local-errors.js';
+export {
+  isBadRequestError,
+  isConflictError,
+  isDeviceNotFoundError,
+  isHubError,
+  isOperationTimeoutError,
+  isPayloadTooLargeError,
+  isPreconditionFailedError,
+  isQuerySyntaxError,
+  isQuotaExceededError,
+  isRetryableError,
+  isServiceUnavailableError,
+  isThrottledError,
+  isTransportError,
+  isTwinValidationError,
+  isUnauthorizedError,
+  isUnsupportedRuntimeError,
+} from './guards.js';

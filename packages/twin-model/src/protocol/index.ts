@@ -1,0 +1,92 @@
+/**
+ * @module @twinkit/twin-model/protocol
+ *
+ * The wire contract shared by the device SDK, the service SDK and the hub, so they cannot drift
+ * apart: base64, connection strings, SAS tokens (WebCrypto HMAC-SHA256), MQTT twin topics and
+ * usernames, REST paths and headers, and AMQP twin link addresses and CBS names. Pure and
+ * dependency-free; only the SAS signing helpers are async.
+ *
+ * @example
+ * ```ts
+ * import { parseDeviceConnectionString, createSasToken, deviceResourceUri } from '@twinkit/twin-model/protocol';
+ *
+ * const cs = parseDeviceConnectionString(connectionString);
+ * const password = await createSasToken({
+ *   resourceUri: deviceResourceUri(cs.hostName, cs.deviceId, cs.moduleId),
+ *   key: cs.sharedAccessKey ?? '',
+ *   expiresOnInSeconds: Math.ceil(Date.now() / 1000) + 3600,
+ * });
+ * ```
+ */
+export { decodeBase64, encodeBase64, isBase64 } from './base64.js';
+export {
+  formatDeviceConnectionString,
+  formatServiceConnectionString,
+  parseConnectionString,
+  parseDeviceConnectionString,
+  parseServiceConnectionString,
+  splitHostPort,
+  type DeviceConnectionString,
+  type ParseServiceConnectionStringOptions,
+  type ServiceConnectionString,
+  type ServiceSasConnectionString,
+} from './connection-string.js';
+export {
+  SAS_TOKEN_PREFIX,
+  computeSasSignature,
+  createSasToken,
+  deviceResourceUri,
+  parseSasToken,
+  resourceCovers,
+  verifySasToken,
+  type CreateSasTokenOptions,
+  type ParsedSasToken,
+  type ResourceCoversOptions,
+  type SasVerification,
+  type VerifySasTokenOptions,
+} from './sas-token.js';
+export {
+  DESIRED_PATCH_TOPIC_FILTER,
+  TWIN_RESPONSE_TOPIC_FILTER,
+  desiredPatchTopic,
+  mqttClientId,
+  mqttUsername,
+  parseMqttUsername,
+  parseTwinTopic,
+  reportedPatchTopic,
+  twinGetTopic,
+  twinResponseTopic,
+  type MqttUsernameOptions,
+  type ParsedMqttUsername,
+  type ParsedTwinTopic,
+} from './mqtt-topics.js';
+export {
+  API_VERSION,
+  BULK_PATH,
+  HEADER,
+  JSON_CONTENT_TYPE,
+  QUERY_PATH,
+  devicePath,
+  isQuoted,
+  modulePath,
+  modulesPath,
+  quoteEtag,
+  twinPath,
+  unquoteEtag,
+  withApiVersion,
+} from './rest.js';
+export {
+  CBS_NODE,
+  CBS_PROPERTY,
+  CBS_PUT_TOKEN_OPERATION,
+  DESIRED_NOTIFICATIONS_RESOURCE,
+  KnownCbsTokenType,
+  KnownTwinAmqpOperation,
+  REPORTED_PROPERTIES_RESOURCE,
+  TWIN_ANNOTATION,
+  TWIN_LINK_PROPERTY,
+  parseTwinLinkAddress,
+  twinLinkAddress,
+  type ParsedTwinLinkAddress,
+  type TwinAmqpOperation,
+} from './amqp-addresses.js';

@@ -1,0 +1,20 @@
+import { defineConfig } from 'tsup';
+
+// One build serves every runtime: twin-model has no platform seams and no dependencies.
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    'errors/index': 'src/errors/index.ts',
+    'protocol/index': 'src/protocol/index.ts',
+    'query/index': 'src/query/index.ts',
+  },
+  format: ['esm', 'cjs'],
+  target: 'es2022',
+  platform: 'neutral',
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  treeshake: true,
+  // Shared chunks in both formats, so HubError and friends are one class across every entry.
+  splitting: true,
+});
