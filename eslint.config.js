@@ -1,22 +1,28 @@
 // @ts-check
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 /** Node built-ins and Node-only libraries, forbidden in shared (runtime-neutral) code. */
-const nodeOnlyModules = [
-  { group: ['node:*'], message: 'Node built-ins belong in src/platform/node/** (house-style 4.8).' },
-  {
-    group: ['net', 'tls', 'fs', 'http', 'https', 'crypto', 'os', 'path', 'stream', 'events', 'buffer', 'child_process', 'url', 'util', 'zlib'],
-    message: 'Node built-ins belong in src/platform/node/** (house-style 4.8).',
-  },
-  { group: ['ws', 'rhea', 'rhea-promise', 'undici'], message: 'Node-only libraries belong in src/platform/node/** or src/transport/amqp/**.' },
-];
+const builtinMessage = 'Node built-ins belong in src/platform/node/** (house-style 4.8).';
+const nodeOnlyImports = {
+  paths: [
+    ...['net', 'tls', 'fs', 'http', 'https', 'crypto', 'os', 'path', 'stream', 'events', 'buffer', 'child_process', 'url', 'util', 'zlib'].map(
+      (name) => ({ name, message: builtinMessage }),
+    ),
+    ...['ws', 'rhea', 'rhea-promise', 'undici'].map((name) => ({
+      name,
+      message: 'Node-only libraries belong in src/platform/node/** or src/transport/amqp/**.',
+    })),
+  ],
+  patterns: [{ group: ['node:*'], message: builtinMessage }],
+};
 
 const nodeOnlyGlobals = ['process', 'Buffer', '__dirname', '__filename', 'require', 'window', 'document'].map(
   (name) => ({ name, message: `'${name}' is not available in every runtime; use a #platform seam (house-style 4.8).` }),
 );
 
-export default tseslint.config(
+export default defineConfig(
   {
     ignores: ['**/dist/**', '**/coverage/**', '**/node_modules/**', '.vitest/**', '**/*.cjs', '**/*.mjs', '**/.data/**'],
   },
@@ -25,7 +31,7 @@ export default tseslint.config(
   ...tseslint.configs.stylisticTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.ts'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
@@ -52,7 +58,7 @@ export default tseslint.config(
     files: ['packages/device/src/**/*.ts', 'packages/service/src/**/*.ts'],
     ignores: ['**/*.test.ts', 'packages/device/src/platform/node/**', 'packages/device/src/transport/amqp/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: nodeOnlyModules }],
+      'no-restricted-imports': ['error', nodeOnlyImports],
       'no-restricted-globals': ['error', ...nodeOnlyGlobals],
     },
   },
@@ -70,6 +76,7 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unnecessary-condition': 'off',
       '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/no-confusing-void-expression': 'off',
     },
   },
   {

@@ -6,7 +6,9 @@ import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
  * before tests run (house-style 4.9, vitest's own `__vitest_source__` pattern).
  */
 export function twinkitProject(name: string, test: UserWorkspaceConfig['test'] = {}) {
-  const conditions = ['@twinkit/source', 'node', 'import', 'module', 'default'];
+  // Vite adds `import`/`require` by how a module is loaded; listing `import` here as well would
+  // make CommonJS dependencies (mqtt.js requiring ws) load ESM wrappers through vitest's resolver.
+  const conditions = ['@twinkit/source', 'node'];
   return defineProject({
     resolve: { conditions },
     ssr: { resolve: { conditions, externalConditions: conditions } },

@@ -88,7 +88,9 @@ export function createHubError(input: CreateHubErrorInput): HubError {
     (typeof input.code === 'string' && input.code !== '' ? input.code : defaultHubErrorCode(input.statusCode));
   const target = describeTarget(input.deviceId, input.moduleId);
   const head = input.operation ? `${input.operation}${target} failed` : `Request${target} failed`;
-  const hubText = input.message?.trim();
+  const rawText = input.message?.trim();
+  // The advice follows as its own sentence, so the hub's text must end like one.
+  const hubText = rawText && !/[.!?)]$/.test(rawText) ? `${rawText}.` : rawText;
   const tail = advice[input.statusCode] ?? (input.statusCode >= 500 ? 'Retry later.' : '');
   const message = `${head} (${String(input.statusCode)} ${code})${hubText ? `: ${hubText}` : '.'}${tail ? ` ${tail}` : ''}`;
   const ErrorClass = classFor(input.statusCode);

@@ -88,7 +88,7 @@ describe('createHubError', () => {
       requestId: 'r-1',
     });
     expect(error.message).toBe(
-      "Twin update for device 'dev-1' failed (412 PreconditionFailed): etag mismatch The ETag or version is stale. Re-read the twin and retry with the new value.",
+      "Twin update for device 'dev-1' failed (412 PreconditionFailed): etag mismatch. The ETag or version is stale. Re-read the twin and retry with the new value.",
     );
     expect(error.requestId).toBe('r-1');
     expect(error.deviceId).toBe('dev-1');

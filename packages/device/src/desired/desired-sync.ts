@@ -1,0 +1,197 @@
+/**
+ * The desired-version gate and resync engine (twin-semantics §6.2, protocol.md §8): never lose a
+ * desired change, never deliver one twice.
+ *
+ * - A patch with `$version == last + 1` is applied and delivered; duplicates and stale versions
+ *   are dropped (twin-model `checkDesiredVersion`).
+ * - A version gap triggers a re-read of the twin; what changed since the last known desired
+ *   section is delivered as ONE synthetic change (twin-model `diff`, removed keys as `null`).
+ * - Patches that arrive while a re-read is in flight are buffered and replayed through the gate
+ *   afterwards, so nothing that raced the GET is lost.
+ *
+ * @internal
+ */
+import { applyPatch, checkDesiredVersion, diff } from '@twinkit/twin-model';
+import type { DeviceTwin, JsonObject } from '@twinkit/twin-model';
+import type { Logger } from '../internal/logger.js';
+import type { RoutedChange } from './desired-router.js';
+
+/** How many patches may wait for an in-flight re-read before they are dropped for another re-read. */
+export const MAX_BUFFERED_PATCHES = 1000;
+
+interface BufferedPatch {
+  patch: JsonObject;
+  version: number;
+}
+
+/** Collaborators of a {@link DesiredSync}. */
+export interface DesiredSyncOptions {
+  /** Reads the twin (with the client's deadline). */
+  readTwin: () => Promise<DeviceTwin>;
+  /** Receives each change to deliver. */
+  deliver: (change: RoutedChange) => void;
+  /** A re-read started by a gap or an early patch failed; the client decides when to retry. */
+  onResyncError: (error: unknown) => void;
+  logger: Logger;
+}
+
+/**
+ * Tracks the last known desired section and its version.
+ *
+ * @internal
+ */
+export class DesiredSync {
+  readonly #options: DesiredSyncOptions;
+  #document: JsonObject | undefined;
+  #version: number | undefined;
+  #buffer: BufferedPatch[] = [];
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stale = false;
+
+  constructor(options: DesiredSyncOptions) {
+    this.#options = options;
+  }
+
+  /** The last desired `$version` known, or `undefined` before the first twin read. */
+  get version(): number | undefined {
+    return this.#version;
+  }
+
+  /** Whether a re-read is in flight. */
+  get resyncing(): boolean {
+    return this.#running !== undefined;
+  }
+
+  /**
+   * Takes a desired patch from the transport.
+   *
+   * @param patch - the patch without `$version`
+   * @param version - its `$version`
+   */
+  onPatch(patch: JsonObject, version: number): void {
+    if (this.#running !== undefined || this.#version === undefined || this.#stale) {
+      this.#bufferPatch(patch, version);
+      if (this.#running === undefined) this.#startInBackground();
+      return;
+    }
+    if (this.#gate(patch, version) === 'gap') {
+      this.#options.logger.info(
+        `desired version gap (have ${String(this.#version)}, got ${String(version)}); re-reading the twin`,
+      );
+      this.#bufferPatch(patch, version);
+      this.#startInBackground();
+    }
+  }
+
+  /**
+   * Adopts a twin that was read (by a resync or by the app's `getTwin()`): the first one sets
+   * the baseline silently; a newer one delivers the difference as one change.
+   *
+   * @param twin - the device view of the twin
+   */
+  observe(twin: DeviceTwin): void {
+    const { $version: version, ...content } = twin.desired;
+    if (this.#version === undefined || this.#document === undefined) {
+      this.#document = content;
+      this.#version = version;
+      return;
+    }
+    if (version <= this.#version) return;
+    const before = this.#document;
+    const change = diff(before, content);
+    this.#document = content;
+    this.#version = version;
+    if (Object.keys(change).length > 0) {
+      this.#options.deliver({ patch: change, version, reason: 'resync', before, after: content });
+    }
+  }
+
+  /**
+   * Re-reads the twin, delivers what changed, then replays buffered patches. Concurrent calls
+   * share one run (and ask it to read once more, so nothing that happened meanwhile is missed).
+   *
+   * @returns settles when the section is in sync; rejects when the read failed (the buffer is kept)
+   */
+  resync(): Promise<void> {
+    if (this.#running !== undefined) {
+      this.#again = true;
+      return this.#running;
+    }
+    const run = this.#run().finally(() => {
+      this.#running = undefined;
+    });
+    this.#running = run;
+    return run;
+  }
+
+  /** Drops buffered patches (the transport subscription was turned off); the baseline is kept. */
+  clearBuffer(): void {
+    this.#buffer = [];
+  }
+
+  async #run(): Promise<void> {
+    do {
+      this.#again = false;
+      let twin: DeviceTwin;
+      try {
+        twin = await this.#options.readTwin();
+      } catch (error) {
+        // Keep the buffer; the next reconnect or patch starts another re-read.
+        this.#stale = true;
+        throw error;
+      }
+      this.#stale = false;
+      this.observe(twin);
+      const pending = this.#buffer.sort((a, b) => a.version - b.version);
+      this.#buffer = [];
+      for (let index = 0; index < pending.length; index += 1) {
+        const item = pending[index];
+        if (item === undefined) continue;
+        if (this.#gate(item.patch, item.version) === 'gap') {
+          this.#buffer.push(...pending.slice(index));
+          this.#again = true;
+          break;
+        }
+      }
+    } while (this.#again);
+  }
+
+  #startInBackground(): void {
+    this.resync().catch((error: unknown) => {
+      this.#options.logger.warning(`desired resync failed: ${(error as Error).message}`);
+      this.#options.onResyncError(error);
+    });
+  }
+
+  #bufferPatch(patch: JsonObject, version: number): void {
+    if (this.#buffer.length >= MAX_BUFFERED_PATCHES) {
+      // A later re-read covers everything dropped here, so nothing is lost.
+      this.#buffer = [];
+      this.#again = true;
+    }
+    this.#buffer.push({ patch, version });
+  }
+
+  #gate(patch: JsonObject, version: number): 'ok' | 'gap' {
+    const verdict = checkDesiredVersion(this.#version, version);
+    switch (verdict) {
+      case 'apply': {
+        const before = this.#document ?? {};
+        const after = applyPatch(before, patch);
+        this.#document = after;
+        this.#version = version;
+        this.#options.deliver({ patch, version, reason: 'patch', before, after });
+        return 'ok';
+      }
+      case 'duplicate':
+      case 'stale':
+        this.#options.logger.verbose(
+          `dropped ${verdict} desired patch $version=${String(version)}`,
+        );
+        return 'ok';
+      case 'gap':
+        return 'gap';
+    }
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * @module @twinkit/device
+ *
+ * The device side of Azure IoT Hub device twins: {@link DeviceClient} (devices and modules)
+ * with `getTwin`, `updateReportedProperties`, `onDesired` and `watchDesired`; reconnect with
+ * backoff, SAS renewal, desired resync after every reconnect and on version gaps, an offline
+ * outbox; and the {@link mqtt} transport (TCP+TLS on Node, WebSocket everywhere). Errors are
+ * the shared twinkit vocabulary, re-exported here with their guards.
+ */
+export {
+  DeviceClient,
+  DEFAULT_KEEP_ALIVE_IN_SECONDS,
+  DEFAULT_OPERATION_TIMEOUT_IN_MS,
+  DEFAULT_TOKEN_RENEWAL_MARGIN_IN_SECONDS,
+  DEFAULT_TOKEN_VALIDITY_IN_SECONDS,
+  type DesiredHandler,
+} from './device-client.js';
+export type {
+  CloseOptions,
+  DeviceClientOptions,
+  FromSasTokenOptions,
+  GetTwinOptions,
+  OpenOptions,
+  OperationOptions,
+  UpdateReportedPropertiesOptions,
+  WatchDesiredOptions,
+} from './options.js';
+export {
+  KnownConnectionChangeReason,
+  KnownConnectionStatus,
+  type ConnectionChangeReason,
+  type ConnectionStateChange,
+  type ConnectionStatus,
+  type DeviceClientEvents,
+} from './connection-state.js';
+export {
+  KnownDesiredChangeReason,
+  type DesiredChange,
+  type DesiredChangeReason,
+  type DesiredPath,
+  type DesiredValueAt,
+} from './desired/desired-router.js';
+export { DEFAULT_MAX_QUEUED_CHANGES } from './desired/desired-queue.js';
+export { DEFAULT_OUTBOX_OPTIONS, type OutboxOptions } from './outbox/reported-outbox.js';
+export { DEFAULT_RETRY_OPTIONS, type RetryOptions } from './internal/backoff.js';
+export type { Unsubscribe } from './internal/emitter.js';
+export { setLogLevel, getLogLevel, type LogLevel } from './internal/logger.js';
+export type { DeviceAuth, DeviceCredential, DeviceIdentity } from './auth/credential.js';
+export { SasKeyCredential, type SasKeyCredentialOptions } from './auth/sas-key-credential.js';
+export { SasTokenCredential, type SasTokenProvider } from './auth/sas-token-credential.js';
+export { X509Credential } from './auth/x509-credential.js';
+export { mqtt, type MqttTransportOptions } from './transport/mqtt/index.js';
+export type {
+  ClientCertificate,
+  ConnectParams,
+  DeviceTransport,
+  TransportContext,
+  TransportFactory,
+  TransportHandlers,
+  TransportRequestOptions,
+  UpdateReportedResult,
+} from './transport/transport.js';
+export type { DeviceTwin, JsonObject, JsonValue, MergePatch } from '@twinkit/twin-model';
+export {
+  BadRequestError,
+  ConflictError,
+  DeviceNotFoundError,
+  HubError,
+  KnownHubErrorCode,
+  OperationTimeoutError,
+  PayloadTooLargeError,
+  PreconditionFailedError,
+  QuotaExceededError,
+  ServiceUnavailableError,
+  ThrottledError,
+  TransportError,
+  TwinValidationError,
+  UnauthorizedError,
+  UnsupportedRuntimeError,
+  isBadRequestError,
+  isConflictError,
+  isDeviceNotFoundError,
+  isHubError,
+  isOperationTimeoutError,
+  isPayloadTooLargeError,
+  isPreconditionFailedError,
+  isQuotaExceededError,
+  isRetryableError,
+  isServiceUnavailableError,
+  isThrottledError,
+  isTransportError,
+  isTwinValidationError,
+  isUnauthorizedError,
+  isUnsupportedRuntimeError,
+  type ValidationIssue,
+} from '@twinkit/twin-model/errors';

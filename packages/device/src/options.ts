@@ -1,0 +1,70 @@
+/**
+ * Options of the DeviceClient and its methods (house-style 4.5.3: every method takes a final
+ * `<Method>Options` bag extending {@link OperationOptions}; durations carry their unit).
+ */
+import type { RetryOptions } from './internal/backoff.js';
+import type { OutboxOptions } from './outbox/reported-outbox.js';
+import type {
+  ClientCertificate,
+  OperationOptions,
+  TransportFactory,
+} from './transport/transport.js';
+
+export type { OperationOptions } from './transport/transport.js';
+
+/** Options of a {@link DeviceClient}. */
+export interface DeviceClientOptions {
+  /** The transport factory. Default `mqtt()` (MQTT over TCP+TLS, port 8883). */
+  transport?: TransportFactory;
+  /** Extra PEM CA certificate(s) to trust, e.g. the local hub's `caCertificate` (Node dialect). */
+  ca?: string;
+  /** TLS client certificate and key, for `x509=true` connection strings (Node dialect). */
+  clientCertificate?: ClientCertificate;
+  /** Deadline of every operation (open, getTwin, each reported send, subscriptions). Default 30 000 ms. */
+  operationTimeoutInMs?: number;
+  /** Reconnect policy: exponential backoff with jitter, forever by default. */
+  retryOptions?: RetryOptions;
+  /** MQTT keep-alive. Default 180 s, as the Node SDK uses (protocol.md §4.1). */
+  keepAliveInSeconds?: number;
+  /** Lifetime of each SAS token signed from a device key. Default 3600 s. */
+  tokenValidityInSeconds?: number;
+  /**
+   * How long before a token expires the client renews it (reconnecting with the new token
+   * without losing subscriptions). Default 900 s. When a token lives shorter than twice the
+   * margin, it is renewed halfway through its life instead.
+   */
+  tokenRenewalMarginInSeconds?: number;
+  /**
+   * Offline outbox for reported properties: queued while disconnected, coalesced, sent in order
+   * on reconnect (default on, bounded by {@link OutboxOptions}). `false` makes updates fail fast
+   * with `TransportError` while disconnected.
+   */
+  outbox?: false | OutboxOptions;
+  /** IoT Plug and Play model id, announced at connect. */
+  modelId?: string;
+}
+
+/** Options of `DeviceClient.fromSasToken`. */
+export interface FromSasTokenOptions extends DeviceClientOptions {
+  /** Where to connect (`host[:port]`) when it is not the host in the token's `sr`. */
+  gatewayHostName?: string;
+}
+
+/** Options of `open()`. */
+export type OpenOptions = OperationOptions;
+/** Options of `close()`. */
+export type CloseOptions = OperationOptions;
+/** Options of `getTwin()`. */
+export type GetTwinOptions = OperationOptions;
+
+/** Options of `updateReportedProperties()`. */
+export type UpdateReportedPropertiesOptions = OperationOptions;
+
+/** Options of `watchDesired()`. */
+export interface WatchDesiredOptions extends OperationOptions {
+  /**
+   * The queue bound. Default 100. On overflow the queued changes fold into one (`reason:
+   * 'coalesced'`, newest version and value, combined patch); see `watchDesired`.
+   */
+  maxQueuedChanges?: number;
+}

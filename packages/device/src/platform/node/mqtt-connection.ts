@@ -1,0 +1,26 @@
+/**
+ * Node implementation of `#platform/mqtt-connection`: mqtt.js's Node build, `mqtts://` over
+ * TCP+TLS or `wss://` through `ws`, with an optional CA and client certificate.
+ *
+ * @internal
+ */
+import { connect } from 'mqtt';
+import { baseMqttOptions, type OpenMqttConnection } from '../types.js';
+
+/** Opens an mqtt.js client (Node build). */
+export const openMqttConnection: OpenMqttConnection = (options) =>
+  connect(options.url, {
+    ...baseMqttOptions(options),
+    rejectUnauthorized: true,
+    // mqtt.js copies these TLS options into wsOptions for wss:// as well.
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
+    ...(options.clientCertificate === undefined
+      ? {}
+      : {
+          cert: options.clientCertificate.certificate,
+          key: options.clientCertificate.key,
+          ...(options.clientCertificate.passphrase === undefined
+            ? {}
+            : { passphrase: options.clientCertificate.passphrase }),
+        }),
+  });

@@ -1,0 +1,71 @@
+/**
+ * Signatures of the runtime seams (house-style 4.8). `#platform/mqtt-connection` resolves by
+ * package `imports` condition to `platform/node/mqtt-connection.ts` (mqtt.js Node build: mqtts
+ * over TCP+TLS and wss) or `platform/web/mqtt-connection.ts` (mqtt.js browser build over the
+ * global WebSocket). Both implement {@link OpenMqttConnection}.
+ *
+ * @internal
+ */
+import type { MqttClient } from 'mqtt';
+import type { ClientCertificate } from '../transport/transport.js';
+
+/** What the MQTT transport asks a platform to open. */
+export interface MqttConnectionOptions {
+  /** `mqtts://host:port` or `wss://host:port/$iothub/websocket`. */
+  url: string;
+  clientId: string;
+  username: string;
+  /** The SAS token; absent for X.509. */
+  password?: string;
+  keepAliveInSeconds: number;
+  /** CONNECT → CONNACK deadline. */
+  connectTimeoutInMs: number;
+  /** Extra PEM CA to trust. */
+  ca?: string;
+  /** TLS client certificate. */
+  clientCertificate?: ClientCertificate;
+}
+
+/**
+ * Starts connecting an MQTT 3.1.1 client with IoT Hub's settings (clean=false, no automatic
+ * reconnect: the DeviceClient owns reconnects).
+ *
+ * @throws {@link UnsupportedRuntimeError} when the runtime cannot honour an option
+ */
+export type OpenMqttConnection = (options: MqttConnectionOptions) => MqttClient;
+
+/**
+ * Settings both platforms pass to mqtt.js.
+ *
+ * @param options - the connection options
+ * @returns the mqtt.js options shared by both builds
+ */
+export function baseMqttOptions(options: MqttConnectionOptions): {
+  protocolVersion: 4;
+  clean: false;
+  reconnectPeriod: 0;
+  resubscribe: false;
+  queueQoSZero: false;
+  clientId: string;
+  username: string;
+  password?: string;
+  keepalive: number;
+  connectTimeout: number;
+} {
+  return {
+    // IoT Hub speaks MQTT 3.1.1 (protocol.md §4.1).
+    protocolVersion: 4,
+    // Every official SDK connects with clean=0 so the hub keeps twin subscriptions (§4.3).
+    clean: false,
+    // The client owns reconnects and resubscription (house-style 4.7 rule 2).
+    reconnectPeriod: 0,
+    resubscribe: false,
+    // A QoS 0 request queued while offline would be answered on a connection nobody waits on.
+    queueQoSZero: false,
+    clientId: options.clientId,
+    username: options.username,
+    ...(options.password === undefined ? {} : { password: options.password }),
+    keepalive: options.keepAliveInSeconds,
+    connectTimeout: options.connectTimeoutInMs,
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * Web implementation of `#platform/mqtt-connection` (browsers, workers, Deno, Bun, edge
+ * runtimes): mqtt.js's browser build over the global `WebSocket`. Only `wss://` works there,
+ * and the runtime's own trust store decides TLS, so CA and client-certificate options are
+ * refused with a clear error instead of being silently ignored.
+ *
+ * @internal
+ */
+import { UnsupportedRuntimeError } from '@twinkit/twin-model/errors';
+import browserMqtt from 'mqtt/dist/mqtt.esm';
+import { baseMqttOptions, type OpenMqttConnection } from '../types.js';
+
+/** Opens an mqtt.js client (browser build, global WebSocket). */
+export const openMqttConnection: OpenMqttConnection = (options) => {
+  if (!options.url.startsWith('wss://')) {
+    throw new UnsupportedRuntimeError(
+      'MQTT over TCP needs Node; in browsers and edge runtimes use mqtt({ webSocket: true }).',
+    );
+  }
+  if (options.clientCertificate !== undefined) {
+    throw new UnsupportedRuntimeError(
+      'X.509 client certificates need the Node dialect; a WebSocket in this runtime cannot present one.',
+    );
+  }
+  if (options.ca !== undefined) {
+    throw new UnsupportedRuntimeError(
+      'The ca option needs the Node dialect; in this runtime trust the CA through the platform trust store.',
+    );
+  }
+  if (typeof globalThis.WebSocket !== 'function') {
+    throw new UnsupportedRuntimeError(
+      'This runtime has no global WebSocket, which MQTT over WebSocket needs.',
+    );
+  }
+  return browserMqtt.connect(options.url, {
+    ...baseMqttOptions(options),
+    forceNativeWebSocket: true,
+  });
+};

@@ -1,0 +1,422 @@
+/**
+ * `DeviceTransport` over MQTT 3.1.1 (mqtt.js), TCP+TLS or WebSocket (protocol.md §4). mqtt.js's
+ * own reconnect is off; a lost connection is reported through `handlers.disconnected` and the
+ * DeviceClient decides what happens next (house-style 4.7 rule 2). Topics, client id and
+ * username come from twin-model/protocol, never from literals here.
+ *
+ * @internal
+ */
+import type { DeviceTwin, JsonObject } from '@twinkit/twin-model';
+import { OperationTimeoutError, TransportError } from '@twinkit/twin-model/errors';
+import {
+  DESIRED_PATCH_TOPIC_FILTER,
+  TWIN_RESPONSE_TOPIC_FILTER,
+  mqttClientId,
+  mqttUsername,
+  parseTwinTopic,
+  reportedPatchTopic,
+  twinGetTopic,
+} from '@twinkit/twin-model/protocol';
+import { openMqttConnection } from '#platform/mqtt-connection';
+import type { MqttClient } from 'mqtt';
+import { withDeadline } from '../../internal/abort.js';
+import { createLogger } from '../../internal/logger.js';
+import type {
+  ConnectParams,
+  DeviceTransport,
+  OperationOptions,
+  TransportContext,
+  TransportHandlers,
+  TransportRequestOptions,
+  UpdateReportedResult,
+} from '../transport.js';
+import { RequestTracker } from './request-tracker.js';
+import {
+  translateConnectionError,
+  translateTwinResponse,
+  type ErrorContext,
+} from './translate-error.js';
+
+/** Options of the MQTT transport, passed to `mqtt(options)`. */
+export interface MqttTransportOptions {
+  /** MQTT over WebSocket (`wss://host:443/$iothub/websocket`) instead of TCP+TLS on 8883. Default `false`. */
+  webSocket?: boolean;
+  /**
+   * Port to connect to. Default: the port in `GatewayHostName`/`HostName` when one is given,
+   * else 8883 (TCP) or 443 (WebSocket).
+   */
+  port?: number;
+  /** WebSocket path. Default `/$iothub/websocket` (protocol.md §1). */
+  webSocketPath?: string;
+  /** Sent as `DeviceClientType` in the username; identifies the app to the hub. */
+  clientType?: string;
+}
+
+/** The user agent sent when the app names none. */
+export const DEFAULT_CLIENT_TYPE = 'twinkit-device/0.1.0';
+
+interface TwinResponse {
+  status: number;
+  version: number | undefined;
+  body: string;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * The MQTT implementation of {@link DeviceTransport}.
+ *
+ * @internal
+ */
+export class MqttTransport implements DeviceTransport {
+  readonly #options: MqttTransportOptions;
+  readonly #handlers: TransportHandlers;
+  readonly #context: TransportContext;
+  readonly #tracker = new RequestTracker<TwinResponse>();
+  readonly #retired = new WeakSet<MqttClient>();
+  readonly #log = createLogger('twin:device:mqtt');
+  #client: MqttClient | undefined;
+  #params: ConnectParams | undefined;
+  #desired = false;
+
+  constructor(
+    options: MqttTransportOptions,
+    handlers: TransportHandlers,
+    context: TransportContext,
+  ) {
+    this.#options = options;
+    this.#handlers = handlers;
+    this.#context = context;
+  }
+
+  async connect(params: ConnectParams, options: TransportRequestOptions = {}): Promise<void> {
+    if (this.#client !== undefined) await this.disconnect();
+    this.#params = params;
+    this.#desired = false;
+    this.#client = await this.#open(params, options);
+  }
+
+  async disconnect(options: OperationOptions = {}): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    if (client === undefined) return;
+    this.#retired.add(client);
+    this.#tracker.failAll(new TransportError('The client disconnected before the hub answered.'));
+    await this.#end(client, options.abortSignal);
+  }
+
+  async getTwin(options: TransportRequestOptions = {}): Promise<DeviceTwin> {
+    const operation = 'Twin read';
+    const response = await this.#request(operation, twinGetTopic, '', options);
+    this.#throwIfFailed(response, operation);
+    const twin = parseDeviceTwin(response.body);
+    if (twin === undefined) {
+      throw new TransportError(`${operation} returned a body that is not a device twin`, {
+        retryable: true,
+      });
+    }
+    return twin;
+  }
+
+  async patchReported(
+    patch: JsonObject,
+    options: TransportRequestOptions = {},
+  ): Promise<UpdateReportedResult> {
+    const operation = 'Reported properties update';
+    const response = await this.#request(
+      operation,
+      (rid) => reportedPatchTopic(rid),
+      JSON.stringify(patch),
+      options,
+    );
+    this.#throwIfFailed(response, operation);
+    if (response.version === undefined) {
+      throw new TransportError(`${operation} was accepted but the hub sent no $version`, {
+        retryable: false,
+      });
+    }
+    return { version: response.version };
+  }
+
+  async setDesiredSubscription(
+    enabled: boolean,
+    options: TransportRequestOptions = {},
+  ): Promise<void> {
+    const client = this.#requireClient(enabled ? 'Desired subscription' : 'Desired unsubscription');
+    const timeoutInMs = options.timeoutInMs ?? this.#context.operationTimeoutInMs;
+    await withDeadline(
+      enabled ? 'subscribe' : 'unsubscribe',
+      timeoutInMs,
+      options.abortSignal,
+      () =>
+        enabled
+          ? subscribe(client, DESIRED_PATCH_TOPIC_FILTER)
+          : unsubscribe(client, DESIRED_PATCH_TOPIC_FILTER),
+    );
+    this.#desired = enabled;
+  }
+
+  async updateCredentials(
+    params: ConnectParams,
+    options: TransportRequestOptions = {},
+  ): Promise<void> {
+    const old = this.#requireClient('Credential update');
+    const timeoutInMs = options.timeoutInMs ?? this.#context.operationTimeoutInMs;
+    // Let answers already on their way arrive before the old connection goes.
+    await this.#tracker.whenIdle(timeoutInMs);
+    this.#client = undefined;
+    this.#retired.add(old);
+    this.#tracker.failAll(
+      new TransportError('The connection was replaced to present a renewed token.'),
+    );
+    await this.#end(old, options.abortSignal);
+    this.#params = params;
+    this.#log.info(`reconnecting ${describe(params)} with a renewed token (clean=false)`);
+    const client = await this.#open(params, options);
+    if (this.#desired) {
+      try {
+        await withDeadline('subscribe', timeoutInMs, options.abortSignal, () =>
+          subscribe(client, DESIRED_PATCH_TOPIC_FILTER),
+        );
+      } catch (error) {
+        this.#retired.add(client);
+        client.end(true);
+        throw translateConnectionError(error, this.#errorContext('Desired subscription'));
+      }
+    }
+    this.#client = client;
+  }
+
+  async #open(params: ConnectParams, options: TransportRequestOptions): Promise<MqttClient> {
+    const timeoutInMs = options.timeoutInMs ?? this.#context.operationTimeoutInMs;
+    const context = this.#errorContext('Connect');
+    const url = this.#url(params);
+    this.#log.info(`connecting ${describe(params)} to ${url}`);
+    const client = openMqttConnection({
+      url,
+      clientId: mqttClientId(params.deviceId, params.moduleId),
+      username: mqttUsername({
+        hostName: params.hostName,
+        deviceId: params.deviceId,
+        ...(params.moduleId === undefined ? {} : { moduleId: params.moduleId }),
+        clientType: this.#options.clientType ?? DEFAULT_CLIENT_TYPE,
+        ...(params.modelId === undefined ? {} : { modelId: params.modelId }),
+      }),
+      ...(params.sasToken === undefined ? {} : { password: params.sasToken }),
+      keepAliveInSeconds: params.keepAliveInSeconds,
+      connectTimeoutInMs: timeoutInMs,
+      ...(params.ca === undefined ? {} : { ca: params.ca }),
+      ...(params.clientCertificate === undefined
+        ? {}
+        : { clientCertificate: params.clientCertificate }),
+    });
+    let lastError: unknown;
+    client.on('error', (error) => {
+      lastError = error;
+    });
+    client.on('message', (topic, payload) => {
+      this.#onMessage(client, topic, payload);
+    });
+    try {
+      await withDeadline('connect', timeoutInMs, options.abortSignal, () => waitForConnack(client));
+      await withDeadline('subscribe', timeoutInMs, options.abortSignal, () =>
+        subscribe(client, TWIN_RESPONSE_TOPIC_FILTER),
+      );
+    } catch (error) {
+      this.#retired.add(client);
+      client.end(true);
+      if (options.abortSignal?.aborted === true && error === options.abortSignal.reason)
+        throw error;
+      if (error instanceof OperationTimeoutError) throw error;
+      throw translateConnectionError(error, context);
+    }
+    client.on('close', () => {
+      this.#onClose(client, lastError);
+    });
+    this.#log.info(`connected ${describe(params)}`);
+    return client;
+  }
+
+  #onClose(client: MqttClient, lastError: unknown): void {
+    if (this.#retired.has(client) || client !== this.#client) return;
+    this.#client = undefined;
+    this.#retired.add(client);
+    const error = translateConnectionError(lastError, this.#errorContext('Connection'));
+    this.#log.info(`connection lost: ${error.message}`);
+    this.#tracker.failAll(
+      error instanceof TransportError ? error : new TransportError(error.message, { cause: error }),
+    );
+    this.#handlers.disconnected(error);
+  }
+
+  #onMessage(client: MqttClient, topic: string, payload: Uint8Array): void {
+    if (this.#retired.has(client)) return;
+    const parsed = parseTwinTopic(topic);
+    if (parsed === undefined) return;
+    const body = decoder.decode(payload);
+    if (parsed.kind === 'response') {
+      this.#log.verbose(`response ${String(parsed.status)} for $rid=${parsed.rid}`);
+      this.#tracker.resolve(parsed.rid, { status: parsed.status, version: parsed.version, body });
+      return;
+    }
+    if (parsed.kind !== 'desired-patch') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(body);
+    } catch {
+      // Dropping it is safe: the next patch shows a version gap and the client re-reads the twin.
+      this.#log.warning(
+        `ignored a desired patch with a body that is not JSON ($version=${String(parsed.version)})`,
+      );
+      return;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+    const { $version: _ignored, ...patch } = value as JsonObject;
+    this.#log.verbose(`desired patch $version=${String(parsed.version)}`);
+    this.#handlers.desiredPatch(patch, parsed.version);
+  }
+
+  async #request(
+    operation: string,
+    topicFor: (rid: string) => string,
+    payload: string,
+    options: TransportRequestOptions,
+  ): Promise<TwinResponse> {
+    const client = this.#requireClient(operation);
+    const { rid, response } = this.#tracker.start(operation, {
+      timeoutInMs: options.timeoutInMs ?? this.#context.operationTimeoutInMs,
+      abortSignal: options.abortSignal,
+    });
+    client.publish(topicFor(rid), payload, { qos: 0 }, (error) => {
+      if (error)
+        this.#tracker.fail(rid, translateConnectionError(error, this.#errorContext(operation)));
+    });
+    return response;
+  }
+
+  #throwIfFailed(response: TwinResponse, operation: string): void {
+    const error = translateTwinResponse(
+      response.status,
+      response.body,
+      this.#errorContext(operation),
+    );
+    if (error !== undefined) throw error;
+  }
+
+  #requireClient(operation: string): MqttClient {
+    const client = this.#client;
+    if (client === undefined)
+      throw new TransportError(`${operation} failed: the transport is not connected.`);
+    return client;
+  }
+
+  #errorContext(operation: string): ErrorContext {
+    return { operation, deviceId: this.#params?.deviceId ?? '', moduleId: this.#params?.moduleId };
+  }
+
+  #url(params: ConnectParams): string {
+    const host = params.endpointHost.includes(':')
+      ? `[${params.endpointHost}]`
+      : params.endpointHost;
+    const webSocket = this.#options.webSocket === true;
+    const port = this.#options.port ?? params.endpointPort ?? (webSocket ? 443 : 8883);
+    return webSocket
+      ? `wss://${host}:${String(port)}${this.#options.webSocketPath ?? '/$iothub/websocket'}`
+      : `mqtts://${host}:${String(port)}`;
+  }
+
+  async #end(client: MqttClient, signal: AbortSignal | undefined): Promise<void> {
+    const ended = new Promise<void>((resolve) => {
+      client.end(false, {}, () => {
+        resolve();
+      });
+    });
+    try {
+      await withDeadline('disconnect', this.#context.operationTimeoutInMs, signal, () => ended);
+    } catch {
+      client.end(true);
+    }
+  }
+}
+
+function describe(params: ConnectParams): string {
+  return params.moduleId === undefined
+    ? `'${params.deviceId}'`
+    : `'${params.deviceId}/${params.moduleId}'`;
+}
+
+function waitForConnack(client: MqttClient): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onConnect = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(new TransportError('The connection closed before the hub accepted it.'));
+    };
+    const cleanup = (): void => {
+      client.off('connect', onConnect);
+      client.off('error', onError);
+      client.off('close', onClose);
+    };
+    client.on('connect', onConnect);
+    client.on('error', onError);
+    client.on('close', onClose);
+  });
+}
+
+function subscribe(client: MqttClient, filter: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    client.subscribe(filter, { qos: 0 }, (error, granted) => {
+      if (error) {
+        reject(error);
+        return;
+      }
+      if (granted?.some((grant) => grant.qos === 128) === true) {
+        reject(
+          new TransportError(`The hub refused the subscription to ${filter}.`, {
+            retryable: false,
+          }),
+        );
+        return;
+      }
+      resolve();
+    });
+  });
+}
+
+function unsubscribe(client: MqttClient, filter: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    client.unsubscribe(filter, (error?: Error) => {
+      if (error) reject(error);
+      else resolve();
+    });
+  });
+}
+
+function isVersionedSection(value: unknown): value is JsonObject & { $version: number } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { $version?: unknown }).$version === 'number'
+  );
+}
+
+function parseDeviceTwin(body: string): DeviceTwin | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { desired, reported } = value as { desired?: unknown; reported?: unknown };
+  if (!isVersionedSection(desired) || !isVersionedSection(reported)) return undefined;
+  return { desired, reported };
+}

@@ -1,0 +1,42 @@
+import { defineConfig, type Options } from 'tsup';
+
+// Two dialects (house-style 4.8, 4.9): esbuild resolves the package "imports" map with each
+// build's conditions, so `#platform/*` becomes the Node or the web implementation and no `#`
+// specifier survives into dist. One .d.ts set (from the Node build) serves both: the platform
+// files implement the same signatures (src/platform/types.ts).
+const entry = { index: 'src/index.ts', testing: 'src/testing.ts' };
+
+const shared: Options = {
+  entry,
+  target: 'es2022',
+  sourcemap: true,
+  clean: true,
+  treeshake: true,
+  // Runtime dependencies and the workspace packages stay external; the testing entry needs the
+  // app's own vitest.
+  external: ['mqtt', 'rhea-promise', /^@twinkit\//, 'vitest'],
+};
+
+export default defineConfig([
+  {
+    ...shared,
+    outDir: 'dist/node',
+    platform: 'node',
+    format: ['esm', 'cjs'],
+    dts: true,
+    esbuildOptions(options) {
+      options.conditions = ['node'];
+    },
+  },
+  {
+    ...shared,
+    outDir: 'dist/web',
+    platform: 'neutral',
+    format: ['esm'],
+    dts: false,
+    esbuildOptions(options) {
+      options.conditions = ['worker', 'browser'];
+      options.mainFields = ['module', 'main'];
+    },
+  },
+]);

@@ -1,0 +1,703 @@
+/**
+ * The hub's core: identities and twins in memory (the read path), SQLite behind them (the
+ * durable log), SAS checks for device identities, desired-change events and connection state.
+ * Everything here is socket-free; the REST app, and the MQTT and AMQP endpoints added later,
+ * call into it. Every IoT Hub twin rule comes from twin-model's twin-document engine.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  createStoredTwin,
+  formatTimestamp,
+  replaceTwin,
+  toDeviceTwin,
+  toServiceTwin,
+  updateReported,
+  updateTwin,
+  type DeviceTwin,
+  type JsonObject,
+  type StoredTwin,
+  type TwinIdentityFields,
+  type TwinWriteOptions,
+} from '@twinkit/twin-model';
+import { parseSasToken, resourceCovers, verifySasToken, type ParsedSasToken } from '@twinkit/twin-model/protocol';
+import type { SharedAccessPolicy } from './auth/policies.js';
+import type { FaultInjector } from './faults/fault-injector.js';
+import { hubFailure } from './rest/hub-failure.js';
+import {
+  createIdentityRecord,
+  formatIdentityEtag,
+  signingKeys,
+  updateIdentityRecord,
+  type IdentityRecord,
+  type IdentityRequest,
+} from './state/identity.js';
+import { HubStorage, type StorageOperation } from './state/storage.js';
+
+/** A twin and identity pair as the core keeps them. */
+export interface HubEntry {
+  identity: IdentityRecord;
+  twin: StoredTwin;
+  /** Service-view JSON, built lazily and dropped on every change (queries scan these). */
+  document?: JsonObject | undefined;
+}
+
+interface DeviceEntry extends HubEntry {
+  modules: Map<string, HubEntry>;
+}
+
+/** A desired-properties change, emitted after it was committed. */
+export interface DesiredChangeEvent {
+  deviceId: string;
+  moduleId?: string;
+  /** The body to push to the device: the patch (nulls kept) or the full desired after a replace, plus `$version`. */
+  notification: JsonObject;
+  /** The new `properties.desired.$version`. */
+  version: number;
+}
+
+/** An identity was deleted, disabled or had its credentials changed: live sessions should be dropped. */
+export interface IdentityChangeEvent {
+  deviceId: string;
+  moduleId?: string;
+  change: 'deleted' | 'disabled' | 'credentialsChanged';
+}
+
+/** Outcome of {@link HubCore.authenticateDevice}. Messages never contain tokens or keys. */
+export type DeviceAuthentication =
+  | { ok: true; token: ParsedSasToken; expiresOnInSeconds: number }
+  | {
+      ok: false;
+      reason: 'malformed' | 'expired' | 'signature' | 'not-found' | 'disabled' | 'scope' | 'permission';
+      message: string;
+    };
+
+/** Ids of a device or module. */
+export interface IdentityIds {
+  deviceId: string;
+  moduleId?: string | undefined;
+}
+
+/** Options the core is built with. */
+export interface HubCoreOptions {
+  hostName: string;
+  dataDir?: string | undefined;
+  policies: readonly SharedAccessPolicy[];
+  faults: FaultInjector;
+  ifMatchMode: 'strict' | 'ignore-unquoted';
+}
+
+/** Result of a twin write. */
+export interface TwinWriteOutcome {
+  entry: HubEntry;
+  /** Resolves once the write is durable (and after change events were emitted). */
+  committed: Promise<void>;
+}
+
+/** A protocol endpoint (MQTT, AMQP) that `listen()` can start next to HTTPS. */
+export interface ProtocolEndpoint {
+  readonly protocol: 'mqtt' | 'amqp';
+  /** WebSocket subprotocols it serves on `/$iothub/websocket` of the HTTPS port, e.g. `['mqtt', 'MQTT']`. */
+  readonly webSocketSubprotocols?: readonly string[];
+  /**
+   * Starts serving on a TCP+TLS port.
+   *
+   * @returns the bound port and a close function
+   */
+  listen(options: { host: string; port: number; tls: { key: string; cert: string } }): Promise<{
+    port: number;
+    close(): Promise<void>;
+  }>;
+  /** Takes over a WebSocket upgrade request on `/$iothub/websocket` whose subprotocol it serves. */
+  handleUpgrade?(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+}
+
+const MODULE_KEY_SEPARATOR = '\u0000';
+
+/**
+ * The hub's state and rules engine, shared by every endpoint.
+ *
+ * @internal
+ */
+export class HubCore {
+  readonly hostName: string;
+  readonly policies: readonly SharedAccessPolicy[];
+  readonly faults: FaultInjector;
+  readonly ifMatchMode: 'strict' | 'ignore-unquoted';
+  readonly endpoints: ProtocolEndpoint[] = [];
+  readonly #storage: HubStorage;
+  readonly #devices = new Map<string, DeviceEntry>();
+  readonly #desiredListeners = new Set<(event: DesiredChangeEvent) => void>();
+  readonly #identityListeners = new Set<(event: IdentityChangeEvent) => void>();
+  #etagSequence = 0;
+  #moduleCount = 0;
+  #revision = 0;
+
+  /**
+   * Opens storage and loads every identity and twin into memory.
+   *
+   * @param options - host name, data directory, policies, faults
+   */
+  constructor(options: HubCoreOptions) {
+    this.hostName = options.hostName;
+    this.policies = options.policies;
+    this.faults = options.faults;
+    this.ifMatchMode = options.ifMatchMode;
+    this.#storage = new HubStorage(options.dataDir);
+    this.#load();
+  }
+
+  /** The storage (for the hub's own bookkeeping and tests). */
+  get storage(): HubStorage {
+    return this.#storage;
+  }
+
+  /** Counts every change to identities or twins; cached query results are valid for one revision. */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  #changed(entry?: HubEntry): void {
+    if (entry !== undefined) entry.document = undefined;
+    this.#revision += 1;
+  }
+
+  /** Number of device identities. */
+  get deviceCount(): number {
+    return this.#devices.size;
+  }
+
+  /** Number of module identities. */
+  get moduleCount(): number {
+    return this.#moduleCount;
+  }
+
+  #load(): void {
+    const identities = this.#storage.loadAll('identities');
+    const twins = new Map<string, StoredTwin>();
+    for (const row of this.#storage.loadAll('twins')) {
+      twins.set(row.deviceId + MODULE_KEY_SEPARATOR + row.moduleId, JSON.parse(row.body) as StoredTwin);
+    }
+    const now = new Date();
+    const pendingModules: { identity: IdentityRecord; twin: StoredTwin }[] = [];
+    for (const row of identities) {
+      const identity = JSON.parse(row.body) as IdentityRecord;
+      // Connections do not survive a restart.
+      identity.connectionState = 'Disconnected';
+      this.#etagSequence = Math.max(this.#etagSequence, identity.etagNumber);
+      const ids = row.moduleId === '' ? { deviceId: row.deviceId } : { deviceId: row.deviceId, moduleId: row.moduleId };
+      const twin = twins.get(row.deviceId + MODULE_KEY_SEPARATOR + row.moduleId) ?? createStoredTwin(ids, now);
+      if (row.moduleId === '') this.#devices.set(row.deviceId, { identity, twin, modules: new Map() });
+      else pendingModules.push({ identity, twin });
+    }
+    for (const module of pendingModules) {
+      const device = this.#devices.get(module.identity.deviceId);
+      if (device === undefined || module.identity.moduleId === undefined) continue;
+      device.modules.set(module.identity.moduleId, { identity: module.identity, twin: module.twin });
+      this.#moduleCount += 1;
+    }
+    // Unix seconds as a floor keeps identity etags from repeating across delete/recreate and restarts.
+    this.#etagSequence = Math.max(this.#etagSequence, Math.floor(Date.now() / 1000));
+  }
+
+  #nextEtagNumber(): number {
+    this.#etagSequence += 1;
+    return this.#etagSequence;
+  }
+
+  // ---------------------------------------------------------------- lookups
+
+  /**
+   * The entry of a device or module, if it exists.
+   *
+   * @param deviceId - device id
+   * @param moduleId - module id, for a module
+   */
+  getEntry(deviceId: string, moduleId?: string): HubEntry | undefined {
+    const device = this.#devices.get(deviceId);
+    if (moduleId === undefined) return device;
+    return device?.modules.get(moduleId);
+  }
+
+  /**
+   * The entry of a device or module, or the 404 IoT Hub answers (DeviceNotFound / ModuleNotFound).
+   *
+   * @param deviceId - device id
+   * @param moduleId - module id, for a module
+   * @throws a 404 HubError
+   */
+  requireEntry(deviceId: string, moduleId?: string): HubEntry {
+    const device = this.#devices.get(deviceId);
+    if (device === undefined) {
+      throw hubFailure(404, 'DeviceNotFound', `Device ${deviceId} not found on IotHub ${this.hostName}.`, { deviceId });
+    }
+    if (moduleId === undefined) return device;
+    const module = device.modules.get(moduleId);
+    if (module === undefined) {
+      throw hubFailure(404, 'ModuleNotFound', `Module ${moduleId} not found on device ${deviceId}.`, {
+        deviceId,
+        moduleId,
+      });
+    }
+    return module;
+  }
+
+  /**
+   * The stored twin of a device or module.
+   *
+   * @param deviceId - device id
+   * @param moduleId - module id, for a module twin
+   */
+  getTwin(deviceId: string, moduleId?: string): StoredTwin | undefined {
+    return this.getEntry(deviceId, moduleId)?.twin;
+  }
+
+  /**
+   * The device view of a twin (what a device's GET returns).
+   *
+   * @param deviceId - device id
+   * @param moduleId - module id
+   * @throws a 404 HubError when the identity does not exist
+   */
+  getDeviceTwin(deviceId: string, moduleId?: string): DeviceTwin {
+    return toDeviceTwin(this.requireEntry(deviceId, moduleId).twin);
+  }
+
+  /**
+   * The service-view JSON of an entry (cached until the entry changes).
+   *
+   * @param entry - the entry
+   */
+  serviceDocument(entry: HubEntry): JsonObject {
+    entry.document ??= toServiceTwin(entry.twin, identityFields(entry.identity)) as unknown as JsonObject;
+    return entry.document;
+  }
+
+  /** Every device entry, in creation order. */
+  *deviceEntries(): IterableIterator<HubEntry> {
+    yield* this.#devices.values();
+  }
+
+  /** Every module entry, grouped by device in creation order. */
+  *moduleEntries(): IterableIterator<HubEntry> {
+    for (const device of this.#devices.values()) yield* device.modules.values();
+  }
+
+  /**
+   * The modules of one device.
+   *
+   * @param deviceId - the device
+   * @throws a 404 HubError when the device does not exist
+   */
+  modulesOf(deviceId: string): HubEntry[] {
+    this.requireEntry(deviceId);
+    return [...(this.#devices.get(deviceId)?.modules.values() ?? [])];
+  }
+
+  // ---------------------------------------------------------------- identities
+
+  /**
+   * Creates a device or module identity and its twin.
+   *
+   * @param ids - device id, and module id for a module
+   * @param request - validated request fields
+   * @returns the new entry and a promise that resolves once it is durable
+   * @throws 409 DeviceAlreadyExists / ModuleAlreadyExistsOnDevice, 404 DeviceNotFound for a module of a missing device
+   */
+  createIdentity(ids: IdentityIds, request: IdentityRequest): { entry: HubEntry; committed: Promise<void> } {
+    const now = new Date();
+    const { deviceId, moduleId } = ids;
+    let entry: HubEntry;
+    if (moduleId === undefined) {
+      if (this.#devices.has(deviceId)) {
+        throw hubFailure(409, 'DeviceAlreadyExists', `A device with ID '${deviceId}' is already registered.`, {
+          deviceId,
+        });
+      }
+      const identity = createIdentityRecord({ deviceId }, request, this.#nextEtagNumber(), now);
+      const device: DeviceEntry = { identity, twin: createStoredTwin({ deviceId }, now), modules: new Map() };
+      this.#devices.set(deviceId, device);
+      entry = device;
+    } else {
+      const device = this.requireEntry(deviceId) as DeviceEntry;
+      if (device.modules.has(moduleId)) {
+        throw hubFailure(
+          409,
+          'ModuleAlreadyExistsOnDevice',
+          `A module with ID '${moduleId}' is already registered on device '${deviceId}'.`,
+          { deviceId, moduleId },
+        );
+      }
+      const identity = createIdentityRecord({ deviceId, moduleId }, request, this.#nextEtagNumber(), now);
+      entry = { identity, twin: createStoredTwin({ deviceId, moduleId }, now) };
+      device.modules.set(moduleId, entry);
+      this.#moduleCount += 1;
+    }
+    this.#changed();
+    const committed = this.#storage.write([putIdentity(entry.identity), putTwin(entry.twin)]);
+    return { entry, committed };
+  }
+
+  /**
+   * Updates a device or module identity.
+   *
+   * @param ids - which identity
+   * @param request - validated request fields
+   * @param ifMatch - the If-Match header value (`*`, quoted or unquoted identity etag), or undefined
+   * @throws 404 when missing, 412 PreconditionFailed when the etag does not match
+   */
+  updateIdentity(
+    ids: IdentityIds,
+    request: IdentityRequest,
+    ifMatch: string | undefined,
+  ): { entry: HubEntry; committed: Promise<void> } {
+    const entry = this.requireEntry(ids.deviceId, ids.moduleId);
+    this.#checkIdentityEtag(entry.identity, ifMatch);
+    const before = entry.identity;
+    entry.identity = updateIdentityRecord(before, request, this.#nextEtagNumber(), new Date());
+    this.#changed(entry);
+    const committed = this.#storage.write([putIdentity(entry.identity)]);
+    const disabled = before.status === 'enabled' && entry.identity.status === 'disabled';
+    const credentialsChanged = JSON.stringify(before.authentication) !== JSON.stringify(entry.identity.authentication);
+    if (disabled || credentialsChanged) {
+      const change: IdentityChangeEvent = {
+        deviceId: ids.deviceId,
+        change: disabled ? 'disabled' : 'credentialsChanged',
+      };
+      if (ids.moduleId !== undefined) change.moduleId = ids.moduleId;
+      void committed.then(() => { this.#emitIdentityChange(change); }, () => undefined);
+    }
+    return { entry, committed };
+  }
+
+  /**
+   * Deletes a device (with its modules and twins) or a module.
+   *
+   * @param ids - which identity
+   * @param ifMatch - the If-Match header value, or undefined
+   * @returns resolves once the deletion is durable
+   * @throws 404 when missing, 412 when the etag does not match
+   */
+  deleteIdentity(ids: IdentityIds, ifMatch: string | undefined): Promise<void> {
+    const entry = this.requireEntry(ids.deviceId, ids.moduleId);
+    this.#checkIdentityEtag(entry.identity, ifMatch);
+    let committed: Promise<void>;
+    if (ids.moduleId === undefined) {
+      const device = this.#devices.get(ids.deviceId);
+      this.#moduleCount -= device?.modules.size ?? 0;
+      this.#devices.delete(ids.deviceId);
+      committed = this.#storage.write([{ kind: 'deleteDevice', deviceId: ids.deviceId }]);
+    } else {
+      this.#devices.get(ids.deviceId)?.modules.delete(ids.moduleId);
+      this.#moduleCount -= 1;
+      committed = this.#storage.write([
+        { kind: 'delete', table: 'identities', deviceId: ids.deviceId, moduleId: ids.moduleId },
+        { kind: 'delete', table: 'twins', deviceId: ids.deviceId, moduleId: ids.moduleId },
+      ]);
+    }
+    this.#changed();
+    const change: IdentityChangeEvent = { deviceId: ids.deviceId, change: 'deleted' };
+    if (ids.moduleId !== undefined) change.moduleId = ids.moduleId;
+    return committed.then(() => {
+      this.#emitIdentityChange(change);
+    });
+  }
+
+  #checkIdentityEtag(identity: IdentityRecord, ifMatch: string | undefined): void {
+    if (ifMatch === undefined) return;
+    const value = unquote(ifMatch.trim());
+    if (value === '*' || value === '') return;
+    const quoted = /^(W\/)?".*"$/.test(ifMatch.trim());
+    if (!quoted && this.ifMatchMode === 'ignore-unquoted') return;
+    if (value !== formatIdentityEtag(identity.etagNumber)) {
+      throw hubFailure(
+        412,
+        'PreconditionFailed',
+        `Precondition failed: the etag does not match the current etag of ${identity.moduleId === undefined ? 'device' : 'module'} '${identity.moduleId ?? identity.deviceId}'.`,
+        { deviceId: identity.deviceId, moduleId: identity.moduleId },
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- twins
+
+  /**
+   * Applies a service PATCH (merge) or PUT (replace) to a twin.
+   *
+   * @param ids - which twin
+   * @param kind - `update` (PATCH) or `replace` (PUT)
+   * @param body - the parsed request body
+   * @param options - If-Match and api-version
+   * @returns the changed entry and a promise that resolves once the write is durable and the
+   *   desired-change event (if any) was emitted
+   * @throws 404 when missing; 400/412 as twin-model decides
+   */
+  writeTwin(
+    ids: IdentityIds,
+    kind: 'update' | 'replace',
+    body: unknown,
+    options: { ifMatch?: string | undefined; apiVersion?: string | undefined },
+  ): TwinWriteOutcome {
+    const entry = this.requireEntry(ids.deviceId, ids.moduleId);
+    const writeOptions: TwinWriteOptions = { now: new Date(), ifMatch: options.ifMatch, ifMatchMode: this.ifMatchMode };
+    if (options.apiVersion !== undefined) writeOptions.apiVersion = options.apiVersion;
+    const result = kind === 'update' ? updateTwin(entry.twin, body, writeOptions) : replaceTwin(entry.twin, body, writeOptions);
+    entry.twin = result.twin;
+    this.#changed(entry);
+    const notification = result.desiredNotification;
+    const written = this.#storage.write([putTwin(entry.twin)]);
+    const committed =
+      notification === undefined
+        ? written
+        : written.then(() => {
+            const event: DesiredChangeEvent = {
+              deviceId: ids.deviceId,
+              notification,
+              version: result.twin.desiredVersion,
+            };
+            if (ids.moduleId !== undefined) event.moduleId = ids.moduleId;
+            this.#emitDesired(event);
+          });
+    return { entry, committed };
+  }
+
+  /**
+   * Applies a device's reported-properties patch (MQTT/AMQP), durably.
+   *
+   * @param deviceId - device id
+   * @param moduleId - module id, or undefined for the device twin
+   * @param patch - the reported merge patch
+   * @param baseVersion - optional `$version` the device based the patch on (412 when stale)
+   * @returns the new `properties.reported.$version`, after the write is durable
+   * @throws 404 when the identity is missing; 400/412 as twin-model decides
+   */
+  async updateReported(
+    deviceId: string,
+    moduleId: string | undefined,
+    patch: unknown,
+    baseVersion?: number,
+  ): Promise<{ version: number }> {
+    const entry = this.requireEntry(deviceId, moduleId);
+    const result = updateReported(entry.twin, patch, { now: new Date(), baseVersion });
+    entry.twin = result.twin;
+    this.#changed(entry);
+    await this.#storage.write([putTwin(entry.twin)]);
+    return { version: result.version };
+  }
+
+  // ---------------------------------------------------------------- device auth
+
+  /**
+   * Checks a device or module SAS token (MQTT CONNECT password, AMQP CBS put-token): signed with
+   * the identity's key (or a policy with DeviceConnect), unexpired, scoped to the identity, and
+   * the device enabled (protocol.md §3.4).
+   *
+   * @param token - the `SharedAccessSignature …` text
+   * @param ids - the identity the client claims to be
+   * @returns ok with the parsed token, or the reason it was refused
+   */
+  async authenticateDevice(token: string, ids: IdentityIds): Promise<DeviceAuthentication> {
+    let parsed: ParsedSasToken;
+    try {
+      parsed = parseSasToken(token);
+    } catch (error) {
+      return { ok: false, reason: 'malformed', message: error instanceof Error ? error.message : 'Malformed SAS token.' };
+    }
+    const entry = this.getEntry(ids.deviceId, ids.moduleId);
+    const who = ids.moduleId === undefined ? `Device '${ids.deviceId}'` : `Module '${ids.deviceId}/${ids.moduleId}'`;
+    if (entry === undefined) return { ok: false, reason: 'not-found', message: `${who} is not registered.` };
+    const device = this.getEntry(ids.deviceId);
+    if (device?.identity.status === 'disabled') return { ok: false, reason: 'disabled', message: `${who} is disabled.` };
+    let keys: string[];
+    if (parsed.keyName !== undefined) {
+      const policy = this.policies.find((candidate) => candidate.keyName === parsed.keyName);
+      if (policy === undefined) return { ok: false, reason: 'signature', message: `Unknown policy '${parsed.keyName}'.` };
+      if (!policy.rights.includes('DeviceConnect')) {
+        return { ok: false, reason: 'permission', message: `Policy '${policy.keyName}' lacks DeviceConnect.` };
+      }
+      keys = [policy.primaryKey, ...(policy.secondaryKey === undefined ? [] : [policy.secondaryKey])];
+    } else {
+      keys = signingKeys(entry.identity);
+      if (keys.length === 0) {
+        return { ok: false, reason: 'signature', message: `${who} does not use symmetric keys (authentication type ${entry.identity.authentication.type}).` };
+      }
+    }
+    const verdict = await verifySasToken(parsed, keys, { nowInSeconds: Math.floor(Date.now() / 1000) });
+    if (!verdict.ok) return { ok: false, reason: verdict.reason, message: verdict.message };
+    const resource = `${this.hostName}/devices/${ids.deviceId}${ids.moduleId === undefined ? '' : `/modules/${ids.moduleId}`}`;
+    if (!scopeCovers(parsed.resourceUri, this.hostName, resource)) {
+      return { ok: false, reason: 'scope', message: `The token's resource does not cover ${who.toLowerCase()}.` };
+    }
+    return { ok: true, token: parsed, expiresOnInSeconds: parsed.expiresOnInSeconds };
+  }
+
+  // ---------------------------------------------------------------- connection state
+
+  /**
+   * Records that a device or module connected or disconnected (shown in twins and queries; kept
+   * in memory only, since connections do not survive a restart).
+   *
+   * @param deviceId - device id
+   * @param moduleId - module id, or undefined
+   * @param state - the new state
+   */
+  setConnectionState(deviceId: string, moduleId: string | undefined, state: 'Connected' | 'Disconnected'): void {
+    const entry = this.getEntry(deviceId, moduleId);
+    if (entry === undefined) return;
+    const now = formatTimestamp(new Date());
+    entry.identity.connectionState = state;
+    entry.identity.connectionStateUpdatedTime = now;
+    entry.identity.lastActivityTime = now;
+    this.#changed(entry);
+  }
+
+  /**
+   * Records activity (a message or twin operation) of a device or module.
+   *
+   * @param deviceId - device id
+   * @param moduleId - module id, or undefined
+   */
+  touchActivity(deviceId: string, moduleId?: string): void {
+    const entry = this.getEntry(deviceId, moduleId);
+    if (entry === undefined) return;
+    entry.identity.lastActivityTime = formatTimestamp(new Date());
+    this.#changed(entry);
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /**
+   * Subscribes to committed desired-property changes (to push them to subscribed devices).
+   *
+   * @param listener - called once per change, in commit order
+   * @returns unsubscribe
+   */
+  onDesiredChanged(listener: (event: DesiredChangeEvent) => void): () => void {
+    this.#desiredListeners.add(listener);
+    return () => {
+      this.#desiredListeners.delete(listener);
+    };
+  }
+
+  /**
+   * Subscribes to identity deletions, disables and credential changes (to drop sessions).
+   *
+   * @param listener - called after the change is durable
+   * @returns unsubscribe
+   */
+  onIdentityChanged(listener: (event: IdentityChangeEvent) => void): () => void {
+    this.#identityListeners.add(listener);
+    return () => {
+      this.#identityListeners.delete(listener);
+    };
+  }
+
+  #emitDesired(event: DesiredChangeEvent): void {
+    for (const listener of this.#desiredListeners) {
+      try {
+        listener(event);
+      } catch {
+        // A failing endpoint must not fail the REST call that already committed.
+      }
+    }
+  }
+
+  #emitIdentityChange(event: IdentityChangeEvent): void {
+    for (const listener of this.#identityListeners) {
+      try {
+        listener(event);
+      } catch {
+        // Same as above.
+      }
+    }
+  }
+
+  /**
+   * Registers a protocol endpoint that `listen()` starts next to HTTPS.
+   *
+   * @param endpoint - the endpoint
+   */
+  registerEndpoint(endpoint: ProtocolEndpoint): void {
+    this.endpoints.push(endpoint);
+  }
+
+  /** Flushes pending writes and closes storage. */
+  async close(): Promise<void> {
+    this.#desiredListeners.clear();
+    this.#identityListeners.clear();
+    await this.#storage.close();
+  }
+
+  /**
+   * Runs storage writes that are not tied to one entity (bulk bookkeeping).
+   *
+   * @param operations - storage operations
+   */
+  write(operations: readonly StorageOperation[]): Promise<void> {
+    return this.#storage.write(operations);
+  }
+}
+
+function putIdentity(identity: IdentityRecord): StorageOperation {
+  return {
+    kind: 'put',
+    table: 'identities',
+    deviceId: identity.deviceId,
+    moduleId: identity.moduleId ?? '',
+    body: JSON.stringify(identity),
+  };
+}
+
+function putTwin(twin: StoredTwin): StorageOperation {
+  return { kind: 'put', table: 'twins', deviceId: twin.deviceId, moduleId: twin.moduleId ?? '', body: JSON.stringify(twin) };
+}
+
+function unquote(value: string): string {
+  let text = value.startsWith('W/') ? value.slice(2) : value;
+  if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) text = text.slice(1, -1);
+  return text;
+}
+
+/**
+ * The identity fields of a twin's service view, from the identity record.
+ *
+ * @param identity - the identity
+ */
+export function identityFields(identity: IdentityRecord): TwinIdentityFields {
+  const fields: TwinIdentityFields = {
+    deviceEtag: formatIdentityEtag(identity.etagNumber),
+    status: identity.status,
+    statusUpdateTime: identity.statusUpdatedTime,
+    connectionState: identity.connectionState,
+    lastActivityTime: identity.lastActivityTime,
+    cloudToDeviceMessageCount: identity.cloudToDeviceMessageCount,
+    authenticationType: identity.authentication.type,
+    x509Thumbprint: { ...identity.authentication.x509Thumbprint },
+    modelId: identity.modelId,
+  };
+  if (identity.statusReason !== null) fields.statusReason = identity.statusReason;
+  if (identity.moduleId === undefined) {
+    fields.capabilities = { ...identity.capabilities };
+    if (identity.deviceScope !== undefined) fields.deviceScope = identity.deviceScope;
+    if (identity.parentScopes !== undefined) fields.parentScopes = [...identity.parentScopes];
+  }
+  return fields;
+}
+
+/**
+ * Whether a token's decoded `sr` covers a resource of this hub. The `sr` host may carry a port
+ * (clients given `HostName=localhost:8443` sign `localhost:8443/…`), which is ignored; the rest
+ * is twin-model's segment-prefix rule (protocol.md §3.3).
+ *
+ * @param audience - the token's decoded `sr`
+ * @param hostName - the hub host name
+ * @param resource - `<hostName>/<path>` being accessed
+ */
+export function scopeCovers(audience: string, hostName: string, resource: string): boolean {
+  const slash = audience.indexOf('/');
+  const host = slash === -1 ? audience : audience.slice(0, slash);
+  const rest = slash === -1 ? '' : audience.slice(slash);
+  const bareHost = host.replace(/:\d+$/, '');
+  if (bareHost.toLowerCase() !== hostName.toLowerCase()) return false;
+  return resourceCovers(`${hostName}${rest}`, resource);
+}

@@ -1,0 +1,267 @@
+/**
+ * `createHub()`: the local IoT Hub as a library. It opens storage, loads or creates the
+ * development CA, and answers the service REST API through `hub.fetch(request)`. It opens no
+ * sockets; `listen()` (node/listen.ts) serves it.
+ */
+import { randomBytes } from 'node:crypto';
+import { formatDeviceConnectionString, formatServiceConnectionString } from '@twinkit/twin-model/protocol';
+import { RequestAuthenticator, type TokenIssuerOptions } from './auth/authenticate-request.js';
+import { WELL_KNOWN_POLICIES, assertValidPolicies, type SharedAccessPolicy } from './auth/policies.js';
+import { FaultInjector, type HubFaults } from './faults/fault-injector.js';
+import { HubCore } from './hub-core.js';
+import { attachMqttEndpoint } from './mqtt/core-adapter.js';
+import type { MqttEndpoint } from './mqtt/mqtt-endpoint.js';
+import type { MqttFaults } from './mqtt/mqtt-faults.js';
+import { createRestApp } from './rest/app.js';
+import { assertValidId, type IdentityRecord } from './state/identity.js';
+import { loadOrCreateDevCertificates, type DevCertificates } from './tls/dev-certificates.js';
+
+/** Options of {@link createHub}. */
+export interface HubOptions {
+  /**
+   * The hub's host name: what SAS `sr` values and connection strings use, and a name on the TLS
+   * certificate. Default `localhost`.
+   */
+  hostName?: string;
+  /** Directory for the SQLite database and the development CA. Omitted → everything in memory. */
+  dataDir?: string;
+  /**
+   * Shared access policies. Default: the well-known development policies (`iothubowner`,
+   * `service`, `device`, `registryRead`, `registryReadWrite`) with the fixed keys in the README.
+   */
+  policies?: SharedAccessPolicy[];
+  /** Accept `Authorization: Bearer <JWT>` (HS256) signed with this key, for `@azure/identity`-style apps. */
+  tokenIssuer?: TokenIssuerOptions;
+  /**
+   * How to treat an unquoted `If-Match`: `strict` (default) compares it; `ignore-unquoted` skips
+   * the check like hubs observed in 2019-2020 (protocol.md §6.5).
+   */
+  ifMatchMode?: 'strict' | 'ignore-unquoted';
+  /** Largest query page (clamps `x-ms-max-item-count`); default 100. */
+  maxPageSize?: number;
+}
+
+/** A device or module identity created through {@link Hub.createDevice} / {@link Hub.createModule}. */
+export interface CreatedIdentity {
+  deviceId: string;
+  primaryKey: string;
+  secondaryKey: string;
+  /** `HostName=<hostName>;DeviceId=…[;ModuleId=…];SharedAccessKey=<primary key>`. */
+  connectionString: string;
+}
+
+/** A module identity created through {@link Hub.createModule}. */
+export interface CreatedModuleIdentity extends CreatedIdentity {
+  moduleId: string;
+}
+
+/**
+ * Fault injection of a hub: REST failures and delays (`failNext`, `delayNext`, which MQTT twin
+ * requests honour too under `deviceGetTwin` / `deviceUpdateReported`), and the MQTT endpoint's own
+ * faults (dropped connections, expired tokens, duplicated or reordered desired notifications).
+ */
+export interface HubFaultControls extends HubFaults {
+  /** Faults of the MQTT endpoint. */
+  readonly mqtt: MqttFaults;
+}
+
+/** The local IoT Hub: REST handler, registry shortcuts, fault injection. No sockets. */
+export interface Hub extends AsyncDisposable {
+  /** The host name SAS tokens and connection strings use. */
+  readonly hostName: string;
+  /** `HostName=<hostName>;SharedAccessKeyName=iothubowner;SharedAccessKey=…` (the first policy when iothubowner is not configured). */
+  readonly serviceConnectionString: string;
+  /** PEM of the development CA that signed the hub's TLS certificate. */
+  readonly caCertificate: string;
+  /** Path of `ca.pem` in the data directory, when the hub has one. */
+  readonly caFile: string | undefined;
+  /** Fault injection for the REST pipeline and the device endpoints. */
+  readonly faults: HubFaultControls;
+  /**
+   * Answers one service REST request (twins, identities, queries, bulk) plus `GET /health`.
+   *
+   * @param request - a standard Request; the origin is ignored
+   * @returns the response IoT Hub would send
+   */
+  fetch(request: Request): Promise<Response>;
+  /**
+   * Registers a device identity with generated SAS keys.
+   *
+   * @param deviceId - the id
+   * @param options - initial status (default `enabled`)
+   * @returns its keys and connection string
+   * @throws {@link ConflictError} when it exists
+   */
+  createDevice(deviceId: string, options?: { status?: 'enabled' | 'disabled' }): Promise<CreatedIdentity>;
+  /**
+   * Registers a module identity with generated SAS keys.
+   *
+   * @param deviceId - the existing device
+   * @param moduleId - the module id
+   * @returns its keys and connection string
+   * @throws {@link DeviceNotFoundError} when the device is missing, {@link ConflictError} when the module exists
+   */
+  createModule(deviceId: string, moduleId: string): Promise<CreatedModuleIdentity>;
+  /** Flushes pending writes and closes storage. Idempotent. */
+  close(): Promise<void>;
+}
+
+interface HubInternals {
+  core: HubCore;
+  certificates: DevCertificates;
+  mqtt: MqttEndpoint;
+}
+
+const internals = new WeakMap<Hub, HubInternals>();
+
+/**
+ * The core and TLS material behind a hub, for `listen()` and the protocol endpoints.
+ *
+ * @param hub - a hub made by {@link createHub}
+ * @returns its internals
+ * @throws {@link TypeError} for an object that was not made by `createHub`
+ * @internal
+ */
+export function hubInternals(hub: Hub): HubInternals {
+  const found = internals.get(hub);
+  if (found === undefined) throw new TypeError('Not a hub created by createHub().');
+  return found;
+}
+
+class LocalHub implements Hub {
+  readonly hostName: string;
+  readonly serviceConnectionString: string;
+  readonly caCertificate: string;
+  readonly caFile: string | undefined;
+  readonly faults: HubFaultControls;
+  readonly #core: HubCore;
+  readonly #mqtt: MqttEndpoint;
+  readonly #fetch: (request: Request) => Promise<Response>;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    core: HubCore,
+    mqtt: MqttEndpoint,
+    certificates: DevCertificates,
+    fetch: (request: Request) => Promise<Response>,
+  ) {
+    this.#core = core;
+    this.#mqtt = mqtt;
+    this.#fetch = fetch;
+    this.hostName = core.hostName;
+    const rest = core.faults;
+    this.faults = {
+      failNext: (options) => {
+        rest.failNext(options);
+      },
+      delayNext: (options) => {
+        rest.delayNext(options);
+      },
+      clear: () => {
+        rest.clear();
+        mqtt.faults.clear();
+      },
+      mqtt: mqtt.faults,
+    };
+    this.caCertificate = certificates.caCertificate;
+    this.caFile = certificates.caFile;
+    const policy = core.policies.find((candidate) => candidate.keyName === 'iothubowner') ?? core.policies[0];
+    this.serviceConnectionString =
+      policy === undefined
+        ? ''
+        : formatServiceConnectionString({
+            hostName: core.hostName,
+            sharedAccessKeyName: policy.keyName,
+            sharedAccessKey: policy.primaryKey,
+          });
+  }
+
+  // A bound property rather than a method, so `{ fetch: hub.fetch }` works as tests and docs pass it.
+  readonly fetch = (request: Request): Promise<Response> => this.#fetch(request);
+
+  async createDevice(deviceId: string, options: { status?: 'enabled' | 'disabled' } = {}): Promise<CreatedIdentity> {
+    assertValidId(deviceId, 'DeviceId');
+    const request = options.status === undefined ? { keysOmitted: true } : { keysOmitted: true, status: options.status };
+    const { entry, committed } = this.#core.createIdentity({ deviceId }, request);
+    await committed;
+    return this.#describe(entry.identity);
+  }
+
+  async createModule(deviceId: string, moduleId: string): Promise<CreatedModuleIdentity> {
+    assertValidId(deviceId, 'DeviceId');
+    assertValidId(moduleId, 'ModuleId');
+    const { entry, committed } = this.#core.createIdentity({ deviceId, moduleId }, { keysOmitted: true });
+    await committed;
+    return { ...this.#describe(entry.identity), moduleId };
+  }
+
+  #describe(identity: IdentityRecord): CreatedIdentity {
+    const primaryKey = identity.authentication.symmetricKey.primaryKey ?? '';
+    const secondaryKey = identity.authentication.symmetricKey.secondaryKey ?? '';
+    const parts: { hostName: string; deviceId: string; moduleId?: string; sharedAccessKey: string } = {
+      hostName: this.hostName,
+      deviceId: identity.deviceId,
+      sharedAccessKey: primaryKey,
+    };
+    if (identity.moduleId !== undefined) parts.moduleId = identity.moduleId;
+    return { deviceId: identity.deviceId, primaryKey, secondaryKey, connectionString: formatDeviceConnectionString(parts) };
+  }
+
+  close(): Promise<void> {
+    // The endpoint goes first so its final "Disconnected" updates still reach an open core.
+    this.#closing ??= this.#mqtt.close().then(() => this.#core.close());
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Creates a local IoT Hub: storage (SQLite file in `dataDir`, or in memory), the development
+ * CA and TLS certificate, and the REST handler. Opens no sockets; pass the hub to `listen()` to
+ * serve it.
+ *
+ * @param options - host name, data directory, policies, Bearer token issuer, If-Match mode, page size
+ * @returns the hub
+ * @throws {@link TypeError} for invalid policies or host name
+ * @example
+ * ```ts
+ * import { createHub } from '@twinkit/hub';
+ *
+ * await using hub = await createHub();
+ * const device = await hub.createDevice('dev-1');
+ * const response = await hub.fetch(new Request('https://localhost/twins/dev-1?api-version=2021-04-12', {
+ *   headers: { authorization: await serviceToken() },
+ * }));
+ * ```
+ */
+export async function createHub(options: HubOptions = {}): Promise<Hub> {
+  const hostName = options.hostName ?? 'localhost';
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(hostName)) throw new TypeError(`Invalid hub host name '${hostName}'.`);
+  const policies = options.policies ?? WELL_KNOWN_POLICIES.map((policy) => ({ ...policy }));
+  assertValidPolicies(policies);
+  if (options.maxPageSize !== undefined && (!Number.isInteger(options.maxPageSize) || options.maxPageSize < 1)) {
+    throw new RangeError(`maxPageSize must be a positive integer, got ${String(options.maxPageSize)}.`);
+  }
+  const certificates = await loadOrCreateDevCertificates({ hostName, dataDir: options.dataDir });
+  const faults = new FaultInjector();
+  const core = new HubCore({
+    hostName,
+    dataDir: options.dataDir,
+    policies,
+    faults,
+    ifMatchMode: options.ifMatchMode ?? 'strict',
+  });
+  const authenticator = new RequestAuthenticator(hostName, policies, options.tokenIssuer);
+  const fetch = createRestApp({
+    core,
+    authenticator,
+    paging: { maxPageSize: options.maxPageSize, secret: randomBytes(32).toString('base64') },
+  });
+  const mqtt = await attachMqttEndpoint(core);
+  const hub = new LocalHub(core, mqtt, certificates, fetch);
+  internals.set(hub, { core, certificates, mqtt });
+  return hub;
+}

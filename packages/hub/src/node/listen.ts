@@ -1,0 +1,203 @@
+/**
+ * `listen()`: serves a hub over HTTPS (node:https with @hono/node-server's request listener),
+ * plus the MQTT and AMQP endpoints registered on the hub, and WebSocket upgrades on
+ * `/$iothub/websocket` for the endpoints that take them (protocol.md §1).
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { isIP, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { getRequestListener } from '@hono/node-server';
+import { hubInternals, type Hub } from '../hub.js';
+
+/** Options of {@link listen}. */
+export interface ListenOptions {
+  /** Address to bind; default `127.0.0.1`. */
+  host?: string;
+  /** HTTPS port (REST and WebSocket upgrades); 0 = any free port. Default 0, or 443 with `standardPorts`. */
+  httpsPort?: number;
+  /** MQTT over TLS port; default 0, or 8883 with `standardPorts`. Only used when the hub has an MQTT endpoint. */
+  mqttPort?: number;
+  /** AMQP over TLS port; default 0, or 5671 with `standardPorts`. Only used when the hub has an AMQP endpoint. */
+  amqpPort?: number;
+  /** Use IoT Hub's ports (443, 8883, 5671) where no port is given, so unmodified SDKs connect with `HostName=localhost`. */
+  standardPorts?: boolean;
+  /** Serve plain HTTP instead of HTTPS. Only allowed on loopback addresses. */
+  plainHttp?: boolean;
+}
+
+/** A protocol the hub does not serve yet, with the port that was asked for. */
+export interface NotServedEndpoint {
+  protocol: 'mqtt' | 'amqp';
+  requestedPort: number;
+}
+
+/** A running hub server. */
+export interface HubServer extends AsyncDisposable {
+  /** The bound address. */
+  readonly host: string;
+  /** Bound ports; `mqtt`/`amqp` only when the hub serves them. */
+  readonly ports: { https: number; mqtt?: number; amqp?: number };
+  /** Base URLs (`https://127.0.0.1:<port>`, or `http://` with `plainHttp`). */
+  readonly urls: { https: string };
+  /** Protocols asked for (by port) that this hub version does not serve yet. */
+  readonly notServed: readonly NotServedEndpoint[];
+  /** Stops accepting connections, closes open ones, and stops the protocol endpoints. Idempotent. */
+  close(): Promise<void>;
+}
+
+const STANDARD_PORTS = Object.freeze({ https: 443, mqtt: 8883, amqp: 5671 });
+
+/**
+ * Whether an address is a loopback address (127.0.0.0/8, ::1, `localhost`).
+ *
+ * @param host - an address or host name
+ */
+export function isLoopback(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (bare === 'localhost' || bare === '::1') return true;
+  return isIP(bare) === 4 && bare.startsWith('127.');
+}
+
+/**
+ * Serves a hub: HTTPS REST on one port (with WebSocket upgrades for the protocol endpoints),
+ * and each registered protocol endpoint (MQTT, AMQP) on its own TLS port.
+ *
+ * @param hub - a hub from `createHub()`
+ * @param options - address, ports, plain HTTP on loopback
+ * @returns the server, with its bound ports
+ * @throws {@link RangeError} for `plainHttp` on a non-loopback address or an invalid port
+ * @throws the listen error (e.g. `EADDRINUSE`, `EACCES`) when a port cannot be bound
+ * @example
+ * ```ts
+ * await using hub = await createHub();
+ * await using server = await listen(hub, { httpsPort: 0 });
+ * console.log(server.urls.https); // https://127.0.0.1:<port>
+ * ```
+ */
+export async function listen(hub: Hub, options: ListenOptions = {}): Promise<HubServer> {
+  const { core, certificates } = hubInternals(hub);
+  const host = options.host ?? '127.0.0.1';
+  if (options.plainHttp === true && !isLoopback(host)) {
+    throw new RangeError(`plainHttp is only allowed on loopback addresses, not '${host}'. Use HTTPS (the default).`);
+  }
+  const pick = (value: number | undefined, standard: number) => {
+    const port = value ?? (options.standardPorts === true ? standard : 0);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError(`Invalid port ${String(port)}.`);
+    return port;
+  };
+  const httpsPort = pick(options.httpsPort, STANDARD_PORTS.https);
+  const handle = getRequestListener((request) => hub.fetch(request));
+  // node:http ignores a listener's promise; the adapter answers errors itself.
+  const listener = (request: IncomingMessage, response: ServerResponse): void => {
+    void handle(request, response);
+  };
+  const server: HttpServer =
+    options.plainHttp === true
+      ? createHttpServer(listener)
+      : createHttpsServer({ key: certificates.serverKey, cert: certificates.serverCertificate }, listener);
+  server.keepAliveTimeout = 65_000;
+  const sockets = new Set<Socket | Duplex>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (request.url ?? '').split('?')[0];
+    const offered = (request.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((value) => value.trim())
+      .filter((value) => value !== '');
+    const endpoint =
+      path === '/$iothub/websocket'
+        ? core.endpoints.find((candidate) => candidate.handleUpgrade !== undefined && offered.some((p) => candidate.webSocketSubprotocols?.includes(p)))
+        : undefined;
+    if (endpoint?.handleUpgrade === undefined) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    endpoint.handleUpgrade(request, socket, head);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      reject(describeListenError(error, host, httpsPort, 'HTTPS'));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(httpsPort, host);
+  });
+  const address = server.address();
+  const boundHttps = typeof address === 'object' && address !== null ? address.port : httpsPort;
+
+  const closers: (() => Promise<void>)[] = [];
+  const ports: { https: number; mqtt?: number; amqp?: number } = { https: boundHttps };
+  const notServed: NotServedEndpoint[] = [];
+  const closeHttp = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+      for (const socket of sockets) socket.destroy();
+    });
+  try {
+    for (const protocol of ['mqtt', 'amqp'] as const) {
+      const port = pick(protocol === 'mqtt' ? options.mqttPort : options.amqpPort, STANDARD_PORTS[protocol]);
+      const endpoint = core.endpoints.find((candidate) => candidate.protocol === protocol);
+      if (endpoint === undefined) {
+        if ((protocol === 'mqtt' ? options.mqttPort : options.amqpPort) !== undefined || options.standardPorts === true) {
+          notServed.push({ protocol, requestedPort: port });
+        }
+        continue;
+      }
+      const started = await endpoint.listen({
+        host,
+        port,
+        tls: { key: certificates.serverKey, cert: certificates.serverCertificate },
+      });
+      ports[protocol] = started.port;
+      closers.push(() => started.close());
+    }
+  } catch (error) {
+    await Promise.allSettled(closers.map((close) => close()));
+    await closeHttp();
+    throw error;
+  }
+
+  const scheme = options.plainHttp === true ? 'http' : 'https';
+  const urlHost = isIP(host) === 6 ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await Promise.allSettled(closers.map((closeEndpoint) => closeEndpoint()));
+      await closeHttp();
+    })();
+    return closing;
+  };
+  return {
+    host,
+    ports,
+    urls: { https: `${scheme}://${urlHost}:${String(boundHttps)}` },
+    notServed,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+function describeListenError(error: NodeJS.ErrnoException, host: string, port: number, what: string): Error {
+  const where = `${host}:${String(port)}`;
+  if (error.code === 'EADDRINUSE') {
+    return new Error(`Cannot serve ${what} on ${where}: the port is already in use. Stop the other server or pick another port.`, { cause: error });
+  }
+  if (error.code === 'EACCES') {
+    return new Error(`Cannot serve ${what} on ${where}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE).`, { cause: error });
+  }
+  return new Error(`Cannot serve ${what} on ${where}: ${error.message}`, { cause: error });
+}

@@ -1,0 +1,162 @@
+/**
+ * @module @twinkit/hub/testing
+ *
+ * Test helpers: `startTestHub()` starts an in-memory hub listening on 127.0.0.1 with ephemeral
+ * ports, disposable with `await using`; `createTestAccessToken()` mints Bearer JWTs for a hub
+ * configured with a `tokenIssuer`.
+ *
+ * @example
+ * ```ts
+ * import { startTestHub } from '@twinkit/hub/testing';
+ *
+ * await using testHub = await startTestHub();
+ * const device = await testHub.createDevice('dev-1');
+ * // testHub.serviceConnectionString → HostName=localhost:<port>;SharedAccessKeyName=iothubowner;…
+ * ```
+ */
+import { SignJWT } from 'jose';
+import { formatDeviceConnectionString, parseServiceConnectionString, formatServiceConnectionString } from '@twinkit/twin-model/protocol';
+import { IOT_HUB_AUDIENCE } from './auth/authenticate-request.js';
+import { createHub, type Hub, type HubOptions } from './hub.js';
+import { listen, type HubServer } from './node/listen.js';
+
+/** Options of {@link startTestHub}. */
+export interface StartTestHubOptions extends HubOptions {
+  /** Serve over HTTPS on 127.0.0.1 (ephemeral ports). Default `true`; `false` gives a socket-free hub. */
+  listen?: boolean;
+}
+
+/** A started test hub. */
+export interface TestHub extends AsyncDisposable {
+  hub: Hub;
+  /** The server, when listening. */
+  server?: HubServer;
+  /** `hub.fetch`, for socket-free tests. */
+  fetch: Hub['fetch'];
+  /** iothubowner connection string; `HostName=<host>:<https port>` when listening. */
+  serviceConnectionString: string;
+  /** PEM of the development CA to trust. */
+  caCertificate: string;
+  httpsPort?: number;
+  mqttPort?: number;
+  amqpPort?: number;
+  /**
+   * Registers a device with generated keys.
+   *
+   * @param deviceId - the id
+   * @returns its connection string (`HostName=<host>:<port>` when listening: the MQTT port when
+   *   the hub serves MQTT, else the HTTPS port) and primary key
+   */
+  createDevice(deviceId: string): Promise<{ connectionString: string; primaryKey: string }>;
+  /** Stops the server and closes the hub. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an in-memory hub for a test, listening on 127.0.0.1 with ephemeral ports unless
+ * `listen: false`.
+ *
+ * @param options - hub options plus `listen`
+ * @returns the test hub; dispose it (`await using`) or call `close()`
+ * @example
+ * ```ts
+ * await using testHub = await startTestHub({ listen: false });
+ * const response = await testHub.fetch(new Request('https://localhost/health'));
+ * ```
+ */
+export async function startTestHub(options: StartTestHubOptions = {}): Promise<TestHub> {
+  const { listen: shouldListen = true, ...hubOptions } = options;
+  const hub = await createHub(hubOptions);
+  let server: HubServer | undefined;
+  if (shouldListen) {
+    try {
+      server = await listen(hub, { host: '127.0.0.1', httpsPort: 0, mqttPort: 0, amqpPort: 0 });
+    } catch (error) {
+      await hub.close();
+      throw error;
+    }
+  }
+  const withPort = (port: number | undefined) => (port === undefined ? hub.hostName : `${hub.hostName}:${String(port)}`);
+  let serviceConnectionString = hub.serviceConnectionString;
+  if (server !== undefined) {
+    const parts = parseServiceConnectionString(serviceConnectionString);
+    serviceConnectionString = formatServiceConnectionString({ ...parts, hostName: withPort(server.ports.https) });
+  }
+  const devicePort = server === undefined ? undefined : (server.ports.mqtt ?? server.ports.https);
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await server?.close();
+      await hub.close();
+    })();
+    return closing;
+  };
+  const testHub: TestHub = {
+    hub,
+    fetch: (request) => hub.fetch(request),
+    serviceConnectionString,
+    caCertificate: hub.caCertificate,
+    async createDevice(deviceId) {
+      const created = await hub.createDevice(deviceId);
+      const connectionString = formatDeviceConnectionString({
+        hostName: withPort(devicePort),
+        deviceId,
+        sharedAccessKey: created.primaryKey,
+      });
+      return { connectionString, primaryKey: created.primaryKey };
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+  if (server !== undefined) {
+    testHub.server = server;
+    testHub.httpsPort = server.ports.https;
+    if (server.ports.mqtt !== undefined) testHub.mqttPort = server.ports.mqtt;
+    if (server.ports.amqp !== undefined) testHub.amqpPort = server.ports.amqp;
+  }
+  return testHub;
+}
+
+/** Options of {@link createTestAccessToken}. */
+export interface TestAccessTokenOptions {
+  /** The hub's `tokenIssuer.key`. */
+  key: string | Uint8Array;
+  /** Role names, e.g. `['IoTHub.Service.Connect']` or `['IoT Hub Data Contributor']` (see the README). */
+  roles: readonly string[];
+  /** `aud`; default `https://iothubs.azure.net`. */
+  audience?: string;
+  /** `iss`, when the hub's tokenIssuer names one. */
+  issuer?: string;
+  /** `sub`; default `twinkit-test`. */
+  subject?: string;
+  /** Lifetime; default 3600 s. Negative values make an already expired token. */
+  expiresInSeconds?: number;
+}
+
+/**
+ * Mints an HS256 Bearer JWT the hub accepts when created with the same `tokenIssuer.key`: the
+ * offline stand-in for a Microsoft Entra token from `@azure/identity`.
+ *
+ * @param options - key, roles and optional claims
+ * @returns the JWT (without the `Bearer ` prefix) and its expiry in ms since the epoch
+ * @example
+ * ```ts
+ * const { token, expiresOnTimestamp } = await createTestAccessToken({ key, roles: ['IoT Hub Data Contributor'] });
+ * const credential = { getToken: async () => ({ token, expiresOnTimestamp }) };
+ * ```
+ */
+export async function createTestAccessToken(
+  options: TestAccessTokenOptions,
+): Promise<{ token: string; expiresOnTimestamp: number }> {
+  const key = typeof options.key === 'string' ? new TextEncoder().encode(options.key) : options.key;
+  const now = Math.floor(Date.now() / 1000);
+  const expires = now + (options.expiresInSeconds ?? 3600);
+  let jwt = new SignJWT({ roles: [...options.roles] })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setAudience(options.audience ?? IOT_HUB_AUDIENCE)
+    .setSubject(options.subject ?? 'twinkit-test')
+    .setIssuedAt(now)
+    .setExpirationTime(expires);
+  if (options.issuer !== undefined) jwt = jwt.setIssuer(options.issuer);
+  return { token: await jwt.sign(key), expiresOnTimestamp: expires * 1000 };
+}

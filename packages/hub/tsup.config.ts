@@ -1,0 +1,19 @@
+import { defineConfig } from 'tsup';
+
+// The hub is Node-only: one node build, ESM + CJS with declarations. Dependencies (and
+// @twinkit/twin-model) stay external. src/cli.ts starts with a `#!/usr/bin/env node` line, which
+// tsup keeps (and marks the output executable), so the `twinkit-hub` bin runs dist/cli.js directly.
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    testing: 'src/testing.ts',
+    cli: 'src/cli.ts',
+  },
+  format: ['esm', 'cjs'],
+  target: 'node20',
+  platform: 'node',
+  dts: { entry: { index: 'src/index.ts', testing: 'src/testing.ts' } },
+  sourcemap: true,
+  clean: true,
+  treeshake: true,
+});

@@ -1,0 +1,118 @@
+import { createSasToken, HEADER } from '@twinkit/twin-model/protocol';
+import {
+  IOT_HUB_TOKEN_SCOPE,
+  isTokenCredential,
+  type NamedKeyCredential,
+  type RegistryCredential,
+  type TokenCredential,
+} from '../../auth/credentials.js';
+import { abortable } from '../../internal/abort.js';
+import type { PipelinePolicy } from '../pipeline.js';
+
+/** How long service SAS tokens live and when they are renewed. */
+export interface SasTokenOptions {
+  /** Lifetime of each token. Default 3600 s, as every SDK uses (protocol.md §3.5). */
+  tokenLifetimeInSeconds: number;
+  /** The clock, injectable for tests; milliseconds since the epoch. */
+  now?: () => number;
+}
+
+/** Renew a bearer token this long before it expires (Node's rule, protocol.md §3.6). */
+const BEARER_REFRESH_MARGIN_IN_MS = 9 * 60 * 1000;
+
+interface CachedToken {
+  header: string;
+  /** Milliseconds since the epoch after which a new token is fetched or signed. */
+  renewAt: number;
+  /** For SAS tokens: the name and key it was signed with, so a rotated key takes effect at once. */
+  signedWith?: string;
+}
+
+/**
+ * Keeps one `Authorization` value and renews it before it expires, instead of signing an HMAC or
+ * asking the token credential on every request. Concurrent requests share one renewal.
+ */
+class AuthorizationCache {
+  readonly #credential: RegistryCredential;
+  readonly #resourceUri: string;
+  readonly #options: SasTokenOptions;
+  #cached: CachedToken | undefined;
+  #pending: Promise<CachedToken> | undefined;
+
+  constructor(credential: RegistryCredential, resourceUri: string, options: SasTokenOptions) {
+    this.#credential = credential;
+    this.#resourceUri = resourceUri;
+    this.#options = options;
+  }
+
+  async get(signal: AbortSignal): Promise<string> {
+    const now = this.#options.now?.() ?? Date.now();
+    const cached = this.#cached;
+    if (cached !== undefined && now < cached.renewAt && cached.signedWith === this.#keyFingerprint()) {
+      return cached.header;
+    }
+    this.#pending ??= this.#renew(now).finally(() => {
+      this.#pending = undefined;
+    });
+    const fresh = await abortable(this.#pending, signal);
+    return fresh.header;
+  }
+
+  #keyFingerprint(): string | undefined {
+    if (isTokenCredential(this.#credential)) return undefined;
+    const { name, key } = this.#credential;
+    return `${name}\n${key}`;
+  }
+
+  // One renewal serves every waiting request, so it runs under no single caller's signal; each
+  // caller stops waiting on its own signal instead (see get()).
+  async #renew(now: number): Promise<CachedToken> {
+    const credential = this.#credential;
+    const token = isTokenCredential(credential)
+      ? await this.#bearer(credential, now)
+      : await this.#sas(credential, now);
+    this.#cached = token;
+    return token;
+  }
+
+  async #bearer(credential: TokenCredential, now: number): Promise<CachedToken> {
+    const access = await credential.getToken(IOT_HUB_TOKEN_SCOPE);
+    if (access === null || typeof access.token !== 'string' || access.token === '') {
+      throw new Error(
+        `The token credential returned no token for scope ${IOT_HUB_TOKEN_SCOPE}; check that it is signed in and allowed to use the hub.`,
+      );
+    }
+    const renewAt = Math.min(
+      access.refreshAfterTimestamp ?? Number.POSITIVE_INFINITY,
+      access.expiresOnTimestamp - BEARER_REFRESH_MARGIN_IN_MS,
+    );
+    return { header: `Bearer ${access.token}`, renewAt: Math.max(renewAt, now) };
+  }
+
+  async #sas(credential: NamedKeyCredential, now: number): Promise<CachedToken> {
+    const { name, key } = credential;
+    const lifetime = this.#options.tokenLifetimeInSeconds;
+    const expiresOnInSeconds = Math.ceil(now / 1000) + lifetime;
+    const header = await createSasToken({ resourceUri: this.#resourceUri, key, keyName: name, expiresOnInSeconds });
+    // Renew once three quarters of the lifetime are gone (900 s early for a one-hour token).
+    return { header, renewAt: now + lifetime * 750, signedWith: `${name}\n${key}` };
+  }
+}
+
+/**
+ * Sets `Authorization`: a cached service SAS token (`sr` = the hub host, `skn` = policy name) for
+ * named keys, or `Bearer <token>` for token credentials (protocol.md §3.3, §3.6). Runs on every
+ * attempt, so a retry after a long backoff gets a fresh token if the old one is due.
+ *
+ * @param credential - the registry's credential
+ * @param resourceUri - the host the SAS token is scoped to (without a port)
+ * @param options - token lifetime
+ * @returns the policy
+ */
+export function authPolicy(credential: RegistryCredential, resourceUri: string, options: SasTokenOptions): PipelinePolicy {
+  const cache = new AuthorizationCache(credential, resourceUri, options);
+  return async (request, next) => {
+    request.headers.set(HEADER.authorization, await cache.get(request.signal));
+    return next(request);
+  };
+}

@@ -1,0 +1,47 @@
+import { HEADER } from '@twinkit/twin-model/protocol';
+import { createLogger } from '../../internal/logger.js';
+import type { PipelinePolicy } from '../pipeline.js';
+
+const log = createLogger('http');
+
+/** Headers whose values never reach a log line (house-style 4.5.10, brief rule 10). */
+const REDACTED = new Set([HEADER.authorization, 'cookie', 'set-cookie', 'proxy-authorization']);
+
+function formatHeaders(headers: Headers): string {
+  const parts: string[] = [];
+  headers.forEach((value, name) => {
+    parts.push(`${name}: ${REDACTED.has(name.toLowerCase()) ? 'REDACTED' : value}`);
+  });
+  return parts.join('; ');
+}
+
+function pathOf(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.host}${parsed.pathname}`;
+}
+
+/**
+ * Writes one `info` line per request and one per response (status, time, request id), and the
+ * headers at `verbose`, with `Authorization` redacted. Bodies are never logged: twin payloads may
+ * hold customer data.
+ *
+ * @returns the policy
+ */
+export function logPolicy(): PipelinePolicy {
+  return async (request, next) => {
+    if (!log.enabled('info')) return next(request);
+    const started = Date.now();
+    const requestId = request.headers.get(HEADER.requestId) ?? '-';
+    log.info(`${request.operation}: ${request.method} ${pathOf(request.url)} request-id=${requestId}`);
+    if (log.enabled('verbose')) log.verbose(`request headers: ${formatHeaders(request.headers)}`);
+    try {
+      const response = await next(request);
+      log.info(`${request.operation}: ${response.status} in ${Date.now() - started} ms request-id=${requestId}`);
+      if (log.enabled('verbose')) log.verbose(`response headers: ${formatHeaders(response.headers)}`);
+      return response;
+    } catch (error) {
+      log.warning(`${request.operation}: failed after ${Date.now() - started} ms request-id=${requestId}: ${error instanceof Error ? error.name : 'error'}`);
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * @module @twinkit/service
+ *
+ * The back-end client for Azure IoT Hub device twins: read, update (with ETags), replace, update
+ * in bulk and query twins, and manage device and module identities. It speaks the hub's REST API
+ * over `fetch` and signs with WebCrypto, with no Node built-ins, so it runs in Node, browsers,
+ * Deno, Bun and Workers. Errors are the shared `@twinkit/twin-model/errors` classes, re-exported
+ * here with their guards.
+ *
+ * @example
+ * ```ts
+ * import { Registry, isPreconditionFailedError } from '@twinkit/service';
+ *
+ * const registry = Registry.fromConnectionString(process.env.IOTHUB_CONNECTION_STRING!);
+ * const twin = await registry.getTwin('dev-1');
+ * await registry.updateTwin(twin, { properties: { desired: { rate: 5 } } }, { onlyIfUnchanged: true });
+ * ```
+ */
+
+// --- client ---
+export { Registry, MAX_BULK_ITEMS } from './registry.js';
+export { Query, type QueryPageResult } from './query.js';
+export { createDeviceConnectionString, type CreateDeviceConnectionStringOptions } from './connection-string.js';
+
+// --- credentials ---
+export {
+  IOT_HUB_TOKEN_SCOPE,
+  SasKeyCredential,
+  type AccessToken,
+  type GetTokenOptions,
+  type NamedKeyCredential,
+  type RegistryCredential,
+  type TokenCredential,
+} from './auth/credentials.js';
+
+// --- options and models ---
+export type {
+  CreateIdentityOptions,
+  FetchLike,
+  GetIdentityOptions,
+  GetTwinOptions,
+  IdentityWriteOptions,
+  ListDevicesOptions,
+  OperationOptions,
+  QueryNextOptions,
+  QueryTwinsOptions,
+  RegistryOptions,
+  ReplaceTwinOptions,
+  RetryOptions,
+  UpdateTwinOptions,
+  UpdateTwinsOptions,
+  UpdateTwinWithRetryOptions,
+} from './options.js';
+export type {
+  BulkTwinUpdate,
+  BulkTwinUpdateItemResult,
+  Device,
+  DeviceDescription,
+  IdentityAuthentication,
+  Module,
+  ModuleDescription,
+  SymmetricKey,
+  TwinId,
+  TwinReference,
+  UpdateTwinsResult,
+} from './models.js';
+export type {
+  JsonObject,
+  JsonValue,
+  MergePatch,
+  PagedAsyncIterableIterator,
+  PageSettings,
+  Twin,
+  TwinUpdate,
+} from '@twinkit/twin-model';
+
+// --- logging ---
+export {
+  getLogLevel,
+  setLogLevel,
+  setLogSink,
+  type LogEntry,
+  type LogLevel,
+  type LogSink,
+} from './internal/logger.js';
+
+// --- errors (the shared vocabulary, re-exported) ---
+export {
+  BadRequestError,
+  ConflictError,
+  DeviceNotFoundError,
+  HubError,
+  KnownHubErrorCode,
+  OperationTimeoutError,
+  PayloadTooLargeError,
+  PreconditionFailedError,
+  QuotaExceededError,
+  ServiceUnavailableError,
+  ThrottledError,
+  TransportError,
+  TwinValidationError,
+  UnauthorizedError,
+  isBadRequestError,
+  isConflictError,
+  isDeviceNotFoundError,
+  isHubError,
+  isOperationTimeoutError,
+  isPayloadTooLargeError,
+  isPreconditionFailedError,
+  isQuotaExceededError,
+  isRetryableError,
+  isServiceUnavailableError,
+  isThrottledError,
+  isTransportError,
+  isTwinValidationError,
+  isUnauthorizedError,
+  type HubErrorCode,
+  type ValidationIssue,
+} from '@twinkit/twin-model/errors';
