@@ -25,6 +25,7 @@ export class SasKeyCredential implements DeviceCredential {
   readonly #key: string;
   readonly #keyName: string | undefined;
   readonly #validityInSeconds: number;
+  #lastExpiryInSeconds = 0;
 
   /**
    * @param identity - the device or module, and where to connect
@@ -53,7 +54,13 @@ export class SasKeyCredential implements DeviceCredential {
    * @returns the token and its expiry
    */
   async getAuth(): Promise<DeviceAuth> {
-    const expiresOnInSeconds = Math.floor(Date.now() / 1000) + this.#validityInSeconds;
+    // Every token must differ from the last: a hub that expired or refused a token (SAS renewal,
+    // `expireToken`) would refuse the same text again, and a reconnect often lands in the same second.
+    const expiresOnInSeconds = Math.max(
+      Math.floor(Date.now() / 1000) + this.#validityInSeconds,
+      this.#lastExpiryInSeconds + 1,
+    );
+    this.#lastExpiryInSeconds = expiresOnInSeconds;
     const host = splitHostPort(this.identity.hostName).host;
     const sasToken = await createSasToken({
       resourceUri: deviceResourceUri(host, this.identity.deviceId, this.identity.moduleId),

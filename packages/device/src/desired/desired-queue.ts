@@ -100,11 +100,14 @@ export class DesiredQueue implements AsyncIterableIterator<DesiredChange> {
     if (this.#done) return;
     this.#done = true;
     this.#entries = [];
-    if (failure !== undefined) this.#failure = failure;
     this.#onEnd();
     const waiter = this.#waiter;
     this.#waiter = undefined;
-    if (waiter === undefined) return;
+    if (waiter === undefined) {
+      // Nobody is waiting: the next `next()` reports the abort, once.
+      if (failure !== undefined) this.#failure = failure;
+      return;
+    }
     if (failure === undefined) waiter.resolve({ value: undefined, done: true });
     else waiter.reject(failure.error);
   }

@@ -1,3 +1,4 @@
+/// <reference path="./mqtt-browser.d.ts" />
 /**
  * Web implementation of `#platform/mqtt-connection` (browsers, workers, Deno, Bun, edge
  * runtimes): mqtt.js's browser build over the global `WebSocket`. Only `wss://` works there,
