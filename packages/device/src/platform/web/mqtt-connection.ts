@@ -1,3 +1,4 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- an ambient module declaration (mqtt's browser build ships no types) must reach every program that compiles this file, not only the device package's own
 /// <reference path="./mqtt-browser.d.ts" />
 /**
  * Web implementation of `#platform/mqtt-connection` (browsers, workers, Deno, Bun, edge
