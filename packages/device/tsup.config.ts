@@ -4,10 +4,11 @@ import { defineConfig, type Options } from 'tsup';
 // build's conditions, so `#platform/*` becomes the Node or the web implementation and no `#`
 // specifier survives into dist. One .d.ts set (from the Node build) serves both: the platform
 // files implement the same signatures (src/platform/types.ts).
+// AMQP is Node-only: the web build's `amqp` entry is a stub whose factory throws
+// UnsupportedRuntimeError, so isomorphic apps still type-check and fail clearly at run time.
 const entry = { index: 'src/index.ts', testing: 'src/testing.ts' };
 
 const shared: Options = {
-  entry,
   target: 'es2022',
   sourcemap: true,
   clean: true,
@@ -20,6 +21,7 @@ const shared: Options = {
 export default defineConfig([
   {
     ...shared,
+    entry: { ...entry, amqp: 'src/transport/amqp/index.ts' },
     outDir: 'dist/node',
     platform: 'node',
     format: ['esm', 'cjs'],
@@ -30,6 +32,7 @@ export default defineConfig([
   },
   {
     ...shared,
+    entry: { ...entry, amqp: 'src/transport/amqp-web.ts' },
     outDir: 'dist/web',
     platform: 'neutral',
     format: ['esm'],

@@ -25,3 +25,13 @@ describe('@twinkit/device in browsers and workers', () => {
     });
   }
 });
+
+describe('@twinkit/device/amqp outside Node', () => {
+  for (const target of bundleTargets) {
+    it(`bundles for ${target.name} as a stub that says AMQP needs Node`, async () => {
+      const report = await bundleProgram(`export { amqp } from '@twinkit/device/amqp';`, target);
+      expect(report.nodeImports).toEqual([]);
+      expect(report.code).toContain('UnsupportedRuntimeError');
+    });
+  }
+});

@@ -9,6 +9,8 @@ import { RequestAuthenticator, type TokenIssuerOptions } from './auth/authentica
 import { WELL_KNOWN_POLICIES, assertValidPolicies, type SharedAccessPolicy } from './auth/policies.js';
 import { FaultInjector, type HubFaults } from './faults/fault-injector.js';
 import { HubCore } from './hub-core.js';
+import { attachAmqpEndpoint, type AmqpEndpoint } from './amqp/amqp-endpoint.js';
+import type { AmqpFaults } from './amqp/amqp-faults.js';
 import { attachMqttEndpoint } from './mqtt/core-adapter.js';
 import type { MqttEndpoint } from './mqtt/mqtt-endpoint.js';
 import type { MqttFaults } from './mqtt/mqtt-faults.js';
@@ -57,12 +59,14 @@ export interface CreatedModuleIdentity extends CreatedIdentity {
 
 /**
  * Fault injection of a hub: REST failures and delays (`failNext`, `delayNext`, which MQTT twin
- * requests honour too under `deviceGetTwin` / `deviceUpdateReported`), and the MQTT endpoint's own
- * faults (dropped connections, expired tokens, duplicated or reordered desired notifications).
+ * and AMQP twin requests honour too under `deviceGetTwin` / `deviceUpdateReported`), and each device
+ * endpoint's own faults (dropped connections, expired tokens, duplicated or reordered desired notifications).
  */
 export interface HubFaultControls extends HubFaults {
   /** Faults of the MQTT endpoint. */
   readonly mqtt: MqttFaults;
+  /** Faults of the AMQP endpoint (same shape as {@link HubFaultControls.mqtt}). */
+  readonly amqp: AmqpFaults;
 }
 
 /** The local IoT Hub: REST handler, registry shortcuts, fault injection. No sockets. */
@@ -78,12 +82,15 @@ export interface Hub extends AsyncDisposable {
   /** Fault injection for the REST pipeline and the device endpoints. */
   readonly faults: HubFaultControls;
   /**
-   * Answers one service REST request (twins, identities, queries, bulk) plus `GET /health`.
+   * Answers one service REST request (twins, identities, queries, bulk) plus `GET /health`. It
+   * has the standard `fetch` signature and is a bound property, so `{ fetch: hub.fetch }` can be
+   * handed to anything that takes a `fetch`, such as the service `Registry`.
    *
-   * @param request - a standard Request; the origin is ignored
+   * @param input - a URL (string or `URL`) or a standard `Request`; the origin is ignored
+   * @param init - method, headers, body, as for `fetch`; a `Request` is built only when it is given
    * @returns the response IoT Hub would send
    */
-  fetch(request: Request): Promise<Response>;
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
   /**
    * Registers a device identity with generated SAS keys.
    *
@@ -110,6 +117,7 @@ interface HubInternals {
   core: HubCore;
   certificates: DevCertificates;
   mqtt: MqttEndpoint;
+  amqp: AmqpEndpoint;
 }
 
 const internals = new WeakMap<Hub, HubInternals>();
@@ -136,17 +144,20 @@ class LocalHub implements Hub {
   readonly faults: HubFaultControls;
   readonly #core: HubCore;
   readonly #mqtt: MqttEndpoint;
+  readonly #amqp: AmqpEndpoint;
   readonly #fetch: (request: Request) => Promise<Response>;
   #closing: Promise<void> | undefined;
 
   constructor(
     core: HubCore,
     mqtt: MqttEndpoint,
+    amqp: AmqpEndpoint,
     certificates: DevCertificates,
     fetch: (request: Request) => Promise<Response>,
   ) {
     this.#core = core;
     this.#mqtt = mqtt;
+    this.#amqp = amqp;
     this.#fetch = fetch;
     this.hostName = core.hostName;
     const rest = core.faults;
@@ -160,8 +171,10 @@ class LocalHub implements Hub {
       clear: () => {
         rest.clear();
         mqtt.faults.clear();
+        amqp.faults.clear();
       },
       mqtt: mqtt.faults,
+      amqp: amqp.faults,
     };
     this.caCertificate = certificates.caCertificate;
     this.caFile = certificates.caFile;
@@ -177,7 +190,9 @@ class LocalHub implements Hub {
   }
 
   // A bound property rather than a method, so `{ fetch: hub.fetch }` works as tests and docs pass it.
-  readonly fetch = (request: Request): Promise<Response> => this.#fetch(request);
+  // A Request passed alone goes through untouched; (url, init) as the Registry calls it needs one.
+  readonly fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> =>
+    this.#fetch(init === undefined && typeof input === 'object' && !(input instanceof URL) ? input : new Request(input, init));
 
   async createDevice(deviceId: string, options: { status?: 'enabled' | 'disabled' } = {}): Promise<CreatedIdentity> {
     assertValidId(deviceId, 'DeviceId');
@@ -208,8 +223,8 @@ class LocalHub implements Hub {
   }
 
   close(): Promise<void> {
-    // The endpoint goes first so its final "Disconnected" updates still reach an open core.
-    this.#closing ??= this.#mqtt.close().then(() => this.#core.close());
+    // The endpoints go first so their final "Disconnected" updates still reach an open core.
+    this.#closing ??= Promise.all([this.#mqtt.close(), this.#amqp.close()]).then(() => this.#core.close());
     return this.#closing;
   }
 
@@ -261,7 +276,8 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     paging: { maxPageSize: options.maxPageSize, secret: randomBytes(32).toString('base64') },
   });
   const mqtt = await attachMqttEndpoint(core);
-  const hub = new LocalHub(core, mqtt, certificates, fetch);
-  internals.set(hub, { core, certificates, mqtt });
+  const amqp = attachAmqpEndpoint(core);
+  const hub = new LocalHub(core, mqtt, amqp, certificates, fetch);
+  internals.set(hub, { core, certificates, mqtt, amqp });
   return hub;
 }

@@ -42,3 +42,12 @@ export type {
   MqttFaults,
 } from './mqtt/mqtt-faults.js';
 export type { MqttIdentity } from './mqtt/mqtt-hub-core.js';
+export type {
+  AmqpDelayTwinResponsesOptions,
+  AmqpDuplicateDesiredOptions,
+  AmqpFailTwinResponsesOptions,
+  AmqpFaultTarget,
+  AmqpFaults,
+  AmqpIdentity,
+  AmqpTwinOperation,
+} from './amqp/amqp-faults.js';

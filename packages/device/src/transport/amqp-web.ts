@@ -1,0 +1,42 @@
+/**
+ * @module @twinkit/device/amqp (web dialect)
+ *
+ * What `@twinkit/device/amqp` resolves to outside Node (the `default` export condition):
+ * AMQP needs raw TLS sockets, so `amqp()` throws, while isomorphic apps still type-check
+ * against the same signature (house-style 4.8 item 4).
+ */
+import { UnsupportedRuntimeError } from '@twinkit/twin-model/errors';
+import type { TransportFactory } from './transport.js';
+
+/** Options of the AMQP transport; the same shape as the Node dialect's. */
+export interface AmqpTransportOptions {
+  /** AMQP over WebSocket instead of TLS on 5671. */
+  webSocket?: boolean;
+  /** Port to connect to. */
+  port?: number;
+  /** WebSocket path. */
+  webSocketPath?: string;
+  /** Sent as the `com.microsoft:client-version` link property. */
+  clientVersion?: string;
+}
+
+/** The client version the Node dialect sends when the app names none. */
+export const DEFAULT_AMQP_CLIENT_VERSION = 'twinkit-device/0.1.0';
+
+/**
+ * The AMQP transport is Node only; in browsers and edge runtimes use `mqtt({ webSocket: true })`.
+ *
+ * @param _options - ignored
+ * @returns never
+ * @throws {@link UnsupportedRuntimeError} always
+ * @example
+ * ```ts
+ * import { mqtt } from '@twinkit/device';
+ * const device = DeviceClient.fromConnectionString(cs, { transport: mqtt({ webSocket: true }) });
+ * ```
+ */
+export function amqp(_options: AmqpTransportOptions = {}): TransportFactory {
+  throw new UnsupportedRuntimeError(
+    'The AMQP transport needs Node.js (raw TLS sockets). In browsers and edge runtimes use mqtt({ webSocket: true }).',
+  );
+}

@@ -1,0 +1,115 @@
+/**
+ * Funnels AMQP failures into the shared error vocabulary (house-style 4.6, 4.7 rule 4): a twin
+ * response's `status` annotation and JSON body → `createHubError`; a refused CBS put-token and
+ * `amqp:unauthorized-access` → `UnauthorizedError`; other link and connection errors →
+ * `TransportError` (protocol.md §5.2, §5.4, §5.6).
+ *
+ * @internal
+ */
+import {
+  HubError,
+  OperationTimeoutError,
+  TransportError,
+  createHubError,
+  parseHubErrorBody,
+} from '@twinkit/twin-model/errors';
+
+/** Who and what a failed request was about, for the message. */
+export interface AmqpErrorContext {
+  operation: string;
+  deviceId: string;
+  moduleId?: string | undefined;
+}
+
+/**
+ * Decides whether a twin response is a failure, and builds the error if so. IoT Hub marks
+ * success with `status` 200–299; a response without a status counts as success, as in the
+ * official Node SDK (§5.4).
+ *
+ * @param status - the `status` annotation, if any
+ * @param body - the body text, if any
+ * @param context - for the message
+ * @returns the error, or `undefined` for a success
+ */
+export function translateTwinStatus(
+  status: number | undefined,
+  body: string | undefined,
+  context: AmqpErrorContext,
+): HubError | undefined {
+  if (status === undefined || (status >= 200 && status < 300)) return undefined;
+  const parsed = parseHubErrorBody(body ?? '');
+  return createHubError({
+    statusCode: status,
+    code: parsed.numericCode ?? parsed.code,
+    message: parsed.message,
+    operation: context.operation,
+    deviceId: context.deviceId,
+    moduleId: context.moduleId,
+  });
+}
+
+/**
+ * Maps a refused CBS put-token (`status-code` other than 200, §5.2).
+ *
+ * @param statusCode - the `status-code` application property
+ * @param description - the `status-description`
+ * @param context - for the message
+ * @returns `UnauthorizedError` for 401/403, the matching `HubError` otherwise
+ */
+export function translateCbsStatus(
+  statusCode: number | undefined,
+  description: string | undefined,
+  context: AmqpErrorContext,
+): HubError {
+  const status = statusCode === undefined || statusCode === 403 ? 401 : statusCode;
+  return createHubError({
+    statusCode: status,
+    code: status === 401 ? 'IotHubUnauthorizedAccess' : undefined,
+    message: description === undefined ? 'the hub refused the token (CBS put-token)' : `the hub refused the token: ${description}`,
+    operation: context.operation,
+    deviceId: context.deviceId,
+    moduleId: context.moduleId,
+  });
+}
+
+interface AmqpErrorShape {
+  condition?: unknown;
+  description?: unknown;
+  message?: unknown;
+}
+
+/**
+ * Maps a link or connection error (a DETACH/CLOSE error, a socket or TLS failure, rhea-promise's
+ * own errors). `amqp:unauthorized-access` (§5.6) becomes `UnauthorizedError`; everything else is
+ * a retryable `TransportError`.
+ *
+ * @param error - what rhea or rhea-promise reported, if anything
+ * @param context - for the message
+ * @returns the error to surface
+ */
+export function translateAmqpError(error: unknown, context: AmqpErrorContext): HubError | TransportError {
+  if (error instanceof HubError || error instanceof TransportError) return error;
+  if (error instanceof OperationTimeoutError) {
+    return new TransportError(`${context.operation} failed: ${error.message}`, { cause: error });
+  }
+  const shape = (typeof error === 'object' && error !== null ? error : {}) as AmqpErrorShape;
+  const condition = typeof shape.condition === 'string' ? shape.condition : undefined;
+  const description = typeof shape.description === 'string' ? shape.description : typeof shape.message === 'string' ? shape.message : undefined;
+  if (condition === 'amqp:unauthorized-access') {
+    const parsed = parseHubErrorBody(description ?? '');
+    return createHubError({
+      statusCode: 401,
+      code: parsed.numericCode ?? parsed.code ?? 'IotHubUnauthorizedAccess',
+      message: parsed.message ?? 'the hub refused access (amqp:unauthorized-access)',
+      operation: context.operation,
+      deviceId: context.deviceId,
+      moduleId: context.moduleId,
+      cause: error,
+    });
+  }
+  const detail = [condition, description].filter((part) => part !== undefined).join(': ');
+  return new TransportError(
+    `${context.operation} failed: the connection to the hub was lost or refused${detail === '' ? '' : ` (${detail})`}`,
+    error === undefined ? {} : { cause: error },
+  );
+}
