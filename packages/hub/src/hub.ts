@@ -8,12 +8,11 @@ import { formatDeviceConnectionString, formatServiceConnectionString } from '@tw
 import { RequestAuthenticator, type TokenIssuerOptions } from './auth/authenticate-request.js';
 import { WELL_KNOWN_POLICIES, assertValidPolicies, type SharedAccessPolicy } from './auth/policies.js';
 import { FaultInjector, type HubFaults } from './faults/fault-injector.js';
+import type { DeviceEndpointFaults } from './faults/device-endpoint-faults.js';
 import { HubCore } from './hub-core.js';
 import { attachAmqpEndpoint, type AmqpEndpoint } from './amqp/amqp-endpoint.js';
-import type { AmqpFaults } from './amqp/amqp-faults.js';
 import { attachMqttEndpoint } from './mqtt/core-adapter.js';
 import type { MqttEndpoint } from './mqtt/mqtt-endpoint.js';
-import type { MqttFaults } from './mqtt/mqtt-faults.js';
 import { createRestApp } from './rest/app.js';
 import { assertValidId, type IdentityRecord } from './state/identity.js';
 import { loadOrCreateDevCertificates, type DevCertificates } from './tls/dev-certificates.js';
@@ -64,9 +63,9 @@ export interface CreatedModuleIdentity extends CreatedIdentity {
  */
 export interface HubFaultControls extends HubFaults {
   /** Faults of the MQTT endpoint. */
-  readonly mqtt: MqttFaults;
-  /** Faults of the AMQP endpoint (same shape as {@link HubFaultControls.mqtt}). */
-  readonly amqp: AmqpFaults;
+  readonly mqtt: DeviceEndpointFaults;
+  /** Faults of the AMQP endpoint (the same interface as {@link HubFaultControls.mqtt}). */
+  readonly amqp: DeviceEndpointFaults;
 }
 
 /** The local IoT Hub: REST handler, registry shortcuts, fault injection. No sockets. */
@@ -90,7 +89,7 @@ export interface Hub extends AsyncDisposable {
    * @param init - method, headers, body, as for `fetch`; a `Request` is built only when it is given
    * @returns the response IoT Hub would send
    */
-  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  readonly fetch: (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
   /**
    * Registers a device identity with generated SAS keys.
    *

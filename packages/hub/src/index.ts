@@ -34,20 +34,44 @@ export {
 } from './auth/policies.js';
 export { IOT_HUB_AUDIENCE, type TokenIssuerOptions } from './auth/authenticate-request.js';
 export type { DelayNextOptions, FailNextOptions, HubFaults, HubOperation } from './faults/fault-injector.js';
-export type {
+import type { DeviceIdentity } from './device-endpoint/endpoint-support.js';
+import type {
   DelayTwinResponsesOptions,
+  DeviceEndpointFaultTarget,
+  DeviceEndpointFaults,
+  DeviceTwinOperation,
   DuplicateDesiredOptions,
   FailTwinResponsesOptions,
-  MqttFaultTarget,
-  MqttFaults,
-} from './mqtt/mqtt-faults.js';
-export type { MqttIdentity } from './mqtt/mqtt-hub-core.js';
+} from './faults/device-endpoint-faults.js';
+
 export type {
-  AmqpDelayTwinResponsesOptions,
-  AmqpDuplicateDesiredOptions,
-  AmqpFailTwinResponsesOptions,
-  AmqpFaultTarget,
-  AmqpFaults,
-  AmqpIdentity,
-  AmqpTwinOperation,
-} from './amqp/amqp-faults.js';
+  DelayTwinResponsesOptions,
+  DeviceEndpointFaultTarget,
+  DeviceEndpointFaults,
+  DeviceIdentity,
+  DeviceTwinOperation,
+  DuplicateDesiredOptions,
+  FailTwinResponsesOptions,
+};
+export type { MqttIdentity } from './mqtt/mqtt-hub-core.js';
+
+// The MQTT and AMQP endpoints share one fault model; these names predate it and stay as aliases.
+
+/** The faults of the MQTT endpoint (`hub.faults.mqtt`): a {@link DeviceEndpointFaults}. */
+export type MqttFaults = DeviceEndpointFaults;
+/** Which identities an MQTT fault applies to: a {@link DeviceEndpointFaultTarget}. */
+export type MqttFaultTarget = DeviceEndpointFaultTarget;
+/** The faults of the AMQP endpoint (`hub.faults.amqp`): a {@link DeviceEndpointFaults}. */
+export type AmqpFaults = DeviceEndpointFaults;
+/** Which identities an AMQP fault applies to: a {@link DeviceEndpointFaultTarget}. */
+export type AmqpFaultTarget = DeviceEndpointFaultTarget;
+/** Options of `hub.faults.amqp.failNextTwinResponses`: {@link FailTwinResponsesOptions}. */
+export type AmqpFailTwinResponsesOptions = FailTwinResponsesOptions;
+/** Options of `hub.faults.amqp.delayNextTwinResponses`: {@link DelayTwinResponsesOptions}. */
+export type AmqpDelayTwinResponsesOptions = DelayTwinResponsesOptions;
+/** Options of `hub.faults.amqp.duplicateNextDesired`: {@link DuplicateDesiredOptions}. */
+export type AmqpDuplicateDesiredOptions = DuplicateDesiredOptions;
+/** A device, or a module of a device, as one AMQP twin identity: a {@link DeviceIdentity}. */
+export type AmqpIdentity = DeviceIdentity;
+/** A device twin operation whose AMQP responses can be faulted: a {@link DeviceTwinOperation}. */
+export type AmqpTwinOperation = DeviceTwinOperation;

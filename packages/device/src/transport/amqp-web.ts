@@ -6,22 +6,10 @@
  * against the same signature (house-style 4.8 item 4).
  */
 import { UnsupportedRuntimeError } from '@twinkit/twin-model/errors';
+import type { AmqpTransportOptions } from './amqp-options.js';
 import type { TransportFactory } from './transport.js';
 
-/** Options of the AMQP transport; the same shape as the Node dialect's. */
-export interface AmqpTransportOptions {
-  /** AMQP over WebSocket instead of TLS on 5671. */
-  webSocket?: boolean;
-  /** Port to connect to. */
-  port?: number;
-  /** WebSocket path. */
-  webSocketPath?: string;
-  /** Sent as the `com.microsoft:client-version` link property. */
-  clientVersion?: string;
-}
-
-/** The client version the Node dialect sends when the app names none. */
-export const DEFAULT_AMQP_CLIENT_VERSION = 'twinkit-device/0.1.0';
+export { DEFAULT_AMQP_CLIENT_VERSION, type AmqpTransportOptions } from './amqp-options.js';
 
 /**
  * The AMQP transport is Node only; in browsers and edge runtimes use `mqtt({ webSocket: true })`.

@@ -10,12 +10,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import rhea, { type Connection, type Container, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { JsonObject } from '@twinkit/twin-model';
-import { defaultHubErrorCode, formatDeviceErrorBody, isHubError } from '@twinkit/twin-model/errors';
+import { formatDeviceErrorBody, isHubError } from '@twinkit/twin-model/errors';
 import {
   CBS_NODE,
   CBS_PROPERTY,
@@ -26,25 +25,32 @@ import {
   TWIN_LINK_PROPERTY,
   parseTwinLinkAddress,
 } from '@twinkit/twin-model/protocol';
+import {
+  DeferredActions,
+  bestEffort,
+  identityKey,
+  scheduleExpiry,
+  serveListener,
+  type DeviceIdentity,
+  type ExpiryTimer,
+} from '../device-endpoint/endpoint-support.js';
+import {
+  DEVICE_TWIN_FAULT_OPERATIONS,
+  DeviceEndpointFaultState,
+  createDeviceEndpointFaults,
+  releaseHeldDesired,
+  respondUnderFault,
+  sendDesiredUnderFault,
+  type DeviceEndpointFaults,
+  type DeviceTwinOperation,
+} from '../faults/device-endpoint-faults.js';
 import type { DesiredChangeEvent, HubCore, ProtocolEndpoint } from '../hub-core.js';
 import { wireTextOf } from '../rest/hub-failure.js';
-import {
-  AmqpFaultState,
-  type AmqpFaults,
-  type AmqpIdentity,
-  type AmqpTwinOperation,
-} from './amqp-faults.js';
 import { amqpInt, amqpLong, bodyText, encodeMessage, type OutgoingMessage } from './amqp-message.js';
 import { grantCovers, readPutToken, verifyPutToken, type CbsGrant, type CbsStatus } from './cbs.js';
 
 /** The WebSocket subprotocol of AMQP over WebSocket (protocol.md §1). */
 export const AMQP_WEBSOCKET_SUBPROTOCOL = 'AMQPWSB10';
-
-/** Operation names AMQP twin requests have in `hub.faults.failNext({ operation })`, shared with MQTT. */
-export const AMQP_FAULT_OPERATIONS: Readonly<Record<AmqpTwinOperation, string>> = Object.freeze({
-  getTwin: 'deviceGetTwin',
-  updateReported: 'deviceUpdateReported',
-});
 
 /** Options for {@link createAmqpEndpoint}. */
 export interface AmqpEndpointOptions {
@@ -57,8 +63,8 @@ export interface AmqpEndpointOptions {
 /** The AMQP endpoint as registered with the hub core, so `listen()` can start it. */
 export interface AmqpEndpoint extends ProtocolEndpoint, AsyncDisposable {
   readonly protocol: 'amqp';
-  /** AMQP faults (surfaced as `hub.faults.amqp` once the hub wires them). */
-  readonly faults: AmqpFaults;
+  /** AMQP faults (surfaced as `hub.faults.amqp`). */
+  readonly faults: DeviceEndpointFaults;
   /** Number of open AMQP connections. */
   readonly connectionCount: number;
   /**
@@ -66,13 +72,13 @@ export interface AmqpEndpoint extends ProtocolEndpoint, AsyncDisposable {
    *
    * @param identity - the device or module
    */
-  isConnected(identity: AmqpIdentity): boolean;
+  isConnected(identity: DeviceIdentity): boolean;
   /** Closes every connection and stops listening to the hub. Idempotent. */
   close(): Promise<void>;
 }
 
 interface TwinLink {
-  readonly identity: AmqpIdentity;
+  readonly identity: DeviceIdentity;
   readonly key: string;
   readonly channelId: string | undefined;
   readonly state: ConnectionState;
@@ -94,12 +100,12 @@ interface ConnectionState {
   /** Ends the transport abruptly (a socket destroy, a WebSocket terminate). */
   readonly drop: () => void;
   readonly grants: Map<string, CbsGrant>;
-  readonly grantTimers: Map<string, NodeJS.Timeout>;
+  readonly grantTimers: Map<string, ExpiryTimer>;
   readonly cbsSenders: Set<Sender>;
   readonly twinSenders: Set<TwinSenderLink>;
   readonly twinReceivers: Map<Receiver, TwinReceiverLink>;
   /** Identities with a live grant or link on this connection (for connection state). */
-  readonly identities: Map<string, AmqpIdentity>;
+  readonly identities: Map<string, DeviceIdentity>;
   /** Twin requests of one identity run one after another so reported patches apply in order. */
   readonly queues: Map<string, Promise<void>>;
   closed: boolean;
@@ -119,14 +125,9 @@ interface ConnectionInternals {
   sasl_transport?: { transports?: Record<number, { mechanism?: { grant?: CbsGrant } }>; mechanism?: { grant?: CbsGrant } };
 }
 
-const MAX_TIMER_MS = 2_147_483_647;
 const DEFAULT_IDLE_TIMEOUT_MS = 240_000;
 
-function identityKey(identity: AmqpIdentity): string {
-  return `${identity.deviceId}\u0000${identity.moduleId ?? ''}`;
-}
-
-function describeIdentity(identity: AmqpIdentity): string {
+function describeIdentity(identity: DeviceIdentity): string {
   return identity.moduleId === undefined ? `device '${identity.deviceId}'` : `module '${identity.deviceId}/${identity.moduleId}'`;
 }
 
@@ -160,12 +161,12 @@ function linkErrorDescription(code: string, message: string): string {
 class RheaAmqpEndpoint implements AmqpEndpoint {
   readonly protocol = 'amqp' as const;
   readonly webSocketSubprotocols: readonly string[] = [AMQP_WEBSOCKET_SUBPROTOCOL];
-  readonly faults: AmqpFaults;
+  readonly faults: DeviceEndpointFaults;
   readonly #core: HubCore;
   readonly #container: Container;
   readonly #now: () => number;
   readonly #idleTimeoutInMs: number;
-  readonly #faultState = new AmqpFaultState();
+  readonly #faultState = new DeviceEndpointFaultState();
   readonly #states = new Map<Connection, ConnectionState>();
   /** Connections by identity, for desired fan-out and connection state. */
   readonly #byIdentity = new Map<string, Set<ConnectionState>>();
@@ -173,7 +174,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
   readonly #refusedTokens = new Set<string>();
   readonly #webSockets: WebSocketServer;
   readonly #webSocketsById = new Map<string, WebSocket>();
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #deferred = new DeferredActions();
   readonly #unsubscribers: (() => void)[] = [];
   #webSocketCounter = 0;
   #closed = false;
@@ -192,7 +193,19 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       handleProtocols: (protocols) =>
         [...protocols].find((protocol) => protocol.toUpperCase() === AMQP_WEBSOCKET_SUBPROTOCOL) ?? false,
     });
-    this.faults = this.#createFaults();
+    this.faults = createDeviceEndpointFaults(this.#faultState, {
+      dropConnection: (identity) => this.#dropConnection(identity),
+      expireToken: (identity) => this.#expireToken(identity),
+      releaseHeld: () => {
+        for (const connection of this.#states.values()) {
+          for (const sender of connection.twinSenders) {
+            releaseHeldDesired(sender, (held) => {
+              this.#send(sender.link, held);
+            });
+          }
+        }
+      },
+    });
     this.#wireContainer();
     this.#unsubscribers.push(
       core.onDesiredChanged((event) => {
@@ -208,7 +221,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     return this.#states.size;
   }
 
-  isConnected(identity: AmqpIdentity): boolean {
+  isConnected(identity: DeviceIdentity): boolean {
     return (this.#byIdentity.get(identityKey(identity))?.size ?? 0) > 0;
   }
 
@@ -239,43 +252,11 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       key: options.tls.key,
       cert: options.tls.cert,
     });
-    const sockets = new Set<Socket>();
-    server.on('secureConnection', (socket: Socket) => {
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
-    });
     // A client that fails the handshake must not take the listener down.
     server.on('tlsClientError', (_error, socket) => {
       socket.destroy();
     });
-    await new Promise<void>((resolve, reject) => {
-      if (server.listening) {
-        resolve();
-        return;
-      }
-      const onError = (error: Error): void => {
-        server.off('listening', onListening);
-        reject(error);
-      };
-      const onListening = (): void => {
-        server.off('error', onError);
-        resolve();
-      };
-      server.once('error', onError);
-      server.once('listening', onListening);
-    });
-    const address = server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : options.port;
-    return {
-      port,
-      close: () =>
-        new Promise<void>((resolve) => {
-          server.close(() => {
-            resolve();
-          });
-          for (const socket of sockets) socket.destroy();
-        }),
-    };
+    return serveListener(server, 'secureConnection', options.port);
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -311,8 +292,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
   async #close(): Promise<void> {
     this.#closed = true;
     for (const unsubscribe of this.#unsubscribers.splice(0)) unsubscribe();
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
+    this.#deferred.clear();
     for (const state of [...this.#states.values()]) {
       this.#forget(state);
       state.drop();
@@ -446,7 +426,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     if (state.closed) return;
     state.closed = true;
     this.#states.delete(state.connection);
-    for (const timer of state.grantTimers.values()) clearTimeout(timer);
+    for (const timer of state.grantTimers.values()) timer.cancel();
     state.grantTimers.clear();
     state.grants.clear();
     state.twinSenders.clear();
@@ -455,7 +435,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     for (const [key, identity] of [...state.identities]) this.#removeIdentity(state, key, identity);
   }
 
-  #addIdentity(state: ConnectionState, identity: AmqpIdentity): void {
+  #addIdentity(state: ConnectionState, identity: DeviceIdentity): void {
     const key = identityKey(identity);
     if (state.identities.has(key)) return;
     state.identities.set(key, identity);
@@ -465,17 +445,17 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       this.#byIdentity.set(key, states);
     }
     states.add(state);
-    if (states.size === 1) this.#call(() => { this.#core.setConnectionState(identity.deviceId, identity.moduleId, 'Connected'); });
+    if (states.size === 1) bestEffort(() => { this.#core.setConnectionState(identity.deviceId, identity.moduleId, 'Connected'); });
   }
 
-  #removeIdentity(state: ConnectionState, key: string, identity: AmqpIdentity): void {
+  #removeIdentity(state: ConnectionState, key: string, identity: DeviceIdentity): void {
     state.identities.delete(key);
     const states = this.#byIdentity.get(key);
     if (states === undefined) return;
     states.delete(state);
     if (states.size > 0) return;
     this.#byIdentity.delete(key);
-    this.#call(() => { this.#core.setConnectionState(identity.deviceId, identity.moduleId, 'Disconnected'); });
+    bestEffort(() => { this.#core.setConnectionState(identity.deviceId, identity.moduleId, 'Disconnected'); });
   }
 
   // --- links ----------------------------------------------------------------------------------
@@ -524,7 +504,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       this.#refuse(link, terminus, 'amqp:not-found', 'LinkAddressNotFound', `The link address '${String(address)}' did not match any of the expected formats.`);
       return undefined;
     }
-    const identity: AmqpIdentity = parsed.moduleId === undefined ? { deviceId: parsed.deviceId } : { deviceId: parsed.deviceId, moduleId: parsed.moduleId };
+    const identity: DeviceIdentity = parsed.moduleId === undefined ? { deviceId: parsed.deviceId } : { deviceId: parsed.deviceId, moduleId: parsed.moduleId };
     const properties = internalsOf(link).remote.attach?.properties ?? {};
     const channelId = properties[TWIN_LINK_PROPERTY.channelCorrelationId];
     if (channelId !== undefined && channelId !== null && typeof channelId !== 'string') {
@@ -545,7 +525,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     return { identity, key: identityKey(identity), channelId: typeof channelId === 'string' ? channelId : undefined, state };
   }
 
-  #authorized(state: ConnectionState, identity: AmqpIdentity): boolean {
+  #authorized(state: ConnectionState, identity: DeviceIdentity): boolean {
     const now = this.#now();
     const covered = [...state.grants.values()].some((grant) => grantCovers(grant, this.#core.hostName, identity, now));
     if (!covered) return false;
@@ -587,7 +567,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     (context.delivery as { accept?: () => void } | undefined)?.accept?.();
     const twin = state.twinReceivers.get(receiver);
     if (twin === undefined) return;
-    this.#call(() => { this.#core.touchActivity(twin.identity.deviceId, twin.identity.moduleId); });
+    bestEffort(() => { this.#core.touchActivity(twin.identity.deviceId, twin.identity.moduleId); });
     const queue = state.queues.get(twin.key) ?? Promise.resolve();
     const next = queue.then(() => this.#answerTwinRequest(twin, message)).catch(noop);
     state.queues.set(twin.key, next);
@@ -647,8 +627,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
 
   #addGrant(state: ConnectionState, grant: CbsGrant): void {
     // A renewal for the same scope replaces the old grant and its expiry (§3.5).
-    const previous = state.grantTimers.get(grant.resource);
-    if (previous !== undefined) clearTimeout(previous);
+    state.grantTimers.get(grant.resource)?.cancel();
     state.grants.set(grant.resource, grant);
     this.#scheduleGrantExpiry(state, grant);
     if (grant.identity !== undefined && this.#core.getEntry(grant.identity.deviceId, grant.identity.moduleId) !== undefined) {
@@ -658,21 +637,16 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
 
   // §3.5: the hub closes what an expired token opened; schedule it at `se`.
   #scheduleGrantExpiry(state: ConnectionState, grant: CbsGrant): void {
-    const delay = grant.expiresAtMs - this.#now();
-    const timer = setTimeout(
+    const timer = scheduleExpiry(
+      grant.expiresAtMs,
+      () => this.#now(),
       () => {
         state.grantTimers.delete(grant.resource);
         if (state.grants.get(grant.resource) !== grant) return;
-        if (grant.expiresAtMs - this.#now() > 0) {
-          this.#scheduleGrantExpiry(state, grant);
-          return;
-        }
         state.grants.delete(grant.resource);
         this.#detachUncovered(state, 'The SAS token has expired.');
       },
-      Math.max(0, Math.min(delay, MAX_TIMER_MS)),
     );
-    timer.unref();
     state.grantTimers.set(grant.resource, timer);
   }
 
@@ -680,7 +654,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
   #detachUncovered(state: ConnectionState, reason: string): void {
     const description = linkErrorDescription('IotHubUnauthorizedAccess', reason);
     const now = this.#now();
-    const stillCovered = (identity: AmqpIdentity): boolean =>
+    const stillCovered = (identity: DeviceIdentity): boolean =>
       [...state.grants.values()].some((grant) => grantCovers(grant, this.#core.hostName, identity, now));
     for (const twin of [...state.twinSenders]) {
       if (stillCovered(twin.identity)) continue;
@@ -707,7 +681,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     let response: OutgoingMessage;
     let delayInMs: number | undefined;
     if (operation === KnownTwinAmqpOperation.get || (operation === KnownTwinAmqpOperation.patch && resource === REPORTED_PROPERTIES_RESOURCE)) {
-      const kind: AmqpTwinOperation = operation === KnownTwinAmqpOperation.get ? 'getTwin' : 'updateReported';
+      const kind: DeviceTwinOperation = operation === KnownTwinAmqpOperation.get ? 'getTwin' : 'updateReported';
       ({ response, delayInMs } = await this.#twinOperation(twin, kind, message, annotations));
     } else if (
       (operation === KnownTwinAmqpOperation.put || operation === KnownTwinAmqpOperation.delete) &&
@@ -720,44 +694,29 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       response = this.#errorResponse(400, 'ArgumentInvalid', `Unsupported twin operation '${String(operation)}' on resource '${String(resource)}'.`);
     }
     response.correlationId = correlationId;
-    if (delayInMs === undefined) {
+    this.#deferred.run(delayInMs, () => {
       this.#sendTwinResponse(twin, response);
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      this.#sendTwinResponse(twin, response);
-    }, delayInMs);
-    this.#timers.add(timer);
+    });
   }
 
   async #twinOperation(
     twin: TwinReceiverLink,
-    kind: AmqpTwinOperation,
+    kind: DeviceTwinOperation,
     message: Message,
     annotations: Record<string, unknown>,
   ): Promise<{ response: OutgoingMessage; delayInMs: number | undefined }> {
     const fault = this.#faultState.takeTwinResponseFault(kind, twin.identity);
-    if (fault.fail !== undefined) {
-      const { statusCode, code, message: text } = fault.fail;
-      return {
-        response: this.#errorResponse(statusCode, code ?? defaultHubErrorCode(statusCode), text ?? `Injected fault: ${String(statusCode)}`),
-        delayInMs: fault.delayInMs,
-      };
-    }
-    const injected = await this.#core.faults.apply(AMQP_FAULT_OPERATIONS[kind]);
-    if (injected !== undefined) {
-      return {
-        response: this.#errorResponse(injected.statusCode, injected.code ?? defaultHubErrorCode(injected.statusCode), injected.message),
-        delayInMs: fault.delayInMs,
-      };
-    }
-    return { response: await this.#performTwinOperation(twin, kind, message, annotations), delayInMs: fault.delayInMs };
+    const response = await respondUnderFault(fault, {
+      applyHubFault: () => this.#core.faults.apply(DEVICE_TWIN_FAULT_OPERATIONS[kind]),
+      perform: () => this.#performTwinOperation(twin, kind, message, annotations),
+      error: (statusCode, code, text) => this.#errorResponse(statusCode, code, text),
+    });
+    return { response, delayInMs: fault.delayInMs };
   }
 
   async #performTwinOperation(
     twin: TwinReceiverLink,
-    kind: AmqpTwinOperation,
+    kind: DeviceTwinOperation,
     message: Message,
     annotations: Record<string, unknown>,
   ): Promise<OutgoingMessage> {
@@ -821,7 +780,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
   // §5.5: after a PUT, on the twin receiver link, no correlation-id, data section with $version,
   // and the `version` annotation as a long. Once per change, in version order (§7).
   #onDesiredChanged(event: DesiredChangeEvent): void {
-    const identity: AmqpIdentity = { deviceId: event.deviceId, moduleId: event.moduleId };
+    const identity: DeviceIdentity = { deviceId: event.deviceId, moduleId: event.moduleId };
     const states = this.#byIdentity.get(identityKey(identity));
     if (states === undefined) return;
     const notification: OutgoingMessage = {
@@ -832,17 +791,9 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       for (const sender of state.twinSenders) {
         if (sender.key !== identityKey(identity) || !sender.subscribed) continue;
         const fault = this.#faultState.takeDesiredFault(identity);
-        if (fault.hold) {
-          sender.held = notification;
-          continue;
-        }
-        this.#send(sender.link, notification);
-        if (fault.duplicate) this.#send(sender.link, notification);
-        const held = sender.held;
-        if (held !== undefined) {
-          sender.held = undefined;
-          this.#send(sender.link, held);
-        }
+        sendDesiredUnderFault(fault, sender, notification, (outgoing) => {
+          this.#send(sender.link, outgoing);
+        });
       }
     }
   }
@@ -850,7 +801,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
   // --- revocation and faults -------------------------------------------------------------------
 
   /** A deleted or disabled identity, or new keys: its grants go and its links are detached. */
-  #revoke(identity: AmqpIdentity): void {
+  #revoke(identity: DeviceIdentity): void {
     for (const state of [...this.#states.values()]) {
       let changed = false;
       for (const [resource, grant] of [...state.grants]) {
@@ -860,8 +811,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
             : grant.identity.deviceId === identity.deviceId && (identity.moduleId === undefined || grant.identity.moduleId === identity.moduleId);
         if (!matches) continue;
         state.grants.delete(resource);
-        const timer = state.grantTimers.get(resource);
-        if (timer !== undefined) clearTimeout(timer);
+        state.grantTimers.get(resource)?.cancel();
         state.grantTimers.delete(resource);
         changed = true;
       }
@@ -869,71 +819,34 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     }
   }
 
-  #statesOf(identity: AmqpIdentity): ConnectionState[] {
+  #statesOf(identity: DeviceIdentity): ConnectionState[] {
     return [...(this.#byIdentity.get(identityKey(identity)) ?? [])];
   }
 
-  #createFaults(): AmqpFaults {
-    const state = this.#faultState;
-    return {
-      failNextTwinResponses: (options) => {
-        state.armFailure(options);
-      },
-      delayNextTwinResponses: (options) => {
-        state.armDelay(options);
-      },
-      duplicateNextDesired: (options) => {
-        state.armDuplicate(options);
-      },
-      reorderNextDesired: (options) => {
-        state.armReorder(options);
-      },
-      dropConnection: (identity) => {
-        const states = this.#statesOf(identity);
-        for (const connection of states) {
-          this.#forget(connection);
-          connection.drop();
-        }
-        return states.length > 0;
-      },
-      expireToken: (identity) => {
-        let expired = false;
-        const now = this.#now();
-        for (const connection of this.#statesOf(identity)) {
-          for (const [resource, grant] of [...connection.grants]) {
-            if (!grantCovers(grant, this.#core.hostName, identity, now)) continue;
-            this.#refusedTokens.add(grant.token);
-            connection.grants.delete(resource);
-            const timer = connection.grantTimers.get(resource);
-            if (timer !== undefined) clearTimeout(timer);
-            connection.grantTimers.delete(resource);
-            expired = true;
-          }
-          this.#detachUncovered(connection, 'The SAS token has expired.');
-        }
-        return expired;
-      },
-      clear: () => {
-        state.clear();
-        for (const connection of this.#states.values()) {
-          for (const sender of connection.twinSenders) {
-            const held = sender.held;
-            if (held === undefined) continue;
-            sender.held = undefined;
-            this.#send(sender.link, held);
-          }
-        }
-      },
-    };
+  #dropConnection(identity: DeviceIdentity): boolean {
+    const states = this.#statesOf(identity);
+    for (const connection of states) {
+      this.#forget(connection);
+      connection.drop();
+    }
+    return states.length > 0;
   }
 
-  /** Runs a hub call whose failure must not break the connection (the hub may be closing). */
-  #call(action: () => void): void {
-    try {
-      action();
-    } catch {
-      // Connection state is best effort; the AMQP connection goes on regardless.
+  #expireToken(identity: DeviceIdentity): boolean {
+    let expired = false;
+    const now = this.#now();
+    for (const connection of this.#statesOf(identity)) {
+      for (const [resource, grant] of [...connection.grants]) {
+        if (!grantCovers(grant, this.#core.hostName, identity, now)) continue;
+        this.#refusedTokens.add(grant.token);
+        connection.grants.delete(resource);
+        connection.grantTimers.get(resource)?.cancel();
+        connection.grantTimers.delete(resource);
+        expired = true;
+      }
+      this.#detachUncovered(connection, 'The SAS token has expired.');
     }
+    return expired;
   }
 }
 

@@ -11,8 +11,8 @@ import {
   verifySasToken,
   type ParsedSasToken,
 } from '@twinkit/twin-model/protocol';
+import type { DeviceIdentity } from '../device-endpoint/endpoint-support.js';
 import { scopeCovers, type HubCore } from '../hub-core.js';
-import type { AmqpIdentity } from './amqp-faults.js';
 
 /** A put-token request taken apart. */
 export interface PutTokenRequest {
@@ -37,7 +37,7 @@ export interface CbsGrant {
   /** The token text, so a fault can refuse it later. */
   token: string;
   /** The identity the token was signed for, when its `sr` names one. */
-  identity?: AmqpIdentity | undefined;
+  identity?: DeviceIdentity | undefined;
 }
 
 const TOKEN_TYPES: ReadonlySet<string> = new Set(Object.values(KnownCbsTokenType));
@@ -116,7 +116,7 @@ export function audienceMatches(audience: string, resourceUri: string): boolean 
  * @param resourceUri - the decoded `sr`
  * @returns the identity, or `undefined` for a hub- or `/devices`-wide scope
  */
-export function identityOfResource(resourceUri: string): AmqpIdentity | undefined {
+export function identityOfResource(resourceUri: string): DeviceIdentity | undefined {
   const segments = resourceUri.replace(/\/+$/, '').split('/');
   if (segments[1] !== 'devices') return undefined;
   const deviceId = segments[2];
@@ -200,7 +200,7 @@ function hostMatches(resourceUri: string, hostName: string): boolean {
  * @param nowMs - the current time
  * @returns whether it is covered
  */
-export function grantCovers(grant: CbsGrant, hostName: string, identity: AmqpIdentity, nowMs: number): boolean {
+export function grantCovers(grant: CbsGrant, hostName: string, identity: DeviceIdentity, nowMs: number): boolean {
   if (grant.expiresAtMs <= nowMs) return false;
   const host = hostName.toLowerCase();
   const resource = `${host}/devices/${identity.deviceId}${identity.moduleId === undefined ? '' : `/modules/${identity.moduleId}`}`;

@@ -3,8 +3,9 @@
  * and wraps the endpoint as a `ProtocolEndpoint` that `listen()` starts next to HTTPS.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { serveListener } from '../device-endpoint/endpoint-support.js';
+import { DEVICE_TWIN_FAULT_OPERATIONS } from '../faults/device-endpoint-faults.js';
 import type { HubCore, ProtocolEndpoint } from '../hub-core.js';
 import { wireTextOf } from '../rest/hub-failure.js';
 import {
@@ -12,7 +13,6 @@ import {
   type MqttEndpoint,
   type MqttEndpointOptions,
 } from './mqtt-endpoint.js';
-import type { MqttTwinOperation } from './mqtt-faults.js';
 import type {
   MqttAuthenticationFailureReason,
   MqttAuthenticationResult,
@@ -23,12 +23,6 @@ import type {
 } from './mqtt-hub-core.js';
 import { createMqttTlsServer } from './tls-server.js';
 import { isMqttWebSocketRequest } from './websocket.js';
-
-/** Operation names the MQTT twin requests have in `hub.faults.failNext({ operation })`. */
-export const MQTT_FAULT_OPERATIONS: Readonly<Record<MqttTwinOperation, string>> = Object.freeze({
-  getTwin: 'deviceGetTwin',
-  updateReported: 'deviceUpdateReported',
-});
 
 const SAS_REASONS: Readonly<Record<string, MqttAuthenticationFailureReason>> = {
   'not-found': 'unknown-identity',
@@ -129,7 +123,7 @@ export function createMqttHubCore(core: HubCore): MqttHubCore {
       }),
     wireMessageOf: (error) => wireTextOf(error),
     async applyTwinFault(operation) {
-      const failure = await core.faults.apply(MQTT_FAULT_OPERATIONS[operation]);
+      const failure = await core.faults.apply(DEVICE_TWIN_FAULT_OPERATIONS[operation]);
       if (failure === undefined) return undefined;
       return { statusCode: failure.statusCode, code: failure.code, message: failure.message };
     },
@@ -139,8 +133,6 @@ export function createMqttHubCore(core: HubCore): MqttHubCore {
 /** The MQTT endpoint as registered with the hub core, so `listen()` can start it. */
 export interface MqttProtocolEndpoint extends ProtocolEndpoint {
   readonly protocol: 'mqtt';
-  /** The endpoint behind it (faults, connection checks, close). */
-  readonly endpoint: MqttEndpoint;
 }
 
 /**
@@ -154,38 +146,14 @@ export interface MqttProtocolEndpoint extends ProtocolEndpoint {
 export function toProtocolEndpoint(endpoint: MqttEndpoint): MqttProtocolEndpoint {
   return {
     protocol: 'mqtt',
-    endpoint,
     webSocketSubprotocols: ['mqtt', 'MQTT'],
-    async listen(options) {
+    listen(options) {
       const server = createMqttTlsServer(endpoint, {
         key: options.tls.key,
         cert: options.tls.cert,
       });
-      // server.close() waits for open connections; closing the listener ends them instead.
-      const sockets = new Set<Socket>();
-      server.on('connection', (socket: Socket) => {
-        sockets.add(socket);
-        socket.once('close', () => sockets.delete(socket));
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options.port, options.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : options.port;
-      return {
-        port,
-        close: () =>
-          new Promise<void>((resolve) => {
-            server.close(() => {
-              resolve();
-            });
-            for (const socket of sockets) socket.destroy();
-          }),
-      };
+      server.listen(options.port, options.host);
+      return serveListener(server, 'connection', options.port);
     },
     handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
       if (isMqttWebSocketRequest(request)) endpoint.handleUpgrade(request, socket, head);
@@ -210,19 +178,4 @@ export async function attachMqttEndpoint(
   const endpoint = await createMqttEndpoint(createMqttHubCore(core), options);
   core.registerEndpoint(toProtocolEndpoint(endpoint));
   return endpoint;
-}
-
-/**
- * The MQTT endpoint registered with a hub core, if any.
- *
- * @param core - the hub core
- * @returns the endpoint, or `undefined` when the hub serves no MQTT
- * @internal
- */
-export function findMqttEndpoint(core: HubCore): MqttEndpoint | undefined {
-  for (const candidate of core.endpoints) {
-    if (candidate.protocol === 'mqtt' && 'endpoint' in candidate)
-      return (candidate as MqttProtocolEndpoint).endpoint;
-  }
-  return undefined;
 }

@@ -22,13 +22,30 @@ import {
 } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { JsonObject } from '@twinkit/twin-model';
-import { defaultHubErrorCode, formatDeviceErrorBody, isHubError } from '@twinkit/twin-model/errors';
+import { formatDeviceErrorBody, isHubError } from '@twinkit/twin-model/errors';
 import {
   desiredPatchTopic,
   parseMqttUsername,
   twinResponseTopic,
 } from '@twinkit/twin-model/protocol';
-import { MqttFaultState, type MqttFaults, type MqttTwinOperation } from './mqtt-faults.js';
+import {
+  DeferredActions,
+  bestEffort,
+  identityKey,
+  sameIdentity,
+  scheduleExpiry,
+  type ExpiryTimer,
+} from '../device-endpoint/endpoint-support.js';
+import {
+  DeviceEndpointFaultState,
+  createDeviceEndpointFaults,
+  releaseHeldDesired,
+  respondUnderFault,
+  sendDesiredUnderFault,
+  type DeviceEndpointFaults,
+  type DeviceTwinOperation,
+  type HeldDesired,
+} from '../faults/device-endpoint-faults.js';
 import type {
   MqttAuthenticationFailureReason,
   MqttClientCertificate,
@@ -38,10 +55,8 @@ import type {
 } from './mqtt-hub-core.js';
 import {
   classifyDevicePublish,
-  identityKey,
   isSubscriptionAllowed,
   parseMqttClientId,
-  sameIdentity,
   topicMatchesFilter,
   type MqttTwinRequest,
 } from './topic-access.js';
@@ -81,8 +96,8 @@ export interface MqttEndpoint extends AsyncDisposable {
    * @param head - the first packet of the upgraded stream
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** MQTT faults (also surfaced as part of `hub.faults`). */
-  readonly faults: MqttFaults;
+  /** MQTT faults (surfaced as `hub.faults.mqtt`). */
+  readonly faults: DeviceEndpointFaults;
   /**
    * Tells whether an identity has a live, authenticated connection.
    *
@@ -95,15 +110,20 @@ export interface MqttEndpoint extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-interface Session {
+interface OutgoingPublish {
+  readonly topic: string;
+  readonly body: string;
+}
+
+/** One live connection; `held` is the desired notification a reorder fault holds back. */
+interface Session extends HeldDesired<OutgoingPublish> {
   readonly identity: MqttIdentity;
   readonly key: string;
   readonly client: Client;
   readonly sasToken: string | undefined;
-  expiryTimer: NodeJS.Timeout | undefined;
+  expiry: ExpiryTimer | undefined;
   /** Twin requests run one after another so reported patches apply in the order sent. */
   queue: Promise<void>;
-  heldDesired: { topic: string; body: string } | undefined;
 }
 
 interface PendingConnect {
@@ -121,8 +141,6 @@ interface ClientInternals {
     ): unknown;
   };
 }
-
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** CONNACK refusal codes (MQTT 3.1.1 §3.2.2.3) the endpoint uses. */
 type ConnackRefusal = 2 | 3 | 4 | 5;
@@ -155,18 +173,18 @@ function noop(): void {
 }
 
 class AedesMqttEndpoint implements MqttEndpoint {
-  readonly faults: MqttFaults;
+  readonly faults: DeviceEndpointFaults;
   readonly #core: MqttHubCore;
   readonly #broker: Aedes;
   readonly #now: () => number;
-  readonly #faultState = new MqttFaultState();
+  readonly #faultState = new DeviceEndpointFaultState();
   readonly #pending = new WeakMap<Client, PendingConnect>();
   readonly #sessions = new WeakMap<Client, Session>();
   /** The live connection of each identity (one per identity, §4.1). */
   readonly #connections = new Map<string, Session>();
   /** Tokens expired early by a fault; refused from then on. */
   readonly #expiredTokens = new Set<string>();
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #deferred = new DeferredActions();
   readonly #unsubscribers: (() => void)[] = [];
   readonly #webSockets: WebSocketServer;
   #closed = false;
@@ -181,7 +199,17 @@ class AedesMqttEndpoint implements MqttEndpoint {
       perMessageDeflate: false,
       handleProtocols: (protocols) => selectMqttSubprotocol(protocols) ?? false,
     });
-    this.faults = this.#createFaults();
+    this.faults = createDeviceEndpointFaults(this.#faultState, {
+      dropConnection: (identity) => this.#dropConnection(identity),
+      expireToken: (identity) => this.#expireToken(identity),
+      releaseHeld: () => {
+        for (const session of this.#connections.values()) {
+          releaseHeldDesired(session, (held) => {
+            this.#deliver(session.client, held.topic, held.body);
+          });
+        }
+      },
+    });
 
     broker.preConnect = (client, packet, callback) => {
       this.#rememberClientId(client, packet);
@@ -283,8 +311,7 @@ class AedesMqttEndpoint implements MqttEndpoint {
   async #close(): Promise<void> {
     this.#closed = true;
     for (const unsubscribe of this.#unsubscribers.splice(0)) unsubscribe();
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
+    this.#deferred.clear();
     await new Promise<void>((resolve) => {
       this.#broker.close(() => {
         resolve();
@@ -345,41 +372,35 @@ class AedesMqttEndpoint implements MqttEndpoint {
       key: identityKey(identity),
       client,
       sasToken,
-      expiryTimer: undefined,
+      expiry: undefined,
       queue: Promise.resolve(),
-      heldDesired: undefined,
+      held: undefined,
     };
     this.#sessions.set(client, session);
-    if (result.expiresOnInSeconds !== undefined)
-      this.#scheduleExpiry(session, result.expiresOnInSeconds * 1000);
-  }
-
-  // protocol.md §3.5: the hub closes a connection whose token has expired; the SDK reconnects
-  // with a fresh token.
-  #scheduleExpiry(session: Session, expiresAtMs: number): void {
-    const delay = expiresAtMs - this.#now();
-    session.expiryTimer = setTimeout(
-      () => {
-        session.expiryTimer = undefined;
-        if (expiresAtMs - this.#now() > 0) this.#scheduleExpiry(session, expiresAtMs);
-        else session.client.close();
-      },
-      Math.max(0, Math.min(delay, MAX_TIMER_MS)),
-    );
-    session.expiryTimer.unref();
+    // protocol.md §3.5: the hub closes a connection whose token has expired; the SDK reconnects
+    // with a fresh token.
+    if (result.expiresOnInSeconds !== undefined) {
+      session.expiry = scheduleExpiry(
+        result.expiresOnInSeconds * 1000,
+        () => this.#now(),
+        () => {
+          session.client.close();
+        },
+      );
+    }
   }
 
   #clearExpiry(session: Session | undefined): void {
-    if (session?.expiryTimer === undefined) return;
-    clearTimeout(session.expiryTimer);
-    session.expiryTimer = undefined;
+    if (session?.expiry === undefined) return;
+    session.expiry.cancel();
+    session.expiry = undefined;
   }
 
   #onClientReady(client: Client): void {
     const session = this.#sessions.get(client);
     if (session === undefined) return;
     this.#connections.set(session.key, session);
-    this.#call(() =>
+    bestEffort(() =>
       this.#core.setConnectionState(session.identity, 'Connected', new Date(this.#now())),
     );
   }
@@ -395,11 +416,11 @@ class AedesMqttEndpoint implements MqttEndpoint {
    */
   #forget(session: Session): void {
     this.#clearExpiry(session);
-    session.heldDesired = undefined;
+    session.held = undefined;
     // A newer connection of the same identity may already have replaced this one (§4.1 kick).
     if (this.#connections.get(session.key) !== session) return;
     this.#connections.delete(session.key);
-    this.#call(() =>
+    bestEffort(() =>
       this.#core.setConnectionState(session.identity, 'Disconnected', new Date(this.#now())),
     );
   }
@@ -440,7 +461,7 @@ class AedesMqttEndpoint implements MqttEndpoint {
   #onPublished(packet: AedesPublishPacket, client: Client | null): void {
     const session = client === null ? undefined : this.#sessions.get(client);
     if (session === undefined) return;
-    this.#call(() => this.#core.touchActivity(session.identity, new Date(this.#now())));
+    bestEffort(() => this.#core.touchActivity(session.identity, new Date(this.#now())));
     const verdict = classifyDevicePublish(session.identity, packet.topic);
     if (verdict.kind !== 'twin') return;
     const payload =
@@ -458,38 +479,20 @@ class AedesMqttEndpoint implements MqttEndpoint {
     request: MqttTwinRequest,
     payload: string,
   ): Promise<void> {
-    const operation: MqttTwinOperation = request.kind === 'get' ? 'getTwin' : 'updateReported';
+    const operation: DeviceTwinOperation = request.kind === 'get' ? 'getTwin' : 'updateReported';
     const fault = this.#faultState.takeTwinResponseFault(operation, session.identity);
-    let topic: string;
-    let body: string;
-    if (fault.fail !== undefined) {
-      const { statusCode, code, message } = fault.fail;
-      topic = twinResponseTopic(statusCode, request.rid);
-      body = this.#errorBody(
-        code ?? defaultHubErrorCode(statusCode),
-        message ?? `Injected fault: ${String(statusCode)}`,
-      );
-    } else {
-      const injected = await this.#core.applyTwinFault?.(operation, session.identity);
-      if (injected === undefined) {
-        ({ topic, body } = await this.#performTwinRequest(session, request, payload));
-      } else {
-        topic = twinResponseTopic(injected.statusCode, request.rid);
-        body = this.#errorBody(
-          injected.code ?? defaultHubErrorCode(injected.statusCode),
-          injected.message,
-        );
-      }
-    }
-    if (fault.delayInMs === undefined) {
+    const { topic, body } = await respondUnderFault(fault, {
+      applyHubFault: () =>
+        this.#core.applyTwinFault?.(operation, session.identity) ?? Promise.resolve(undefined),
+      perform: () => this.#performTwinRequest(session, request, payload),
+      error: (statusCode, code, message) => ({
+        topic: twinResponseTopic(statusCode, request.rid),
+        body: this.#errorBody(code, message),
+      }),
+    });
+    this.#deferred.run(fault.delayInMs, () => {
       this.#deliver(session.client, topic, body);
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      this.#deliver(session.client, topic, body);
-    }, fault.delayInMs);
-    this.#timers.add(timer);
+    });
   }
 
   async #performTwinRequest(
@@ -553,17 +556,9 @@ class AedesMqttEndpoint implements MqttEndpoint {
     if (!this.#isSubscribed(session.client, topic)) return;
     const body = JSON.stringify(change.notification satisfies JsonObject);
     const fault = this.#faultState.takeDesiredFault(identity);
-    if (fault.hold) {
-      session.heldDesired = { topic, body };
-      return;
-    }
-    this.#deliver(session.client, topic, body);
-    if (fault.duplicate) this.#deliver(session.client, topic, body);
-    const held = session.heldDesired;
-    if (held !== undefined) {
-      session.heldDesired = undefined;
-      this.#deliver(session.client, held.topic, held.body);
-    }
+    sendDesiredUnderFault(fault, session, { topic, body }, (notification) => {
+      this.#deliver(session.client, notification.topic, notification.body);
+    });
   }
 
   #isSubscribed(client: Client, topic: string): boolean {
@@ -588,56 +583,21 @@ class AedesMqttEndpoint implements MqttEndpoint {
 
   // --- faults -----------------------------------------------------------------------------------
 
-  #createFaults(): MqttFaults {
-    const state = this.#faultState;
-    return {
-      failNextTwinResponses: (options) => {
-        state.armFailure(options);
-      },
-      delayNextTwinResponses: (options) => {
-        state.armDelay(options);
-      },
-      duplicateNextDesired: (options) => {
-        state.armDuplicate(options);
-      },
-      reorderNextDesired: (options) => {
-        state.armReorder(options);
-      },
-      dropConnection: (identity) => {
-        const session = this.#connections.get(identityKey(identity));
-        if (session === undefined) return false;
-        this.#forget(session);
-        session.client.conn.destroy();
-        return true;
-      },
-      expireToken: (identity) => {
-        const session = this.#connections.get(identityKey(identity));
-        if (session === undefined) return false;
-        if (session.sasToken !== undefined) this.#expiredTokens.add(session.sasToken);
-        this.#forget(session);
-        session.client.close();
-        return true;
-      },
-      clear: () => {
-        state.clear();
-        for (const session of this.#connections.values()) {
-          const held = session.heldDesired;
-          if (held === undefined) continue;
-          session.heldDesired = undefined;
-          this.#deliver(session.client, held.topic, held.body);
-        }
-      },
-    };
+  #dropConnection(identity: MqttIdentity): boolean {
+    const session = this.#connections.get(identityKey(identity));
+    if (session === undefined) return false;
+    this.#forget(session);
+    session.client.conn.destroy();
+    return true;
   }
 
-  /** Runs a hub call whose failure must not break the connection (the hub may be closing). */
-  #call(action: () => Promise<void> | void): void {
-    try {
-      const result = action();
-      if (result instanceof Promise) result.catch(noop);
-    } catch {
-      // The state update is best effort; the MQTT session goes on regardless.
-    }
+  #expireToken(identity: MqttIdentity): boolean {
+    const session = this.#connections.get(identityKey(identity));
+    if (session === undefined) return false;
+    if (session.sasToken !== undefined) this.#expiredTokens.add(session.sasToken);
+    this.#forget(session);
+    session.client.close();
+    return true;
   }
 }
 

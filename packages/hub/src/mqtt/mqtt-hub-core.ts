@@ -7,13 +7,11 @@
  */
 import type { ConnectionState, DeviceTwin, JsonObject } from '@twinkit/twin-model';
 import type { HubError } from '@twinkit/twin-model/errors';
-import type { MqttTwinOperation } from './mqtt-faults.js';
+import type { DeviceIdentity } from '../device-endpoint/endpoint-support.js';
+import type { DeviceTwinOperation, InjectedTwinFailure } from '../faults/device-endpoint-faults.js';
 
-/** A device, or a module of a device, as one MQTT client identity. */
-export interface MqttIdentity {
-  readonly deviceId: string;
-  readonly moduleId?: string | undefined;
-}
+/** A device, or a module of a device, as one MQTT client identity (the same as an AMQP one). */
+export type MqttIdentity = DeviceIdentity;
 
 /** The X.509 client certificate a TLS (or WSS) connection presented, as thumbprints. */
 export interface MqttClientCertificate {
@@ -158,14 +156,7 @@ export interface MqttHubCore {
    * @returns the failure to answer with instead, or `undefined` to proceed
    */
   applyTwinFault?(
-    operation: MqttTwinOperation,
+    operation: DeviceTwinOperation,
     identity: MqttIdentity,
-  ): Promise<MqttInjectedFailure | undefined>;
-}
-
-/** A failure a hub-wide fault asks the endpoint to answer a twin request with. */
-export interface MqttInjectedFailure {
-  readonly statusCode: number;
-  readonly code?: string | number | undefined;
-  readonly message: string;
+  ): Promise<InjectedTwinFailure | undefined>;
 }

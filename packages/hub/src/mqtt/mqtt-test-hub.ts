@@ -8,22 +8,17 @@
 import { connect, MqttClient, type IClientOptions, type IConnackPacket } from 'mqtt';
 import { WebSocket, createWebSocketStream } from 'ws';
 import type { JsonObject } from '@twinkit/twin-model';
+import { mqttUsername } from '@twinkit/twin-model/protocol';
 import {
-  createSasToken,
-  mqttUsername,
-  parseServiceConnectionString,
-} from '@twinkit/twin-model/protocol';
-import { createHub, hubInternals, type Hub } from '../hub.js';
-import type { HubCore } from '../hub-core.js';
-import { listen, type HubServer, type ListenOptions } from '../node/listen.js';
-import { attachMqttEndpoint, findMqttEndpoint } from './core-adapter.js';
+  startEndpointTestHub,
+  type EndpointTestHub,
+  type KeyedIdentity,
+} from '../device-endpoint/endpoint-test-hub.js';
+import { hubInternals } from '../hub.js';
+import type { ListenOptions } from '../node/listen.js';
 import type { MqttEndpoint } from './mqtt-endpoint.js';
-import type { MqttIdentity } from './mqtt-hub-core.js';
 
-/** An identity with the key its tokens are signed with. */
-export interface KeyedIdentity extends MqttIdentity {
-  readonly key: string;
-}
+export type { KeyedIdentity } from '../device-endpoint/endpoint-test-hub.js';
 
 /** Options for {@link MqttTestHub.connect}. */
 export interface TestConnectOptions extends Omit<Partial<IClientOptions>, 'password'> {
@@ -42,37 +37,10 @@ export interface TestConnection {
 }
 
 /** A served hub with helpers for MQTT endpoint tests. */
-export interface MqttTestHub extends AsyncDisposable {
-  readonly hub: Hub;
-  readonly core: HubCore;
-  readonly server: HubServer;
+export interface MqttTestHub extends EndpointTestHub {
+  /** The hub's MQTT endpoint (`hub.faults.mqtt` is its `faults`). */
   readonly endpoint: MqttEndpoint;
   readonly mqttPort: number;
-  readonly httpsPort: number;
-  /**
-   * Registers a device and returns it with its primary key.
-   *
-   * @param deviceId - the id
-   * @param options - initial status
-   */
-  createDevice(
-    deviceId: string,
-    options?: { status?: 'enabled' | 'disabled' },
-  ): Promise<KeyedIdentity>;
-  /**
-   * Registers a module and returns it with its primary key.
-   *
-   * @param deviceId - the device
-   * @param moduleId - the module
-   */
-  createModule(deviceId: string, moduleId: string): Promise<KeyedIdentity>;
-  /**
-   * A device SAS token signed the way the Node SDK signs it.
-   *
-   * @param identity - identity and key
-   * @param expiresOnInSeconds - expiry; default one hour from now
-   */
-  deviceToken(identity: KeyedIdentity, expiresOnInSeconds?: number): Promise<string>;
   /**
    * Connects a raw MQTT 3.1.1 client as an identity (clean=0 unless overridden, no auto-reconnect).
    *
@@ -83,20 +51,6 @@ export interface MqttTestHub extends AsyncDisposable {
    */
   connect(identity: KeyedIdentity, options?: TestConnectOptions): Promise<TestConnection>;
   /**
-   * Sends a service REST request with an `iothubowner` SAS token through `hub.fetch`.
-   *
-   * @param method - HTTP method
-   * @param path - path such as `/twins/dev-1`
-   * @param body - JSON body
-   * @param headers - extra headers, such as `if-match`
-   */
-  serviceRequest(
-    method: string,
-    path: string,
-    body?: unknown,
-    headers?: Record<string, string>,
-  ): Promise<Response>;
-  /**
    * The service view of a twin (connection state and the like).
    *
    * @param deviceId - the device
@@ -105,78 +59,29 @@ export interface MqttTestHub extends AsyncDisposable {
 }
 
 /**
- * Creates an in-memory hub with its MQTT endpoint and serves it on 127.0.0.1 (port 0 unless
- * told otherwise).
+ * Creates an in-memory hub and serves it on 127.0.0.1 (HTTPS plus MQTT over TLS, port 0 unless
+ * told otherwise). Disposing of it ends the clients it connected first.
  *
  * @param listenOptions - ports for `listen()`
  * @returns the running hub; dispose of it with `await using`
  */
 export async function startMqttTestHub(listenOptions: ListenOptions = {}): Promise<MqttTestHub> {
-  const hub = await createHub();
-  const { core } = hubInternals(hub);
-  const endpoint = findMqttEndpoint(core) ?? (await attachMqttEndpoint(core));
-  let server: HubServer;
-  try {
-    server = await listen(hub, listenOptions);
-  } catch (error) {
-    await endpoint.close();
-    await hub.close();
-    throw error;
-  }
+  const base = await startEndpointTestHub(listenOptions);
+  const { hub, server } = base;
   const mqttPort = server.ports.mqtt;
-  if (mqttPort === undefined) throw new Error('listen() did not start the MQTT endpoint');
-  const service = parseServiceConnectionString(hub.serviceConnectionString);
+  if (mqttPort === undefined) {
+    await base.close();
+    throw new Error('listen() did not start the MQTT endpoint');
+  }
   const clients = new Set<MqttClient>();
-
-  const deviceToken = (
-    identity: KeyedIdentity,
-    expiresOnInSeconds = Math.floor(Date.now() / 1000) + 3600,
-  ) =>
-    createSasToken({
-      resourceUri: `${hub.hostName}/devices/${identity.deviceId}${identity.moduleId === undefined ? '' : `/modules/${identity.moduleId}`}`,
-      key: identity.key,
-      expiresOnInSeconds,
-    });
-
-  const serviceRequest = async (
-    method: string,
-    path: string,
-    body?: unknown,
-    headers: Record<string, string> = {},
-  ): Promise<Response> => {
-    const authorization = await createSasToken({
-      resourceUri: hub.hostName,
-      key: service.sharedAccessKey,
-      keyName: service.sharedAccessKeyName,
-      expiresOnInSeconds: Math.floor(Date.now() / 1000) + 3600,
-    });
-    const separator = path.includes('?') ? '&' : '?';
-    const init: RequestInit = {
-      method,
-      headers: { ...headers, authorization, 'content-type': 'application/json' },
-    };
-    if (body !== undefined) init.body = JSON.stringify(body);
-    return hub.fetch(
-      new Request(`https://${hub.hostName}${path}${separator}api-version=2021-04-12`, init),
-    );
+  const close = async (): Promise<void> => {
+    await Promise.all([...clients].map((client) => client.endAsync(true)));
+    await base.close();
   };
-
   return {
-    hub,
-    core,
-    server,
-    endpoint,
+    ...base,
+    endpoint: hubInternals(hub).mqtt,
     mqttPort,
-    httpsPort: server.ports.https,
-    async createDevice(deviceId, options) {
-      const created = await hub.createDevice(deviceId, options);
-      return { deviceId, key: created.primaryKey };
-    },
-    async createModule(deviceId, moduleId) {
-      const created = await hub.createModule(deviceId, moduleId);
-      return { deviceId, moduleId, key: created.primaryKey };
-    },
-    deviceToken,
     async connect(identity, options = {}) {
       const { transport = 'tls', expiresOnInSeconds, password, ...mqttOptions } = options;
       const clientId =
@@ -200,7 +105,7 @@ export async function startMqttTestHub(listenOptions: ListenOptions = {}): Promi
       };
       // X.509 tests pass `password: undefined` together with a client certificate.
       const secret =
-        'password' in options ? password : await deviceToken(identity, expiresOnInSeconds);
+        'password' in options ? password : await base.deviceToken(identity, expiresOnInSeconds);
       if (secret !== undefined) clientOptions.password = secret;
       const client =
         transport === 'tls'
@@ -236,17 +141,12 @@ export async function startMqttTestHub(listenOptions: ListenOptions = {}): Promi
         client.once('connect', onConnect);
       });
     },
-    serviceRequest,
     async serviceTwin(deviceId) {
-      const response = await serviceRequest('GET', `/twins/${encodeURIComponent(deviceId)}`);
+      const response = await base.serviceRequest('GET', `/twins/${encodeURIComponent(deviceId)}`);
       return (await response.json()) as JsonObject;
     },
-    async [Symbol.asyncDispose]() {
-      await Promise.all([...clients].map((client) => client.endAsync(true)));
-      await server.close();
-      await endpoint.close();
-      await hub.close();
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 

@@ -43,28 +43,6 @@ export function parseMqttClientId(clientId: string): MqttIdentity | undefined {
 }
 
 /**
- * A stable map key for an identity.
- *
- * @param identity - a device or module
- * @returns `<deviceId>` or `<deviceId>/<moduleId>`, like the MQTT client id
- */
-export function identityKey(identity: MqttIdentity): string {
-  return identity.moduleId === undefined
-    ? identity.deviceId
-    : `${identity.deviceId}/${identity.moduleId}`;
-}
-
-/**
- * Tells whether two identities are the same device or module.
- *
- * @param a - one identity
- * @param b - the other
- */
-export function sameIdentity(a: MqttIdentity, b: MqttIdentity): boolean {
-  return a.deviceId === b.deviceId && a.moduleId === b.moduleId;
-}
-
-/**
  * Decides what a PUBLISH from an identity means (§4.4–4.6).
  *
  * @param identity - who published

@@ -40,7 +40,8 @@ import {
 } from 'rhea-promise';
 import { withDeadline } from '../../internal/abort.js';
 import { createLogger } from '../../internal/logger.js';
-import { RequestTracker } from '../mqtt/request-tracker.js';
+import { DEFAULT_AMQP_CLIENT_VERSION, type AmqpTransportOptions } from '../amqp-options.js';
+import { RequestTracker } from '../request-tracker.js';
 import type {
   ConnectParams,
   DeviceTransport,
@@ -50,31 +51,9 @@ import type {
   TransportRequestOptions,
   UpdateReportedResult,
 } from '../transport.js';
-import {
-  translateAmqpError,
-  translateCbsStatus,
-  translateTwinStatus,
-  type AmqpErrorContext,
-} from './translate-error.js';
+import { describeIdentity, errorContextOf, parseDeviceTwin, type ErrorContext } from '../transport-helpers.js';
+import { translateAmqpError, translateCbsStatus, translateTwinStatus } from './translate-error.js';
 import { WebSocketStream } from './websocket-stream.js';
-
-/** Options of the AMQP transport, passed to `amqp(options)`. */
-export interface AmqpTransportOptions {
-  /** AMQP over WebSocket (`wss://host:443/$iothub/websocket`, `AMQPWSB10`) instead of TLS on 5671. Default `false`. */
-  webSocket?: boolean;
-  /**
-   * Port to connect to. Default: the port in `GatewayHostName`/`HostName` when one is given,
-   * else 5671 (TLS) or 443 (WebSocket).
-   */
-  port?: number;
-  /** WebSocket path. Default `/$iothub/websocket` (protocol.md §1). */
-  webSocketPath?: string;
-  /** Sent as the `com.microsoft:client-version` link property; identifies the app to the hub. */
-  clientVersion?: string;
-}
-
-/** The client version sent when the app names none. */
-export const DEFAULT_AMQP_CLIENT_VERSION = 'twinkit-device/0.1.0';
 
 /** The WebSocket subprotocol of AMQP over WebSocket (protocol.md §1). */
 const AMQP_WEBSOCKET_SUBPROTOCOL = 'AMQPWSB10';
@@ -204,7 +183,7 @@ export class AmqpTransport implements DeviceTransport {
     if (live.cbs === undefined || params.sasToken === undefined) return;
     // §3.5: AMQP renews with a new put-token on the existing connection; links and the desired
     // subscription stay as they are.
-    this.#log.info(`presenting a renewed token for ${describe(params)} on $cbs`);
+    this.#log.info(`presenting a renewed token for ${describeIdentity(params)} on $cbs`);
     const timeoutInMs = options.timeoutInMs ?? this.#context.operationTimeoutInMs;
     await this.#putToken(live.cbs.sender, params, { timeoutInMs, abortSignal: options.abortSignal });
   }
@@ -216,7 +195,7 @@ export class AmqpTransport implements DeviceTransport {
     const checkpoint = (): void => {
       if (signal.aborted) throw signal.reason;
     };
-    this.#log.info(`connecting ${describe(params)} over AMQP${this.#options.webSocket === true ? ' (WebSocket)' : ''}`);
+    this.#log.info(`connecting ${describeIdentity(params)} over AMQP${this.#options.webSocket === true ? ' (WebSocket)' : ''}`);
     try {
       await connection.open({ abortSignal: signal });
       checkpoint();
@@ -292,7 +271,7 @@ export class AmqpTransport implements DeviceTransport {
       connection.on(ConnectionEvents.connectionClose, onConnectionLost);
       connection.on(ConnectionEvents.connectionError, onConnectionLost);
       if (!connection.isOpen()) throw new TransportError('The connection closed while the twin links were attached.');
-      this.#log.info(`connected ${describe(params)}`);
+      this.#log.info(`connected ${describeIdentity(params)}`);
       return { connection, session, cbs, twinSender, twinReceiver };
     } catch (error) {
       this.#retired.add(connection);
@@ -485,8 +464,8 @@ export class AmqpTransport implements DeviceTransport {
     return live;
   }
 
-  #errorContext(operation: string): AmqpErrorContext {
-    return { operation, deviceId: this.#params?.deviceId ?? '', moduleId: this.#params?.moduleId };
+  #errorContext(operation: string): ErrorContext {
+    return errorContextOf(operation, this.#params);
   }
 }
 
@@ -498,28 +477,3 @@ function linkErrorOf(context: EventContext): unknown {
   return session?.error ?? context.error;
 }
 
-function describe(params: ConnectParams): string {
-  return params.moduleId === undefined ? `'${params.deviceId}'` : `'${params.deviceId}/${params.moduleId}'`;
-}
-
-function isVersionedSection(value: unknown): value is JsonObject & { $version: number } {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof (value as { $version?: unknown }).$version === 'number'
-  );
-}
-
-function parseDeviceTwin(body: string | undefined): DeviceTwin | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(body ?? '');
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { desired, reported } = value as { desired?: unknown; reported?: unknown };
-  if (!isVersionedSection(desired) || !isVersionedSection(reported)) return undefined;
-  return { desired, reported };
-}

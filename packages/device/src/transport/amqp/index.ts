@@ -4,8 +4,10 @@
  * The AMQP transport factory (Node only; the `default` export condition maps this subpath to
  * `transport/amqp-web.ts`, whose `amqp()` throws `UnsupportedRuntimeError`, house-style 4.8).
  */
+import type { AmqpTransportOptions } from '../amqp-options.js';
 import type { TransportFactory } from '../transport.js';
-import { AmqpTransport, type AmqpTransportOptions } from './amqp-transport.js';
+import { assertValidPort } from '../transport-helpers.js';
+import { AmqpTransport } from './amqp-transport.js';
 
 /**
  * AMQP 1.0 transport: TLS on 5671 by default, or WebSocket on 443 with `{ webSocket: true }`.
@@ -23,11 +25,9 @@ import { AmqpTransport, type AmqpTransportOptions } from './amqp-transport.js';
  * ```
  */
 export function amqp(options: AmqpTransportOptions = {}): TransportFactory {
-  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)) {
-    throw new RangeError('amqp({ port }) must be an integer between 1 and 65535');
-  }
+  assertValidPort('amqp', options.port);
   const settings = { ...options };
   return (handlers, context) => new AmqpTransport(settings, handlers, context);
 }
 
-export { DEFAULT_AMQP_CLIENT_VERSION, type AmqpTransportOptions } from './amqp-transport.js';
+export { DEFAULT_AMQP_CLIENT_VERSION, type AmqpTransportOptions } from '../amqp-options.js';

@@ -13,13 +13,7 @@ import {
   createHubError,
   parseHubErrorBody,
 } from '@twinkit/twin-model/errors';
-
-/** Who and what a failed request was about, for the message. */
-export interface AmqpErrorContext {
-  operation: string;
-  deviceId: string;
-  moduleId?: string | undefined;
-}
+import type { ErrorContext } from '../transport-helpers.js';
 
 /**
  * Decides whether a twin response is a failure, and builds the error if so. IoT Hub marks
@@ -34,7 +28,7 @@ export interface AmqpErrorContext {
 export function translateTwinStatus(
   status: number | undefined,
   body: string | undefined,
-  context: AmqpErrorContext,
+  context: ErrorContext,
 ): HubError | undefined {
   if (status === undefined || (status >= 200 && status < 300)) return undefined;
   const parsed = parseHubErrorBody(body ?? '');
@@ -59,7 +53,7 @@ export function translateTwinStatus(
 export function translateCbsStatus(
   statusCode: number | undefined,
   description: string | undefined,
-  context: AmqpErrorContext,
+  context: ErrorContext,
 ): HubError {
   const status = statusCode === undefined || statusCode === 403 ? 401 : statusCode;
   return createHubError({
@@ -87,7 +81,7 @@ interface AmqpErrorShape {
  * @param context - for the message
  * @returns the error to surface
  */
-export function translateAmqpError(error: unknown, context: AmqpErrorContext): HubError | TransportError {
+export function translateAmqpError(error: unknown, context: ErrorContext): HubError | TransportError {
   if (error instanceof HubError || error instanceof TransportError) return error;
   if (error instanceof OperationTimeoutError) {
     return new TransportError(`${context.operation} failed: ${error.message}`, { cause: error });

@@ -2,6 +2,7 @@
  * The MQTT transport factory.
  */
 import type { TransportFactory } from '../transport.js';
+import { assertValidPort } from '../transport-helpers.js';
 import { MqttTransport, type MqttTransportOptions } from './mqtt-transport.js';
 
 /**
@@ -17,12 +18,7 @@ import { MqttTransport, type MqttTransportOptions } from './mqtt-transport.js';
  * ```
  */
 export function mqtt(options: MqttTransportOptions = {}): TransportFactory {
-  if (
-    options.port !== undefined &&
-    (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)
-  ) {
-    throw new RangeError('mqtt({ port }) must be an integer between 1 and 65535');
-  }
+  assertValidPort('mqtt', options.port);
   return (handlers, context) => new MqttTransport(options, handlers, context);
 }
 

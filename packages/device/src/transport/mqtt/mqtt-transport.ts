@@ -30,12 +30,14 @@ import type {
   TransportRequestOptions,
   UpdateReportedResult,
 } from '../transport.js';
-import { RequestTracker } from './request-tracker.js';
+import { RequestTracker } from '../request-tracker.js';
 import {
-  translateConnectionError,
-  translateTwinResponse,
+  describeIdentity,
+  errorContextOf,
+  parseDeviceTwin,
   type ErrorContext,
-} from './translate-error.js';
+} from '../transport-helpers.js';
+import { translateConnectionError, translateTwinResponse } from './translate-error.js';
 
 /** Options of the MQTT transport, passed to `mqtt(options)`. */
 export interface MqttTransportOptions {
@@ -171,7 +173,7 @@ export class MqttTransport implements DeviceTransport {
     );
     await this.#end(old, options.abortSignal);
     this.#params = params;
-    this.#log.info(`reconnecting ${describe(params)} with a renewed token (clean=false)`);
+    this.#log.info(`reconnecting ${describeIdentity(params)} with a renewed token (clean=false)`);
     const client = await this.#open(params, options);
     if (this.#desired) {
       try {
@@ -191,7 +193,7 @@ export class MqttTransport implements DeviceTransport {
     const timeoutInMs = options.timeoutInMs ?? this.#context.operationTimeoutInMs;
     const context = this.#errorContext('Connect');
     const url = this.#url(params);
-    this.#log.info(`connecting ${describe(params)} to ${url}`);
+    this.#log.info(`connecting ${describeIdentity(params)} to ${url}`);
     const client = openMqttConnection({
       url,
       clientId: mqttClientId(params.deviceId, params.moduleId),
@@ -233,7 +235,7 @@ export class MqttTransport implements DeviceTransport {
     client.on('close', () => {
       this.#onClose(client, lastError);
     });
-    this.#log.info(`connected ${describe(params)}`);
+    this.#log.info(`connected ${describeIdentity(params)}`);
     return client;
   }
 
@@ -311,7 +313,7 @@ export class MqttTransport implements DeviceTransport {
   }
 
   #errorContext(operation: string): ErrorContext {
-    return { operation, deviceId: this.#params?.deviceId ?? '', moduleId: this.#params?.moduleId };
+    return errorContextOf(operation, this.#params);
   }
 
   #url(params: ConnectParams): string {
@@ -337,12 +339,6 @@ export class MqttTransport implements DeviceTransport {
       client.end(true);
     }
   }
-}
-
-function describe(params: ConnectParams): string {
-  return params.moduleId === undefined
-    ? `'${params.deviceId}'`
-    : `'${params.deviceId}/${params.moduleId}'`;
 }
 
 function waitForConnack(client: MqttClient): Promise<void> {
@@ -397,26 +393,4 @@ function unsubscribe(client: MqttClient, filter: string): Promise<void> {
       else resolve();
     });
   });
-}
-
-function isVersionedSection(value: unknown): value is JsonObject & { $version: number } {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof (value as { $version?: unknown }).$version === 'number'
-  );
-}
-
-function parseDeviceTwin(body: string): DeviceTwin | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { desired, reported } = value as { desired?: unknown; reported?: unknown };
-  if (!isVersionedSection(desired) || !isVersionedSection(reported)) return undefined;
-  return { desired, reported };
 }

@@ -12,13 +12,7 @@ import {
   lookupHubErrorCode,
   parseHubErrorBody,
 } from '@twinkit/twin-model/errors';
-
-/** Who and what a failed request was about, for the message. */
-export interface ErrorContext {
-  operation: string;
-  deviceId: string;
-  moduleId?: string | undefined;
-}
+import type { ErrorContext } from '../transport-helpers.js';
 
 /**
  * Decides whether a twin response is a failure, and builds the error if so. A status of 300 or

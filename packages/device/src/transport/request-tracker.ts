@@ -1,5 +1,6 @@
 /**
- * `$rid` correlation for twin requests: each request gets an id, a deadline and an abort hook;
+ * Request/response correlation for the device transports (the MQTT `$rid`, the AMQP
+ * correlation-id and CBS message-id): each request gets an id, a deadline and an abort hook;
  * whatever happens first (response, timeout, abort, connection loss) settles it and releases the
  * entry, so nothing ever waits forever (peers.md row 7; azure-iot-sdk-node#563).
  *
@@ -41,7 +42,7 @@ export class RequestTracker<T> {
    *
    * @param operation - for the timeout message
    * @param options - deadline and signal
-   * @returns the request id to put in the topic, and the response promise
+   * @returns the request id to put in the request (topic `$rid`, AMQP id), and the response promise
    */
   start(operation: string, options: TrackOptions): { rid: string; response: Promise<T> } {
     // Decimal ids suit every hub and SDK convention (the C SDK parses rids as numbers, §9.2).
@@ -75,7 +76,7 @@ export class RequestTracker<T> {
   /**
    * Settles a request with its response.
    *
-   * @param rid - the request id from the response topic
+   * @param rid - the request id the response carries
    * @param value - the response
    * @returns whether a request was waiting for it
    */

@@ -1,0 +1,80 @@
+/**
+ * What the MQTT and AMQP transports do the same way on top of their protocols: validating the
+ * factory's port, naming the identity in logs and errors, and reading a device twin from a
+ * response body (protocol.md §4.5, §5.4: both sections, each with its `$version`).
+ *
+ * @internal
+ */
+import type { DeviceTwin, JsonObject } from '@twinkit/twin-model';
+import type { ConnectParams } from './transport.js';
+
+/** Who and what a failed request was about, for the messages of translated errors. */
+export interface ErrorContext {
+  operation: string;
+  deviceId: string;
+  moduleId?: string | undefined;
+}
+
+/**
+ * The error context of an operation of the identity a transport is connected as.
+ *
+ * @param operation - the operation, as error messages name it
+ * @param params - the connection's parameters; none before the first connect
+ * @returns the context
+ */
+export function errorContextOf(operation: string, params: ConnectParams | undefined): ErrorContext {
+  return { operation, deviceId: params?.deviceId ?? '', moduleId: params?.moduleId };
+}
+
+/**
+ * Names the identity of a connection in log lines.
+ *
+ * @param params - the connection's parameters
+ * @returns `'<deviceId>'` or `'<deviceId>/<moduleId>'`, quoted
+ */
+export function describeIdentity(params: ConnectParams): string {
+  return params.moduleId === undefined
+    ? `'${params.deviceId}'`
+    : `'${params.deviceId}/${params.moduleId}'`;
+}
+
+/**
+ * Checks the `port` option of a transport factory.
+ *
+ * @param factory - the factory's name, for the message
+ * @param port - the option's value
+ * @throws {@link RangeError} when `port` is given and not an integer between 1 and 65535
+ */
+export function assertValidPort(factory: 'mqtt' | 'amqp', port: number | undefined): void {
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+    throw new RangeError(`${factory}({ port }) must be an integer between 1 and 65535`);
+  }
+}
+
+function isVersionedSection(value: unknown): value is JsonObject & { $version: number } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { $version?: unknown }).$version === 'number'
+  );
+}
+
+/**
+ * Reads the device view of a twin from a twin GET response body.
+ *
+ * @param body - the body's text
+ * @returns the twin, or `undefined` when the body is not JSON or a section or its `$version` is missing
+ */
+export function parseDeviceTwin(body: string | undefined): DeviceTwin | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body ?? '');
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { desired, reported } = value as { desired?: unknown; reported?: unknown };
+  if (!isVersionedSection(desired) || !isVersionedSection(reported)) return undefined;
+  return { desired, reported };
+}
