@@ -24,7 +24,7 @@ const nodeOnlyGlobals = ['process', 'Buffer', '__dirname', '__filename', 'requir
 
 export default defineConfig(
   {
-    ignores: ['**/dist/**', '**/coverage/**', '**/node_modules/**', '.vitest/**', '**/*.cjs', '**/*.mjs', '**/.data/**'],
+    ignores: ['**/dist/**', '**/coverage/**', '**/node_modules/**', '.vitest/**', '**/*.cjs', '**/*.mjs', '**/.data/**', 'docs/api/**', '**/.snippets/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,

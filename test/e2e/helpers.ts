@@ -99,16 +99,15 @@ export async function patchDesired(
  * @returns a fetch-compatible function for `RegistryOptions.fetch`
  */
 export function httpsFetch(ca: string): FetchLike {
-  return async (request) => {
-    const body = request.body === null ? undefined : Buffer.from(await request.arrayBuffer());
-    return new Promise<Response>((resolve, reject) => {
+  return (url, init) =>
+    new Promise<Response>((resolve, reject) => {
       const outgoing = httpsRequest(
-        new URL(request.url),
+        new URL(url),
         {
-          method: request.method,
-          headers: Object.fromEntries(request.headers),
+          method: init.method,
+          headers: init.headers,
           ca,
-          signal: request.signal,
+          ...(init.signal === undefined ? {} : { signal: init.signal }),
           agent: false,
         },
         (incoming) => {
@@ -128,9 +127,8 @@ export function httpsFetch(ca: string): FetchLike {
         },
       );
       outgoing.on('error', reject);
-      outgoing.end(body);
+      outgoing.end(init.body);
     });
-  };
 }
 
 /**

@@ -143,7 +143,7 @@ describe('hub restart', () => {
 
 function createRegistryOn(hub: Hub): Registry {
   return Registry.fromConnectionString(hub.serviceConnectionString, {
-    fetch: (request) => hub.fetch(request),
+    fetch: hub.fetch,
     retryOptions: { maxRetries: 0 },
   });
 }

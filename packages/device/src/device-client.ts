@@ -518,7 +518,6 @@ export class DeviceClient<
    * subscription on; the last one to leave turns it off. Call `getTwin()` for the current state:
    * handlers receive every change after the first twin read.
    *
-   * @param path - dotted path, or omit for every change
    * @param handler - receives `{ path, value, version, patch, reason }`; a throw or rejection is reported as an `error` event
    * @returns removes the subscription
    * @throws {@link TypeError} when the path is malformed
@@ -528,6 +527,15 @@ export class DeviceClient<
    * ```
    */
   onDesired(handler: DesiredHandler<TDesired>): Unsubscribe;
+  /**
+   * Calls `handler` for every desired change at or under `path`: a grouping (`'climate'`) or one
+   * property (`'climate.hvac.fanOn'`), typed from `TDesired`.
+   *
+   * @param path - dotted path of the grouping or property
+   * @param handler - receives `{ path, value, version, patch, reason }`
+   * @returns removes the subscription
+   * @throws {@link TypeError} when the path is malformed
+   */
   onDesired<P extends DesiredPath<TDesired>>(
     path: P,
     handler: DesiredHandler<DesiredValueAt<TDesired, P>>,

@@ -1,11 +1,11 @@
 /**
- * @module @twinkit/device
- *
  * The device side of Azure IoT Hub device twins: {@link DeviceClient} (devices and modules)
  * with `getTwin`, `updateReportedProperties`, `onDesired` and `watchDesired`; reconnect with
  * backoff, SAS renewal, desired resync after every reconnect and on version gaps, an offline
  * outbox; and the {@link mqtt} transport (TCP+TLS on Node, WebSocket everywhere). Errors are
  * the shared twinkit vocabulary, re-exported here with their guards.
+ *
+ * @module @twinkit/device
  */
 export {
   DeviceClient,

@@ -1,10 +1,10 @@
 /**
- * @module @twinkit/device/testing
- *
  * Test helpers for device apps and transports: {@link createFakeTransport}, an in-memory
  * transport with a simulated hub (scriptable responses, faults, held requests, dropped
  * connections, desired pushes including duplicates, reorders and gaps), and
  * {@link describeTransportContract}, the suite every transport must pass.
+ *
+ * @module @twinkit/device/testing
  */
 export {
   FakeTransport,

@@ -35,8 +35,8 @@ Options of "start":
   --host-name NAME    Host name clients use in connection strings and SAS tokens; it is put on
                       the TLS certificate (default localhost).
   --https-port N      HTTPS port for the REST API and WebSocket upgrades (default 8443; 0 = any free port).
-  --mqtt-port N       MQTT over TLS port (default 8883). Reported as not served until the hub has MQTT.
-  --amqp-port N       AMQP over TLS port (default 5671). Reported as not served until the hub has AMQP.
+  --mqtt-port N       MQTT over TLS port (default 8883; 0 = any free port).
+  --amqp-port N       AMQP over TLS port (default 5671; 0 = any free port).
   --standard-ports    Use IoT Hub's ports 443, 8883 and 5671, so unmodified Azure SDKs connect with
                       HostName=localhost (443 needs root or CAP_NET_BIND_SERVICE).
   --plain-http        Serve plain HTTP instead of HTTPS (only on loopback addresses).
@@ -198,7 +198,7 @@ async function start(args: string[]): Promise<void> {
       const missing = server.notServed.find((entry) => entry.protocol === protocol);
       lines.push(
         `  ${`${protocol.toUpperCase()}:`.padEnd(16)}${
-          url ?? `not served yet by this version (port ${String(missing?.requestedPort ?? '')} requested)`
+          url ?? `not served (port ${String(missing?.requestedPort ?? '')} requested)`
         }`,
       );
     }

@@ -1,6 +1,4 @@
 /**
- * @module @twinkit/hub
- *
  * A local Azure IoT Hub for development and tests: device and module identities, twins on
  * SQLite, the service REST API (twins, queries, bulk, registry), SAS and Bearer auth, fault
  * injection and a development CA. `createHub()` is the library (a `fetch` handler, no sockets),
@@ -14,6 +12,8 @@
  * await using server = await listen(hub, { httpsPort: 8443 });
  * console.log(hub.serviceConnectionString, server.urls.https);
  * ```
+ *
+ * @module @twinkit/hub
  */
 export {
   createHub,

@@ -1,6 +1,4 @@
 /**
- * @module @twinkit/hub/testing
- *
  * Test helpers: `startTestHub()` starts an in-memory hub listening on 127.0.0.1 with ephemeral
  * ports, disposable with `await using`; `createTestAccessToken()` mints Bearer JWTs for a hub
  * configured with a `tokenIssuer`.
@@ -13,6 +11,8 @@
  * const device = await testHub.createDevice('dev-1');
  * // testHub.serviceConnectionString → HostName=localhost:<port>;SharedAccessKeyName=iothubowner;…
  * ```
+ *
+ * @module @twinkit/hub/testing
  */
 import { SignJWT } from 'jose';
 import { formatDeviceConnectionString, parseServiceConnectionString, formatServiceConnectionString } from '@twinkit/twin-model/protocol';
@@ -93,7 +93,7 @@ export async function startTestHub(options: StartTestHubOptions = {}): Promise<T
   };
   const testHub: TestHub = {
     hub,
-    fetch: (request) => hub.fetch(request),
+    fetch: (input, init) => hub.fetch(input, init),
     serviceConnectionString,
     caCertificate: hub.caCertificate,
     async createDevice(deviceId) {

@@ -130,15 +130,10 @@ async function main(): Promise<void> {
   const hub = await startHubProcess();
   try {
     const agent = new Agent({ connect: { ca: hub.ca }, connections: IN_FLIGHT, keepAliveTimeout: 60_000 });
-    const fetchWithAgent: FetchLike = async (request) => {
-      const init: NonNullable<Parameters<typeof undiciFetch>[1]> = {
-        method: request.method,
-        headers: [...request.headers],
-        dispatcher: agent,
-      };
-      if (request.body !== null) init.body = await request.text();
-      return undiciFetch(request.url, init);
-    };
+    // undici's Response is its own class, not Node's global one; the registry only relies on the
+    // standard members both share (status, headers, text(), body).
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
+    const fetchWithAgent: FetchLike = (url, init) => undiciFetch(url, { ...init, dispatcher: agent });
     const ours = Registry.fromConnectionString(hub.cs, { fetch: fetchWithAgent });
     const official = OfficialRegistryClass.fromConnectionString(hub.cs);
     official._restApiClient.setOptions({ http: { agent: new https.Agent({ keepAlive: true, ca: hub.ca, maxSockets: IN_FLIGHT }) } });

@@ -1,6 +1,4 @@
 /**
- * @module @twinkit/service
- *
  * The back-end client for Azure IoT Hub device twins: read, update (with ETags), replace, update
  * in bulk and query twins, and manage device and module identities. It speaks the hub's REST API
  * over `fetch` and signs with WebCrypto, with no Node built-ins, so it runs in Node, browsers,
@@ -15,6 +13,8 @@
  * const twin = await registry.getTwin('dev-1');
  * await registry.updateTwin(twin, { properties: { desired: { rate: 5 } } }, { onlyIfUnchanged: true });
  * ```
+ *
+ * @module @twinkit/service
  */
 
 // --- client ---
@@ -36,6 +36,7 @@ export {
 // --- options and models ---
 export type {
   CreateIdentityOptions,
+  FetchInit,
   FetchLike,
   GetIdentityOptions,
   GetTwinOptions,

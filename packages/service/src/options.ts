@@ -5,7 +5,7 @@
 import type { FetchLike } from './http/pipeline.js';
 import type { RetryOptions } from './http/policies/retry-policy.js';
 
-export type { FetchLike } from './http/pipeline.js';
+export type { FetchInit, FetchLike } from './http/pipeline.js';
 export type { RetryOptions } from './http/policies/retry-policy.js';
 
 /** What every async method accepts. */
@@ -20,9 +20,10 @@ export interface OperationOptions {
 /** Client-wide settings of a {@link Registry}; fixed at construction. */
 export interface RegistryOptions {
   /**
-   * The HTTP transport: any function from a web `Request` to a `Response`. Defaults to
-   * `globalThis.fetch`. Pass the local hub's `hub.fetch` to test with no sockets, or wrap undici's
-   * `fetch` with an `Agent` for a custom CA or a proxy (see the README).
+   * The HTTP transport, called as `fetch(url, init)` (see {@link FetchLike}). Defaults to
+   * `globalThis.fetch`. Pass the local hub's `hub.fetch` to test with no sockets, or undici's
+   * `fetch` with an `Agent` for a custom CA or a proxy:
+   * `(url, init) => undiciFetch(url, { ...init, dispatcher: agent })` (see the README).
    */
   fetch?: FetchLike;
   /** Retries of throttled (429), failed (5xx) and unanswered requests. */

@@ -415,7 +415,7 @@ export class Registry {
 
   async #readTwin<TDesired extends object, TReported extends object, TTags extends object>(
     target: TwinTarget,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<Twin<TDesired, TReported, TTags>> {
     const result = await sendRest(
       this.#rest,
@@ -437,7 +437,7 @@ export class Registry {
     target: TwinTarget,
     update: unknown,
     ifMatch: string | undefined,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<Twin<TDesired, TReported, TTags>> {
     const description = method === 'PATCH' ? 'Twin update' : 'Twin replace';
     const body = buildTwinBody(update, method === 'PATCH' ? 'patch' : 'replace', `${description} for ${describeTwin(target)}`);
@@ -516,7 +516,7 @@ export class Registry {
           failures = outcome.failures;
           warnings.push(...outcome.warnings);
         } catch (error) {
-          if (signal.aborted) throw signal.reason as Error;
+          signal?.throwIfAborted();
           if (!(error instanceof Error) || !('statusCode' in error)) throw error;
           chunkError = error as HubError;
         }
@@ -534,7 +534,7 @@ export class Registry {
 
   async #sendBulkChunk(
     entries: JsonObject[],
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<{ failures: Map<string, HubError>; warnings: UpdateTwinsResult['warnings'] }> {
     const result = await sendRest(
       this.#rest,
@@ -883,7 +883,7 @@ export class Registry {
     operation: string,
     deviceId: string,
     moduleId: string | undefined,
-    signal: AbortSignal,
+    signal: AbortSignal | undefined,
   ): Promise<void> {
     try {
       await sendRest(
@@ -907,7 +907,7 @@ export class Registry {
 
   // ---------------------------------------------------------------- plumbing
 
-  async #run<T>(operation: string, options: OperationOptions | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async #run<T>(operation: string, options: OperationOptions | undefined, work: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
     const scope = createOperationScope(operation, this.#operationTimeoutInMs, options?.abortSignal);
     try {
       return await work(scope.signal);

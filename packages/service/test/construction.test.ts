@@ -4,10 +4,13 @@ import { ClientSecretCredential } from '@azure/identity';
 import { createHub } from '@twinkit/hub';
 import { createTestAccessToken } from '@twinkit/hub/testing';
 import {
+  OperationTimeoutError,
   Registry,
   SasKeyCredential,
   UnauthorizedError,
   type AccessToken,
+  type FetchInit,
+  type FetchLike,
   type TokenCredential,
 } from '@twinkit/service';
 import { recordingFetch, startHub } from './helpers.js';
@@ -70,7 +73,7 @@ describe('Registry', () => {
       await using hub = await startHub();
       await hub.createDevice('dev-1');
       const key = hubKey(hub.serviceConnectionString);
-      const fetch = (request: Request) => hub.fetch(request);
+      const fetch = hub.fetch;
       await expect(new Registry('localhost', { name: 'iothubowner', key }, { fetch }).getTwin('dev-1')).resolves.toBeTruthy();
       await expect(new Registry('localhost', new AzureNamedKeyCredential('iothubowner', key), { fetch }).getTwin('dev-1')).resolves.toBeTruthy();
     });
@@ -82,12 +85,66 @@ describe('Registry', () => {
   });
 });
 
+describe('Registry transport', () => {
+  /** Forwards to the hub and keeps the exact arguments the registry passed. */
+  function capturingFetch(hub: { fetch: FetchLike }): { fetch: FetchLike; calls: [unknown, FetchInit][] } {
+    const calls: [unknown, FetchInit][] = [];
+    return {
+      calls,
+      fetch: (url, init) => {
+        calls.push([url, init]);
+        return hub.fetch(url, init);
+      },
+    };
+  }
+
+  it('calls fetch(url, init) with a URL string and a plain init object, never a Request', async () => {
+    await using hub = await startHub();
+    await hub.createDevice('dev-1');
+    const { fetch, calls } = capturingFetch(hub);
+    const registry = Registry.fromConnectionString(hub.serviceConnectionString, { fetch });
+    await registry.updateTwin('dev-1', { tags: { a: 1 } });
+    const [url, init] = calls[0] ?? [];
+    expect(url).toBe('https://localhost/twins/dev-1?api-version=2021-04-12');
+    expect(Object.getPrototypeOf(init)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(init?.headers)).toBe(Object.prototype);
+    expect(init).toMatchObject({ method: 'PATCH', body: '{"tags":{"a":1}}' });
+    expect(init?.headers).toMatchObject({ 'content-type': 'application/json; charset=utf-8', accept: 'application/json' });
+    expect(init?.headers.authorization).toMatch(/^SharedAccessSignature /);
+    // The default 30 s timeout needs a signal.
+    expect(init?.signal).toBeInstanceOf(AbortSignal);
+  });
+
+  it('passes no signal when the call has neither a timeout nor an abort signal, and the caller\'s own signal when it has no timeout', async () => {
+    await using hub = await startHub();
+    await hub.createDevice('dev-1');
+    const { fetch, calls } = capturingFetch(hub);
+    const registry = Registry.fromConnectionString(hub.serviceConnectionString, { fetch, operationTimeoutInMs: 0 });
+    await registry.getTwin('dev-1');
+    expect(calls[0]?.[1]).not.toHaveProperty('signal');
+    const controller = new AbortController();
+    await registry.getTwin('dev-1', { abortSignal: controller.signal });
+    expect(calls[1]?.[1].signal).toBe(controller.signal);
+  });
+
+  it('aborts the signal it gave fetch with OperationTimeoutError when the call times out', async () => {
+    await using hub = await startHub();
+    await hub.createDevice('dev-1');
+    const { fetch, calls } = capturingFetch(hub);
+    const registry = Registry.fromConnectionString(hub.serviceConnectionString, { fetch, operationTimeoutInMs: 20 });
+    hub.faults.delayNext({ operation: 'getTwin', delayInMs: 300 });
+    const error = await registry.getTwin('dev-1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OperationTimeoutError);
+    expect(calls[0]?.[1].signal?.reason).toBe(error);
+  });
+});
+
 describe('SasKeyCredential', () => {
   it('rotates the key in place and the next request signs with the new key', async () => {
     await using hub = await startHub();
     await hub.createDevice('dev-1');
     const credential = new SasKeyCredential('iothubowner', KEY);
-    const registry = new Registry('localhost', credential, { fetch: (r) => hub.fetch(r), retryOptions: { maxRetries: 0 } });
+    const registry = new Registry('localhost', credential, { fetch: hub.fetch, retryOptions: { maxRetries: 0 } });
     const error = await registry.getTwin('dev-1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnauthorizedError);
     expect((error as Error).message).not.toContain('SharedAccessSignature sr=');
@@ -132,7 +189,7 @@ describe('Registry with a TokenCredential', () => {
         return createTestAccessToken({ key: issuerKey, roles: ['IoT Hub Data Contributor'], expiresInSeconds: 300 });
       },
     };
-    const registry = new Registry(hub.hostName, credential, { fetch: (r) => hub.fetch(r) });
+    const registry = new Registry(hub.hostName, credential, { fetch: hub.fetch });
     await registry.getTwin('dev-1');
     await registry.getTwin('dev-1');
     expect(calls).toBe(2);

@@ -3,10 +3,11 @@
  * The recording wrapper only observes requests; the hub still answers every one of them.
  */
 import { createHub, type Hub } from '@twinkit/hub';
-import { Registry, type RegistryOptions } from '@twinkit/service';
+import { Registry, type FetchLike, type RegistryOptions } from '@twinkit/service';
 
 /** A request as the hub received it. */
 export interface SeenRequest {
+
   method: string;
   url: URL;
   headers: Headers;
@@ -26,8 +27,8 @@ export function startHub(): Promise<Hub> {
  */
 export function registryFor(hub: Hub, options: RegistryOptions = {}): Registry {
   return Registry.fromConnectionString(hub.serviceConnectionString, {
-    // hub.fetch is a prototype method today, so it is called on the hub rather than passed bare.
-    fetch: (request) => hub.fetch(request),
+    // A bound property with the standard fetch signature, so it is passed as is.
+    fetch: hub.fetch,
     retryOptions: { retryDelayInMs: 1, maxRetryDelayInMs: 5 },
     ...options,
   });
@@ -39,11 +40,12 @@ export function registryFor(hub: Hub, options: RegistryOptions = {}): Registry {
  * @param hub - the hub that answers
  * @returns the fetch to inject and the list it fills
  */
-export function recordingFetch(hub: Hub): { fetch: (request: Request) => Promise<Response>; seen: SeenRequest[] } {
+export function recordingFetch(hub: Hub): { fetch: FetchLike; seen: SeenRequest[] } {
   const seen: SeenRequest[] = [];
   return {
     seen,
-    fetch: async (request) => {
+    fetch: async (input, init) => {
+      const request = new Request(input, init);
       const body = await request.clone().text();
       seen.push({ method: request.method, url: new URL(request.url), headers: new Headers(request.headers), body });
       return hub.fetch(request);

@@ -8,18 +8,12 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import { startTestHub } from '@twinkit/hub/testing';
 import { PreconditionFailedError, Registry, TransportError, type FetchLike } from '@twinkit/service';
 
-/** The README's adapter: undici's fetch with a dispatcher, fed from the registry's web Request. */
+/** The README's adapter: undici's fetch with a dispatcher; the registry's (url, init) pass straight through. */
 function fetchWithAgent(agent: Agent): FetchLike {
-  return async (request) => {
-    const init: NonNullable<Parameters<typeof undiciFetch>[1]> = {
-      method: request.method,
-      headers: [...request.headers],
-      signal: request.signal,
-      dispatcher: agent,
-    };
-    if (request.body !== null) init.body = await request.text();
-    return undiciFetch(request.url, init);
-  };
+  // undici's Response is its own class, not Node's global one; the registry only relies on the
+  // standard members both share (status, headers, text(), body).
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
+  return (url, init) => undiciFetch(url, { ...init, dispatcher: agent });
 }
 
 describe('Registry over HTTPS', () => {

@@ -125,7 +125,7 @@ describe('Registry', () => {
       const page1 = await first.nextAsTwin();
       const token = first.continuationToken;
       expect(token).toBeTypeOf('string');
-      const second = Registry.fromConnectionString(hub.serviceConnectionString, { fetch: (request) => hub.fetch(request) }).createQuery(
+      const second = Registry.fromConnectionString(hub.serviceConnectionString, { fetch: hub.fetch }).createQuery(
         'SELECT * FROM devices',
         3,
         { continuationToken: token! },

@@ -6,6 +6,7 @@ import {
   ServiceUnavailableError,
   ThrottledError,
   TransportError,
+  type FetchLike,
 } from '@twinkit/service';
 import type { Hub } from '@twinkit/hub';
 import { recordingFetch, registryFor, startHub } from './helpers.js';
@@ -22,12 +23,12 @@ function answeringFetch(hub: Hub) {
   return {
     answers,
     nextAnswer: () => new Promise<void>((resolve) => (notify = resolve)),
-    fetch: async (request: Request) => {
-      const response = await hub.fetch(request);
+    fetch: (async (input, init) => {
+      const response = await hub.fetch(input, init);
       answers.push(response.status);
       notify?.();
       return response;
-    },
+    }) satisfies FetchLike,
   };
 }
 
@@ -83,9 +84,9 @@ describe('Registry retries', () => {
     await using hub = await startHub();
     await hub.createDevice('dev-1');
     let failuresLeft = 1;
-    const flaky = (request: Request): Promise<Response> => {
+    const flaky: FetchLike = (input, init) => {
       if (failuresLeft-- > 0) return Promise.reject(new TypeError('fetch failed', { cause: new Error('ECONNRESET') }));
-      return hub.fetch(request);
+      return hub.fetch(input, init);
     };
     await expect(registryFor(hub, { fetch: flaky }).getTwin('dev-1')).resolves.toMatchObject({ deviceId: 'dev-1' });
     const down = registryFor(hub, { fetch: () => Promise.reject(new TypeError('fetch failed')), retryOptions: { maxRetries: 1, retryDelayInMs: 1 } });

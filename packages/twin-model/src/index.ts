@@ -1,10 +1,10 @@
 /**
- * @module @twinkit/twin-model
- *
  * The shared laws of an Azure IoT Hub device twin: types, merge-patch and diff, versions and
  * ETags, `$metadata`, validation and limits, paths, and the wire contract. No dependencies and no
  * Node built-ins: it runs in Node, browsers and edge runtimes. Subpaths: `/errors`, `/protocol`,
  * `/query`.
+ *
+ * @module @twinkit/twin-model
  */
 
 // --- types ---

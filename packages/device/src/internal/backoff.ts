@@ -19,14 +19,10 @@ export interface RetryOptions {
 }
 
 /** {@link RetryOptions} with every default filled in. */
-export interface ResolvedRetryOptions {
-  maxRetries: number;
-  retryDelayInMs: number;
-  maxRetryDelayInMs: number;
-}
+export type ResolvedRetryOptions = Required<RetryOptions>;
 
 /** Default retry policy: retry forever, 1 s doubling up to 60 s, with jitter. */
-export const DEFAULT_RETRY_OPTIONS: Readonly<ResolvedRetryOptions> = Object.freeze({
+export const DEFAULT_RETRY_OPTIONS: Readonly<Required<RetryOptions>> = Object.freeze({
   maxRetries: Number.POSITIVE_INFINITY,
   retryDelayInMs: 1_000,
   maxRetryDelayInMs: 60_000,

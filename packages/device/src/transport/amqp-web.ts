@@ -1,9 +1,9 @@
 /**
- * @module @twinkit/device/amqp (web dialect)
- *
  * What `@twinkit/device/amqp` resolves to outside Node (the `default` export condition):
  * AMQP needs raw TLS sockets, so `amqp()` throws, while isomorphic apps still type-check
  * against the same signature (house-style 4.8 item 4).
+ *
+ * @module @twinkit/device/amqp (web dialect)
  */
 import { UnsupportedRuntimeError } from '@twinkit/twin-model/errors';
 import type { AmqpTransportOptions } from './amqp-options.js';

@@ -1,25 +1,43 @@
 /**
  * The request pipeline: a short ordered list of policies around one `fetch` call, after Azure's
- * `PipelinePolicy` (house-style 4.7). Policies see a mutable {@link PipelineRequest} and return
- * the `Response`; the innermost step turns it into a web `Request` for the injected `fetch`.
+ * `PipelinePolicy` (house-style 4.7). Policies see a small mutable {@link PipelineRequest}, not a
+ * web `Request`: the innermost step hands its parts straight to `fetch(url, init)`, so no
+ * `Request` object is built (and then copied again inside `fetch`) on the way.
  */
 import { TransportError } from '@twinkit/twin-model/errors';
 import { abortable } from '../internal/abort.js';
 
 /**
- * A `fetch`-compatible function: takes a web `Request`, returns a `Response`. `globalThis.fetch`
- * fits, so does an in-process handler such as the local hub's `hub.fetch`.
+ * What the registry passes as the second argument of its `fetch`: a subset of `RequestInit`.
  */
-export type FetchLike = (request: Request) => Promise<Response>;
+export interface FetchInit {
+  /** `GET`, `PUT`, `PATCH`, `POST` or `DELETE`. */
+  method: string;
+  /** A plain object with lower-case header names, fresh for every attempt. */
+  headers: Record<string, string>;
+  /** The JSON text of the request body; absent when there is none. */
+  body?: string;
+  /** Present when the call has a timeout or an abort signal; it aborts with the call's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The registry's HTTP transport. It is called as `fetch(url, init)` with an absolute URL string
+ * and a {@link FetchInit}, never with a `Request` object, so any function with the standard
+ * `fetch` signature fits unchanged: `globalThis.fetch`, undici's `fetch` (add a dispatcher with
+ * `(url, init) => fetch(url, { ...init, dispatcher })`) and the local hub's `hub.fetch`.
+ */
+export type FetchLike = (url: string, init: FetchInit) => Promise<Response>;
 
 /** One HTTP exchange as policies see it. Headers are mutable; the body is always text. */
 export interface PipelineRequest {
   readonly method: string;
   readonly url: string;
-  readonly headers: Headers;
+  /** Lower-case header names; policies add to it. */
+  readonly headers: Record<string, string>;
   readonly body: string | undefined;
-  /** The operation's signal: caller abort plus client timeout. */
-  readonly signal: AbortSignal;
+  /** The operation's signal (caller abort plus client timeout), when it can be cancelled at all. */
+  readonly signal: AbortSignal | undefined;
   /** The method that issued it, e.g. `getTwin`, for logs. */
   readonly operation: string;
 }
@@ -44,12 +62,15 @@ export function createPipeline(policies: readonly PipelinePolicy[], fetchImpl: F
 
 async function sendOverFetch(request: PipelineRequest, fetchImpl: FetchLike): Promise<Response> {
   const { signal } = request;
-  if (signal.aborted) throw signal.reason as Error;
-  const init: RequestInit = { method: request.method, headers: request.headers, signal };
+  signal?.throwIfAborted();
+  // A copy per attempt: policies keep changing the operation's headers (a renewed Authorization
+  // on a retry) after this attempt's fetch has them.
+  const init: FetchInit = { method: request.method, headers: { ...request.headers } };
   if (request.body !== undefined) init.body = request.body;
+  if (signal !== undefined) init.signal = signal;
   let pending: Promise<Response>;
   try {
-    pending = Promise.resolve(fetchImpl(new Request(request.url, init)));
+    pending = Promise.resolve(fetchImpl(request.url, init));
   } catch (error) {
     pending = Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
@@ -57,7 +78,7 @@ async function sendOverFetch(request: PipelineRequest, fetchImpl: FetchLike): Pr
     // Raced against the signal because in-process handlers (hub.fetch) may ignore it.
     return await abortable(pending, signal);
   } catch (error) {
-    if (isAborted(signal)) throw signal.reason as Error;
+    signal?.throwIfAborted();
     // Whatever fetch threw (DNS, refused connection, TLS, reset) means no answer arrived.
     throw new TransportError(
       `${request.operation}: no response from ${new URL(request.url).host} (${describe(error)}). Check the host name, network and TLS trust; the call is retried automatically.`,
@@ -70,9 +91,4 @@ function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
   return `${error.message}${cause}`;
-}
-
-// A function, so the compiler does not narrow `aborted` to the value it had before an await.
-function isAborted(signal: AbortSignal): boolean {
-  return signal.aborted;
 }

@@ -35,6 +35,7 @@ export interface RestCall {
 /** A successful answer. */
 export interface RestResult {
   status: number;
+  /** The response headers. */
   headers: Headers;
   /** The parsed JSON body, or `undefined` when there was none. */
   body: unknown;
@@ -53,22 +54,23 @@ export interface RestContext {
  *
  * @param context - pipeline and endpoint
  * @param call - what to send
- * @param signal - the operation's signal
+ * @param signal - the operation's signal, when it can be cancelled
  * @returns status, headers and parsed JSON body
  * @throws a {@link HubError} subclass for any status of 300 or more
  * @throws `signal.reason` when the signal aborts
  */
-export async function sendRest(context: RestContext, call: RestCall, signal: AbortSignal): Promise<RestResult> {
-  const headers = new Headers(call.headers);
+export async function sendRest(context: RestContext, call: RestCall, signal: AbortSignal | undefined): Promise<RestResult> {
+  // A plain object with lower-case names: `fetch` takes it as is, and policies add to it cheaply.
+  const headers: Record<string, string> = call.headers === undefined ? {} : { ...call.headers };
   let body: string | undefined;
   if (call.body !== undefined) {
     body = JSON.stringify(call.body);
-    headers.set(HEADER.contentType, JSON_CONTENT_TYPE);
+    headers[HEADER.contentType] = JSON_CONTENT_TYPE;
   }
-  headers.set('accept', 'application/json');
+  headers.accept = 'application/json';
   let url = `${context.baseUrl}${withApiVersion(call.path, context.apiVersion)}`;
-  for (const [name, value] of Object.entries(call.query ?? {})) {
-    url += `&${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
+  if (call.query !== undefined) {
+    for (const [name, value] of Object.entries(call.query)) url += `&${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
   }
   const response = await context.send({
     method: call.method,
@@ -89,7 +91,7 @@ export async function sendRest(context: RestContext, call: RestCall, signal: Abo
       statusCode: response.status,
       code: parsed.code ?? response.headers.get(HEADER.errorCode) ?? undefined,
       message: parsed.message,
-      requestId: response.headers.get(HEADER.requestId) ?? headers.get(HEADER.requestId) ?? undefined,
+      requestId: response.headers.get(HEADER.requestId) ?? headers[HEADER.requestId],
       deviceId: call.deviceId,
       moduleId: call.moduleId,
       operation: call.description,
@@ -105,7 +107,7 @@ export async function sendRest(context: RestContext, call: RestCall, signal: Abo
         statusCode: 502,
         code: 'ServerError',
         message: `the hub answered ${response.status} with a body that is not JSON`,
-        requestId: response.headers.get(HEADER.requestId) ?? headers.get(HEADER.requestId) ?? undefined,
+        requestId: response.headers.get(HEADER.requestId) ?? headers[HEADER.requestId],
         deviceId: call.deviceId,
         moduleId: call.moduleId,
         operation: call.description,

@@ -1,9 +1,9 @@
 /**
- * @module @twinkit/twin-model/errors
- *
  * One error vocabulary for the device, the service and the hub: `HubError` and its subclasses,
  * the code table, `createHubError()`, error-body codecs, local errors and guards.
  * In `catch` blocks prefer the guards (`isPreconditionFailedError(e)`) over `instanceof`.
+ *
+ * @module @twinkit/twin-model/errors
  */
 export {
   KnownHubErrorCode,

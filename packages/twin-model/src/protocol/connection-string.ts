@@ -159,7 +159,6 @@ export function formatDeviceConnectionString(parts: DeviceConnectionString): str
  * allows; the result then has `sharedAccessSignature` instead of `sharedAccessKey`.
  *
  * @param cs - The connection string.
- * @param options - Whether a pre-built SAS token is acceptable.
  * @returns The validated parts.
  * @throws {@link TypeError} when a required field is missing or a field is malformed; the
  *   message names the field and never includes key or signature values.
@@ -171,6 +170,14 @@ export function formatDeviceConnectionString(parts: DeviceConnectionString): str
  * ```
  */
 export function parseServiceConnectionString(cs: string): ServiceConnectionString;
+/**
+ * Parses a service connection string that may carry a pre-built SAS token instead of a key.
+ *
+ * @param cs - The connection string.
+ * @param options - `allowSharedAccessSignature: true` accepts `SharedAccessSignature=` in place of the key.
+ * @returns The validated parts, with `sharedAccessSignature` or `sharedAccessKey`.
+ * @throws {@link TypeError} when a required field is missing or a field is malformed.
+ */
 export function parseServiceConnectionString(
   cs: string,
   options: ParseServiceConnectionStringOptions,

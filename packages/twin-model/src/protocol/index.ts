@@ -1,6 +1,4 @@
 /**
- * @module @twinkit/twin-model/protocol
- *
  * The wire contract shared by the device SDK, the service SDK and the hub, so they cannot drift
  * apart: base64, connection strings, SAS tokens (WebCrypto HMAC-SHA256), MQTT twin topics and
  * usernames, REST paths and headers, and AMQP twin link addresses and CBS names. Pure and
@@ -17,6 +15,8 @@
  *   expiresOnInSeconds: Math.ceil(Date.now() / 1000) + 3600,
  * });
  * ```
+ *
+ * @module @twinkit/twin-model/protocol
  */
 export { decodeBase64, encodeBase64, isBase64 } from './base64.js';
 export {

@@ -1,6 +1,4 @@
 /**
- * @module @twinkit/twin-model/query
- *
  * The IoT Hub query language for device twins, module twins and device jobs: a parser
  * (`parseQuery`), a compiler that turns a query into closures once (`compileQuery`) and runs it
  * over service-view twins, the continuation tokens and page-size rule a hub uses to page
@@ -14,6 +12,8 @@
  * const query = compileQuery("SELECT * FROM devices WHERE tags.location.region = 'US'");
  * const page = query.execute(twins).slice(0, 100);
  * ```
+ *
+ * @module @twinkit/twin-model/query
  */
 export type {
   AggregateExpression,

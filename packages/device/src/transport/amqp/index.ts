@@ -1,8 +1,8 @@
 /**
- * @module @twinkit/device/amqp
- *
  * The AMQP transport factory (Node only; the `default` export condition maps this subpath to
  * `transport/amqp-web.ts`, whose `amqp()` throws `UnsupportedRuntimeError`, house-style 4.8).
+ *
+ * @module @twinkit/device/amqp
  */
 import type { AmqpTransportOptions } from '../amqp-options.js';
 import type { TransportFactory } from '../transport.js';

@@ -25,7 +25,7 @@ interface CachedToken {
   /** Milliseconds since the epoch after which a new token is fetched or signed. */
   renewAt: number;
   /** For SAS tokens: the name and key it was signed with, so a rotated key takes effect at once. */
-  signedWith?: string;
+  signedWith?: { name: string; key: string };
 }
 
 /**
@@ -34,6 +34,7 @@ interface CachedToken {
  */
 class AuthorizationCache {
   readonly #credential: RegistryCredential;
+  readonly #isTokenCredential: boolean;
   readonly #resourceUri: string;
   readonly #options: SasTokenOptions;
   #cached: CachedToken | undefined;
@@ -41,27 +42,39 @@ class AuthorizationCache {
 
   constructor(credential: RegistryCredential, resourceUri: string, options: SasTokenOptions) {
     this.#credential = credential;
+    this.#isTokenCredential = isTokenCredential(credential);
     this.#resourceUri = resourceUri;
     this.#options = options;
   }
 
-  async get(signal: AbortSignal): Promise<string> {
-    const now = this.#options.now?.() ?? Date.now();
+  /**
+   * The cached value when it is still good, synchronously, so the common case costs no await.
+   *
+   * @param now - the current time in milliseconds since the epoch
+   * @returns the header value, or `undefined` when a renewal is due
+   */
+  current(now: number): string | undefined {
     const cached = this.#cached;
-    if (cached !== undefined && now < cached.renewAt && cached.signedWith === this.#keyFingerprint()) {
-      return cached.header;
-    }
+    if (cached === undefined || now >= cached.renewAt) return undefined;
+    if (this.#isTokenCredential) return cached.header;
+    // A rotated key (SasKeyCredential.update) must take effect on the very next request.
+    const { name, key } = this.#credential as NamedKeyCredential;
+    return cached.signedWith?.name === name && cached.signedWith.key === key ? cached.header : undefined;
+  }
+
+  /**
+   * Renews the value (one renewal shared by every concurrent caller) and waits for it.
+   *
+   * @param now - the current time in milliseconds since the epoch
+   * @param signal - stops this caller waiting; the renewal itself goes on for the others
+   * @returns the new header value
+   */
+  async renew(now: number, signal: AbortSignal | undefined): Promise<string> {
     this.#pending ??= this.#renew(now).finally(() => {
       this.#pending = undefined;
     });
     const fresh = await abortable(this.#pending, signal);
     return fresh.header;
-  }
-
-  #keyFingerprint(): string | undefined {
-    if (isTokenCredential(this.#credential)) return undefined;
-    const { name, key } = this.#credential;
-    return `${name}\n${key}`;
   }
 
   // One renewal serves every waiting request, so it runs under no single caller's signal; each
@@ -95,7 +108,7 @@ class AuthorizationCache {
     const expiresOnInSeconds = Math.ceil(now / 1000) + lifetime;
     const header = await createSasToken({ resourceUri: this.#resourceUri, key, keyName: name, expiresOnInSeconds });
     // Renew once three quarters of the lifetime are gone (900 s early for a one-hour token).
-    return { header, renewAt: now + lifetime * 750, signedWith: `${name}\n${key}` };
+    return { header, renewAt: now + lifetime * 750, signedWith: { name, key } };
   }
 }
 
@@ -112,7 +125,9 @@ class AuthorizationCache {
 export function authPolicy(credential: RegistryCredential, resourceUri: string, options: SasTokenOptions): PipelinePolicy {
   const cache = new AuthorizationCache(credential, resourceUri, options);
   return async (request, next) => {
-    request.headers.set(HEADER.authorization, await cache.get(request.signal));
+    // Read per request rather than captured once, so a replaced clock (fake timers) is honoured.
+    const time = options.now?.() ?? Date.now();
+    request.headers[HEADER.authorization] = cache.current(time) ?? (await cache.renew(time, request.signal));
     return next(request);
   };
 }

@@ -7,11 +7,9 @@ const log = createLogger('http');
 /** Headers whose values never reach a log line (house-style 4.5.10, brief rule 10). */
 const REDACTED = new Set([HEADER.authorization, 'cookie', 'set-cookie', 'proxy-authorization']);
 
-function formatHeaders(headers: Headers): string {
+function formatHeaders(entries: Iterable<[string, string]>): string {
   const parts: string[] = [];
-  headers.forEach((value, name) => {
-    parts.push(`${name}: ${REDACTED.has(name.toLowerCase()) ? 'REDACTED' : value}`);
-  });
+  for (const [name, value] of entries) parts.push(`${name}: ${REDACTED.has(name.toLowerCase()) ? 'REDACTED' : value}`);
   return parts.join('; ');
 }
 
@@ -31,9 +29,9 @@ export function logPolicy(): PipelinePolicy {
   return async (request, next) => {
     if (!log.enabled('info')) return next(request);
     const started = Date.now();
-    const requestId = request.headers.get(HEADER.requestId) ?? '-';
+    const requestId = request.headers[HEADER.requestId] ?? '-';
     log.info(`${request.operation}: ${request.method} ${pathOf(request.url)} request-id=${requestId}`);
-    if (log.enabled('verbose')) log.verbose(`request headers: ${formatHeaders(request.headers)}`);
+    if (log.enabled('verbose')) log.verbose(`request headers: ${formatHeaders(Object.entries(request.headers))}`);
     try {
       const response = await next(request);
       log.info(`${request.operation}: ${response.status} in ${Date.now() - started} ms request-id=${requestId}`);

@@ -22,7 +22,7 @@ function randomUuid(): string {
  */
 export function requestIdPolicy(): PipelinePolicy {
   return (request, next) => {
-    if (!request.headers.has(HEADER.requestId)) request.headers.set(HEADER.requestId, randomUuid());
+    request.headers[HEADER.requestId] ??= randomUuid();
     return next(request);
   };
 }

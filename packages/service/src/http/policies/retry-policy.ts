@@ -42,7 +42,7 @@ export function retryPolicy(options: ResolvedRetryOptions): PipelinePolicy {
         await response.body?.cancel().catch(() => undefined);
         log.info(`${request.operation}: ${response.status} from the hub, retry ${attempt}/${options.maxRetries} in ${waitInMs} ms`);
       } catch (error) {
-        if (request.signal.aborted) throw request.signal.reason as Error;
+        request.signal?.throwIfAborted();
         if (!isTransportError(error) || !error.retryable || attempt > options.maxRetries) throw error;
         waitInMs = backoffDelay(attempt, options.retryDelayInMs, options.maxRetryDelayInMs);
         log.info(`${request.operation}: ${error.message}; retry ${attempt}/${options.maxRetries} in ${waitInMs} ms`);
