@@ -7,9 +7,23 @@ import tseslint from 'typescript-eslint';
 const builtinMessage = 'Node built-ins belong in src/platform/node/** (house-style 4.8).';
 const nodeOnlyImports = {
   paths: [
-    ...['net', 'tls', 'fs', 'http', 'https', 'crypto', 'os', 'path', 'stream', 'events', 'buffer', 'child_process', 'url', 'util', 'zlib'].map(
-      (name) => ({ name, message: builtinMessage }),
-    ),
+    ...[
+      'net',
+      'tls',
+      'fs',
+      'http',
+      'https',
+      'crypto',
+      'os',
+      'path',
+      'stream',
+      'events',
+      'buffer',
+      'child_process',
+      'url',
+      'util',
+      'zlib',
+    ].map((name) => ({ name, message: builtinMessage })),
     ...['ws', 'rhea', 'rhea-promise', 'undici'].map((name) => ({
       name,
       message: 'Node-only libraries belong in src/platform/node/** or src/transport/amqp/**.',
@@ -18,13 +32,32 @@ const nodeOnlyImports = {
   patterns: [{ group: ['node:*'], message: builtinMessage }],
 };
 
-const nodeOnlyGlobals = ['process', 'Buffer', '__dirname', '__filename', 'require', 'window', 'document'].map(
-  (name) => ({ name, message: `'${name}' is not available in every runtime; use a #platform seam (house-style 4.8).` }),
-);
+const nodeOnlyGlobals = [
+  'process',
+  'Buffer',
+  '__dirname',
+  '__filename',
+  'require',
+  'window',
+  'document',
+].map((name) => ({
+  name,
+  message: `'${name}' is not available in every runtime; use a #platform seam (house-style 4.8).`,
+}));
 
 export default defineConfig(
   {
-    ignores: ['**/dist/**', '**/coverage/**', '**/node_modules/**', '.vitest/**', '**/*.cjs', '**/*.mjs', '**/.data/**', 'docs/api/**', '**/.snippets/**'],
+    ignores: [
+      '**/dist/**',
+      '**/coverage/**',
+      '**/node_modules/**',
+      '.vitest/**',
+      '**/*.cjs',
+      '**/*.mjs',
+      '**/.data/**',
+      'docs/api/**',
+      '**/.snippets/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
@@ -37,8 +70,14 @@ export default defineConfig(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-definitions': 'off',
       '@typescript-eslint/no-empty-function': 'off',
       'no-console': 'error',
@@ -49,14 +88,25 @@ export default defineConfig(
     files: ['packages/twin-model/src/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\.)', message: 'twin-model imports nothing but its own files.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(?!\\.)', message: 'twin-model imports nothing but its own files.' },
+          ],
+        },
+      ],
       'no-restricted-globals': ['error', ...nodeOnlyGlobals],
     },
   },
   // device and service shared code: web-standard core, Node at the edges.
   {
     files: ['packages/device/src/**/*.ts', 'packages/service/src/**/*.ts'],
-    ignores: ['**/*.test.ts', 'packages/device/src/platform/node/**', 'packages/device/src/transport/amqp/**'],
+    ignores: [
+      '**/*.test.ts',
+      'packages/device/src/platform/node/**',
+      'packages/device/src/transport/amqp/**',
+    ],
     rules: {
       'no-restricted-imports': ['error', nodeOnlyImports],
       'no-restricted-globals': ['error', ...nodeOnlyGlobals],
@@ -64,7 +114,16 @@ export default defineConfig(
   },
   // Tests, benchmarks, examples, scripts and the hub CLI may print and may be looser with types.
   {
-    files: ['**/*.test.ts', '**/*.bench.ts', '**/test/**/*.ts', '**/bench/**/*.ts', 'examples/**/*.ts', 'scripts/**', '**/*.config.ts', 'vitest.shared.ts'],
+    files: [
+      '**/*.test.ts',
+      '**/*.bench.ts',
+      '**/test/**/*.ts',
+      '**/bench/**/*.ts',
+      'examples/**/*.ts',
+      'scripts/**',
+      '**/*.config.ts',
+      'vitest.shared.ts',
+    ],
     rules: {
       'no-console': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',

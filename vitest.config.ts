@@ -2,7 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    projects: ['packages/*/vitest.config.ts', 'packages/hub/vitest.interop.config.ts', 'test/*/vitest.config.ts', 'examples/*/vitest.config.ts'],
+    projects: [
+      'packages/*/vitest.config.ts',
+      'packages/hub/vitest.interop.config.ts',
+      'test/*/vitest.config.ts',
+      'examples/*/vitest.config.ts',
+    ],
     // The JSON report gives .ci/run the pass/fail counts for its last line.
     reporters: ['default', ['json', { outputFile: '.vitest/results.json' }]],
     coverage: {

@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { bundleProgram, bundleTargets } from './bundle-check.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const entries = ['@twinkit/twin-model', '@twinkit/twin-model/errors', '@twinkit/twin-model/protocol', '@twinkit/twin-model/query'];
+const entries = [
+  '@twinkit/twin-model',
+  '@twinkit/twin-model/errors',
+  '@twinkit/twin-model/protocol',
+  '@twinkit/twin-model/query',
+];
 
 describe('@twinkit/twin-model in browsers and workers', () => {
   for (const target of bundleTargets) {
@@ -55,7 +60,10 @@ describe('@twinkit/twin-model built output in Node', () => {
         host: parseConnectionString('HostName=h;DeviceId=d;SharedAccessKey=a2V5').HostName,
         parsed: typeof parseQuery('SELECT * FROM devices'),
       }));`;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: here, encoding: 'utf8' });
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: here,
+      encoding: 'utf8',
+    });
     expect(JSON.parse(out)).toEqual({
       merged: { a: { b: 1, c: 2 } },
       etag: 'AAAAAAAAAAE=',

@@ -156,7 +156,10 @@ describe('DeviceClient under MQTT faults', () => {
     const { registry, device, changes } = await subscribedDevice(testHub);
     await using _device = device;
     const states = recordStates(device);
-    const settled = waitForStateChange(device, (c) => c.state === 'connected' || c.state === 'disconnected');
+    const settled = waitForStateChange(
+      device,
+      (c) => c.state === 'connected' || c.state === 'disconnected',
+    );
     expect(testHub.hub.faults.mqtt.expireToken({ deviceId: 'myDeviceId' })).toBe(true);
     await settled;
     expect(states.map((c) => [c.state, c.reason])).toEqual([

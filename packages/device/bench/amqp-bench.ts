@@ -76,7 +76,10 @@ async function main(): Promise<void> {
   const ours = await hub.createDevice('bench-ours');
   const theirs = await hub.hub.createDevice('bench-official');
 
-  const transport = amqp()({ desiredPatch: () => undefined, disconnected: () => undefined }, { operationTimeoutInMs: 30_000 });
+  const transport = amqp()(
+    { desiredPatch: () => undefined, disconnected: () => undefined },
+    { operationTimeoutInMs: 30_000 },
+  );
   await transport.connect({
     hostName: 'localhost',
     endpointHost: '127.0.0.1',
@@ -97,10 +100,16 @@ async function main(): Promise<void> {
     close: () => transport.disconnect(),
   };
 
-  const { Client } = requireFromHub('azure-iot-device') as { Client: { fromConnectionString(cs: string, transport: unknown): OfficialClient } };
+  const { Client } = requireFromHub('azure-iot-device') as {
+    Client: { fromConnectionString(cs: string, transport: unknown): OfficialClient };
+  };
   const { Amqp } = requireFromHub('azure-iot-device-amqp') as { Amqp: unknown };
   const client = Client.fromConnectionString(
-    formatDeviceConnectionString({ hostName: `localhost:${String(hub.amqpPort)}`, deviceId: 'bench-official', sharedAccessKey: theirs.primaryKey }),
+    formatDeviceConnectionString({
+      hostName: `localhost:${String(hub.amqpPort)}`,
+      deviceId: 'bench-official',
+      sharedAccessKey: theirs.primaryKey,
+    }),
     Amqp,
   );
   await client.setOptions({ ca: hub.hub.caCertificate });
@@ -108,9 +117,14 @@ async function main(): Promise<void> {
   const twin = await client.getTwin();
   const official: Contender = {
     name: 'azure-iot-device-amqp',
-    getTwin: () => new Promise<void>((resolve, reject) => { twin.get((error) => (error ? reject(error) : resolve())); }),
+    getTwin: () =>
+      new Promise<void>((resolve, reject) => {
+        twin.get((error) => (error ? reject(error) : resolve()));
+      }),
     updateReported: (patch) =>
-      new Promise<void>((resolve, reject) => { twin.properties.reported.update(patch, (error) => (error ? reject(error) : resolve())); }),
+      new Promise<void>((resolve, reject) => {
+        twin.properties.reported.update(patch, (error) => (error ? reject(error) : resolve()));
+      }),
     close: async () => {
       await client.close();
     },

@@ -31,7 +31,12 @@ const queryHub = await createHub();
     const ids = { deviceId: `q-${String(i)}` };
     commits.push(core.createIdentity(ids, { keysOmitted: true }).committed);
     commits.push(
-      core.writeTwin(ids, 'update', { tags: { bucket: i % 1000, env: i % 10 === 0 ? 'prod' : 'dev' } }, {}).committed,
+      core.writeTwin(
+        ids,
+        'update',
+        { tags: { bucket: i % 1000, env: i % 10 === 0 ? 'prod' : 'dev' } },
+        {},
+      ).committed,
     );
   }
   await Promise.all(commits);
@@ -47,7 +52,13 @@ afterAll(async () => {
 const headers = { authorization, 'content-type': 'application/json; charset=utf-8' };
 let counter = 0;
 
-function viaFetch(target: typeof hub, method: string, path: string, body?: string, extra: Record<string, string> = {}) {
+function viaFetch(
+  target: typeof hub,
+  method: string,
+  path: string,
+  body?: string,
+  extra: Record<string, string> = {},
+) {
   return target.fetch(
     new Request(`https://localhost${path}?api-version=2021-04-12`, {
       method,
@@ -82,7 +93,12 @@ describe('twin GET and PATCH', () => {
 
   bench('PATCH /twins/{id} via hub.fetch', async () => {
     counter += 1;
-    const response = await viaFetch(hub, 'PATCH', `/twins/bench-${String(counter % 100)}`, `{"properties":{"desired":{"n":${String(counter)}}}}`);
+    const response = await viaFetch(
+      hub,
+      'PATCH',
+      `/twins/bench-${String(counter % 100)}`,
+      `{"properties":{"desired":{"n":${String(counter)}}}}`,
+    );
     await response.arrayBuffer();
   });
 
@@ -93,12 +109,18 @@ describe('twin GET and PATCH', () => {
 
   bench('PATCH /twins/{id} over HTTPS keep-alive', async () => {
     counter += 1;
-    await viaHttps('PATCH', `/twins/bench-${String(counter % 100)}`, `{"tags":{"n":${String(counter)}}}`);
+    await viaHttps(
+      'PATCH',
+      `/twins/bench-${String(counter % 100)}`,
+      `{"tags":{"n":${String(counter)}}}`,
+    );
   });
 
   bench('16 concurrent PATCHes over HTTPS keep-alive (group commit)', async () => {
     await Promise.all(
-      Array.from({ length: 16 }, (_, i) => viaHttps('PATCH', `/twins/bench-${String(i)}`, `{"tags":{"c":${String(counter++)}}}`)),
+      Array.from({ length: 16 }, (_, i) =>
+        viaHttps('PATCH', `/twins/bench-${String(i)}`, `{"tags":{"c":${String(counter++)}}}`),
+      ),
     );
   });
 });
@@ -108,7 +130,9 @@ describe('query over 100,000 twins', () => {
     'SELECT * WHERE tags.bucket = <n> (first page, uncached)',
     async () => {
       counter += 1;
-      const body = JSON.stringify({ query: `SELECT * FROM devices WHERE tags.bucket = ${String(counter % 1000)}` });
+      const body = JSON.stringify({
+        query: `SELECT * FROM devices WHERE tags.bucket = ${String(counter % 1000)}`,
+      });
       const response = await viaFetch(queryHub, 'POST', '/devices/query', body);
       await response.arrayBuffer();
       if (response.status !== 200) throw new Error(`query failed: ${String(response.status)}`);
@@ -120,7 +144,9 @@ describe('query over 100,000 twins', () => {
     'SELECT COUNT() AS n WHERE tags.env = <v> (uncached)',
     async () => {
       counter += 1;
-      const body = JSON.stringify({ query: `SELECT COUNT() AS n FROM devices WHERE tags.env = 'prod' AND tags.bucket != ${String(counter)}` });
+      const body = JSON.stringify({
+        query: `SELECT COUNT() AS n FROM devices WHERE tags.env = 'prod' AND tags.bucket != ${String(counter)}`,
+      });
       const response = await viaFetch(queryHub, 'POST', '/devices/query', body);
       await response.arrayBuffer();
       if (response.status !== 200) throw new Error(`query failed: ${String(response.status)}`);
@@ -133,7 +159,9 @@ describe('query over 100,000 twins', () => {
     const first = await viaFetch(queryHub, 'POST', '/devices/query', body);
     const token = first.headers.get('x-ms-continuation') ?? '';
     await first.arrayBuffer();
-    const second = await viaFetch(queryHub, 'POST', '/devices/query', body, { 'x-ms-continuation': token });
+    const second = await viaFetch(queryHub, 'POST', '/devices/query', body, {
+      'x-ms-continuation': token,
+    });
     await second.arrayBuffer();
   });
 });

@@ -12,7 +12,12 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createSasToken, formatDeviceConnectionString, formatServiceConnectionString, parseServiceConnectionString } from '@twinkit/twin-model/protocol';
+import {
+  createSasToken,
+  formatDeviceConnectionString,
+  formatServiceConnectionString,
+  parseServiceConnectionString,
+} from '@twinkit/twin-model/protocol';
 import { WELL_KNOWN_POLICIES } from './auth/policies.js';
 import { createHub } from './hub.js';
 import { listen, type HubServer } from './node/listen.js';
@@ -74,7 +79,8 @@ function fail(message: string): never {
 function port(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) fail(`${name} must be a port number (0-65535), got '${value}'.`);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535)
+    fail(`${name} must be a port number (0-65535), got '${value}'.`);
   return parsed;
 }
 
@@ -104,14 +110,18 @@ async function start(args: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  if (values['in-memory'] && values.data !== undefined) fail('use either --data or --in-memory, not both.');
+  if (values['in-memory'] && values.data !== undefined)
+    fail('use either --data or --in-memory, not both.');
   const dataDir = values['in-memory'] ? undefined : resolve(values.data ?? DEFAULT_DATA_DIR);
   const standard = values['standard-ports'];
   const httpsPort = port(values['https-port'], '--https-port') ?? (standard ? 443 : 8443);
   const mqttPort = port(values['mqtt-port'], '--mqtt-port') ?? 8883;
   const amqpPort = port(values['amqp-port'], '--amqp-port') ?? 5671;
 
-  const hub = await createHub({ hostName: values['host-name'], ...(dataDir === undefined ? {} : { dataDir }) });
+  const hub = await createHub({
+    hostName: values['host-name'],
+    ...(dataDir === undefined ? {} : { dataDir }),
+  });
   let server: HubServer;
   try {
     server = await listen(hub, {
@@ -141,8 +151,14 @@ async function start(args: string[]): Promise<void> {
   const scheme = values['plain-http'] ? 'http' : 'https';
   const endpoints: Record<string, string | null> = {
     https: `${scheme}://${hub.hostName}:${String(server.ports.https)}`,
-    mqtt: server.ports.mqtt === undefined ? null : `mqtts://${hub.hostName}:${String(server.ports.mqtt)}`,
-    amqp: server.ports.amqp === undefined ? null : `amqps://${hub.hostName}:${String(server.ports.amqp)}`,
+    mqtt:
+      server.ports.mqtt === undefined
+        ? null
+        : `mqtts://${hub.hostName}:${String(server.ports.mqtt)}`,
+    amqp:
+      server.ports.amqp === undefined
+        ? null
+        : `amqps://${hub.hostName}:${String(server.ports.amqp)}`,
   };
   const endpointFile = dataDir === undefined ? undefined : join(dataDir, ENDPOINT_FILE);
   if (endpointFile !== undefined) {
@@ -175,8 +191,12 @@ async function start(args: string[]): Promise<void> {
       }
     })();
   };
-  process.on('SIGINT', () => { stop('SIGINT'); });
-  process.on('SIGTERM', () => { stop('SIGTERM'); });
+  process.on('SIGINT', () => {
+    stop('SIGINT');
+  });
+  process.on('SIGTERM', () => {
+    stop('SIGTERM');
+  });
 
   if (values.json) {
     process.stdout.write(
@@ -208,12 +228,12 @@ async function start(args: string[]): Promise<void> {
       `                  trust it with NODE_EXTRA_CA_CERTS=${caFile}`,
       '  Service connection string (iothubowner):',
       `    ${serviceConnectionString}`,
-      '  Create a device: twinkit-hub device create <id>' + (dataDir === undefined ? '' : ` --data ${dataDir}`),
+      '  Create a device: twinkit-hub device create <id>' +
+        (dataDir === undefined ? '' : ` --data ${dataDir}`),
       '  Stop: Ctrl-C',
     );
     process.stdout.write(`${lines.join('\n')}\n`);
   }
-
 }
 
 function runningHub(dataDir: string): EndpointInfo | undefined {
@@ -228,7 +248,10 @@ function runningHub(dataDir: string): EndpointInfo | undefined {
   }
 }
 
-async function createThroughRunningHub(info: EndpointInfo, deviceId: string): Promise<{ primaryKey: string }> {
+async function createThroughRunningHub(
+  info: EndpointInfo,
+  deviceId: string,
+): Promise<{ primaryKey: string }> {
   const owner = WELL_KNOWN_POLICIES.find((policy) => policy.keyName === 'iothubowner');
   if (owner === undefined) throw new Error('The iothubowner policy is missing.');
   const authorization = await createSasToken({
@@ -238,19 +261,31 @@ async function createThroughRunningHub(info: EndpointInfo, deviceId: string): Pr
     expiresOnInSeconds: Math.floor(Date.now() / 1000) + 300,
   });
   const body = JSON.stringify({ deviceId });
-  const url = new URL(`/devices/${encodeURIComponent(deviceId)}?api-version=2021-04-12`, info.https);
+  const url = new URL(
+    `/devices/${encodeURIComponent(deviceId)}?api-version=2021-04-12`,
+    info.https,
+  );
   const options = {
     method: 'PUT',
-    headers: { authorization, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) },
+    headers: {
+      authorization,
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    },
     servername: info.hostName,
-    ...(info.caFile !== undefined && existsSync(info.caFile) ? { ca: readFileSync(info.caFile, 'utf8') } : {}),
+    ...(info.caFile !== undefined && existsSync(info.caFile)
+      ? { ca: readFileSync(info.caFile, 'utf8') }
+      : {}),
   };
   const text = await new Promise<{ status: number; text: string }>((resolvePromise, reject) => {
     const request = (info.plainHttp ? httpRequest : httpsRequest)(url, options, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {
-        resolvePromise({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        resolvePromise({
+          status: response.statusCode ?? 0,
+          text: Buffer.concat(chunks).toString('utf8'),
+        });
       });
     });
     request.on('error', reject);
@@ -258,9 +293,13 @@ async function createThroughRunningHub(info: EndpointInfo, deviceId: string): Pr
   });
   if (text.status !== 200) {
     const message = (JSON.parse(text.text) as { Message?: string }).Message ?? text.text;
-    throw new Error(`The running hub refused to create '${deviceId}' (${String(text.status)}): ${message}`);
+    throw new Error(
+      `The running hub refused to create '${deviceId}' (${String(text.status)}): ${message}`,
+    );
   }
-  const device = JSON.parse(text.text) as { authentication: { symmetricKey: { primaryKey: string } } };
+  const device = JSON.parse(text.text) as {
+    authentication: { symmetricKey: { primaryKey: string } };
+  };
   return { primaryKey: device.authentication.symmetricKey.primaryKey };
 }
 
@@ -291,7 +330,8 @@ async function device(args: string[]): Promise<void> {
   let gateway: string | undefined;
   if (info !== undefined) {
     primaryKey = (await createThroughRunningHub(info, deviceId)).primaryKey;
-    if (info.mqttPort !== undefined && info.mqttPort !== 8883) gateway = `${info.hostName}:${String(info.mqttPort)}`;
+    if (info.mqttPort !== undefined && info.mqttPort !== 8883)
+      gateway = `${info.hostName}:${String(info.mqttPort)}`;
   } else {
     mkdirSync(dataDir, { recursive: true });
     const hub = await createHub({ dataDir, hostName });
@@ -308,7 +348,8 @@ async function device(args: string[]): Promise<void> {
     sharedAccessKey: primaryKey,
     ...(gateway === undefined ? {} : { gatewayHostName: gateway }),
   });
-  if (values.json) process.stdout.write(`${JSON.stringify({ deviceId, connectionString, primaryKey })}\n`);
+  if (values.json)
+    process.stdout.write(`${JSON.stringify({ deviceId, connectionString, primaryKey })}\n`);
   else process.stdout.write(`${connectionString}\n`);
 }
 

@@ -20,7 +20,12 @@ import {
   type TwinIdentityFields,
   type TwinWriteOptions,
 } from '@twinkit/twin-model';
-import { parseSasToken, resourceCovers, verifySasToken, type ParsedSasToken } from '@twinkit/twin-model/protocol';
+import {
+  parseSasToken,
+  resourceCovers,
+  verifySasToken,
+  type ParsedSasToken,
+} from '@twinkit/twin-model/protocol';
 import type { SharedAccessPolicy } from './auth/policies.js';
 import type { FaultInjector } from './faults/fault-injector.js';
 import { hubFailure } from './rest/hub-failure.js';
@@ -68,7 +73,8 @@ export type DeviceAuthentication =
   | { ok: true; token: ParsedSasToken; expiresOnInSeconds: number }
   | {
       ok: false;
-      reason: 'malformed' | 'expired' | 'signature' | 'not-found' | 'disabled' | 'scope' | 'permission';
+      reason:
+        'malformed' | 'expired' | 'signature' | 'not-found' | 'disabled' | 'scope' | 'permission';
       message: string;
     };
 
@@ -176,7 +182,10 @@ export class HubCore {
     const identities = this.#storage.loadAll('identities');
     const twins = new Map<string, StoredTwin>();
     for (const row of this.#storage.loadAll('twins')) {
-      twins.set(row.deviceId + MODULE_KEY_SEPARATOR + row.moduleId, JSON.parse(row.body) as StoredTwin);
+      twins.set(
+        row.deviceId + MODULE_KEY_SEPARATOR + row.moduleId,
+        JSON.parse(row.body) as StoredTwin,
+      );
     }
     const now = new Date();
     const pendingModules: { identity: IdentityRecord; twin: StoredTwin }[] = [];
@@ -185,15 +194,23 @@ export class HubCore {
       // Connections do not survive a restart.
       identity.connectionState = 'Disconnected';
       this.#etagSequence = Math.max(this.#etagSequence, identity.etagNumber);
-      const ids = row.moduleId === '' ? { deviceId: row.deviceId } : { deviceId: row.deviceId, moduleId: row.moduleId };
-      const twin = twins.get(row.deviceId + MODULE_KEY_SEPARATOR + row.moduleId) ?? createStoredTwin(ids, now);
-      if (row.moduleId === '') this.#devices.set(row.deviceId, { identity, twin, modules: new Map() });
+      const ids =
+        row.moduleId === ''
+          ? { deviceId: row.deviceId }
+          : { deviceId: row.deviceId, moduleId: row.moduleId };
+      const twin =
+        twins.get(row.deviceId + MODULE_KEY_SEPARATOR + row.moduleId) ?? createStoredTwin(ids, now);
+      if (row.moduleId === '')
+        this.#devices.set(row.deviceId, { identity, twin, modules: new Map() });
       else pendingModules.push({ identity, twin });
     }
     for (const module of pendingModules) {
       const device = this.#devices.get(module.identity.deviceId);
       if (device === undefined || module.identity.moduleId === undefined) continue;
-      device.modules.set(module.identity.moduleId, { identity: module.identity, twin: module.twin });
+      device.modules.set(module.identity.moduleId, {
+        identity: module.identity,
+        twin: module.twin,
+      });
       this.#moduleCount += 1;
     }
     // Unix seconds as a floor keeps identity etags from repeating across delete/recreate and restarts.
@@ -229,15 +246,25 @@ export class HubCore {
   requireEntry(deviceId: string, moduleId?: string): HubEntry {
     const device = this.#devices.get(deviceId);
     if (device === undefined) {
-      throw hubFailure(404, 'DeviceNotFound', `Device ${deviceId} not found on IotHub ${this.hostName}.`, { deviceId });
+      throw hubFailure(
+        404,
+        'DeviceNotFound',
+        `Device ${deviceId} not found on IotHub ${this.hostName}.`,
+        { deviceId },
+      );
     }
     if (moduleId === undefined) return device;
     const module = device.modules.get(moduleId);
     if (module === undefined) {
-      throw hubFailure(404, 'ModuleNotFound', `Module ${moduleId} not found on device ${deviceId}.`, {
-        deviceId,
-        moduleId,
-      });
+      throw hubFailure(
+        404,
+        'ModuleNotFound',
+        `Module ${moduleId} not found on device ${deviceId}.`,
+        {
+          deviceId,
+          moduleId,
+        },
+      );
     }
     return module;
   }
@@ -269,7 +296,10 @@ export class HubCore {
    * @param entry - the entry
    */
   serviceDocument(entry: HubEntry): JsonObject {
-    entry.document ??= toServiceTwin(entry.twin, identityFields(entry.identity)) as unknown as JsonObject;
+    entry.document ??= toServiceTwin(
+      entry.twin,
+      identityFields(entry.identity),
+    ) as unknown as JsonObject;
     return entry.document;
   }
 
@@ -304,18 +334,30 @@ export class HubCore {
    * @returns the new entry and a promise that resolves once it is durable
    * @throws 409 DeviceAlreadyExists / ModuleAlreadyExistsOnDevice, 404 DeviceNotFound for a module of a missing device
    */
-  createIdentity(ids: IdentityIds, request: IdentityRequest): { entry: HubEntry; committed: Promise<void> } {
+  createIdentity(
+    ids: IdentityIds,
+    request: IdentityRequest,
+  ): { entry: HubEntry; committed: Promise<void> } {
     const now = new Date();
     const { deviceId, moduleId } = ids;
     let entry: HubEntry;
     if (moduleId === undefined) {
       if (this.#devices.has(deviceId)) {
-        throw hubFailure(409, 'DeviceAlreadyExists', `A device with ID '${deviceId}' is already registered.`, {
-          deviceId,
-        });
+        throw hubFailure(
+          409,
+          'DeviceAlreadyExists',
+          `A device with ID '${deviceId}' is already registered.`,
+          {
+            deviceId,
+          },
+        );
       }
       const identity = createIdentityRecord({ deviceId }, request, this.#nextEtagNumber(), now);
-      const device: DeviceEntry = { identity, twin: createStoredTwin({ deviceId }, now), modules: new Map() };
+      const device: DeviceEntry = {
+        identity,
+        twin: createStoredTwin({ deviceId }, now),
+        modules: new Map(),
+      };
       this.#devices.set(deviceId, device);
       entry = device;
     } else {
@@ -328,7 +370,12 @@ export class HubCore {
           { deviceId, moduleId },
         );
       }
-      const identity = createIdentityRecord({ deviceId, moduleId }, request, this.#nextEtagNumber(), now);
+      const identity = createIdentityRecord(
+        { deviceId, moduleId },
+        request,
+        this.#nextEtagNumber(),
+        now,
+      );
       entry = { identity, twin: createStoredTwin({ deviceId, moduleId }, now) };
       device.modules.set(moduleId, entry);
       this.#moduleCount += 1;
@@ -358,14 +405,20 @@ export class HubCore {
     this.#changed(entry);
     const committed = this.#storage.write([putIdentity(entry.identity)]);
     const disabled = before.status === 'enabled' && entry.identity.status === 'disabled';
-    const credentialsChanged = JSON.stringify(before.authentication) !== JSON.stringify(entry.identity.authentication);
+    const credentialsChanged =
+      JSON.stringify(before.authentication) !== JSON.stringify(entry.identity.authentication);
     if (disabled || credentialsChanged) {
       const change: IdentityChangeEvent = {
         deviceId: ids.deviceId,
         change: disabled ? 'disabled' : 'credentialsChanged',
       };
       if (ids.moduleId !== undefined) change.moduleId = ids.moduleId;
-      void committed.then(() => { this.#emitIdentityChange(change); }, () => undefined);
+      void committed.then(
+        () => {
+          this.#emitIdentityChange(change);
+        },
+        () => undefined,
+      );
     }
     return { entry, committed };
   }
@@ -439,9 +492,16 @@ export class HubCore {
     options: { ifMatch?: string | undefined; apiVersion?: string | undefined },
   ): TwinWriteOutcome {
     const entry = this.requireEntry(ids.deviceId, ids.moduleId);
-    const writeOptions: TwinWriteOptions = { now: new Date(), ifMatch: options.ifMatch, ifMatchMode: this.ifMatchMode };
+    const writeOptions: TwinWriteOptions = {
+      now: new Date(),
+      ifMatch: options.ifMatch,
+      ifMatchMode: this.ifMatchMode,
+    };
     if (options.apiVersion !== undefined) writeOptions.apiVersion = options.apiVersion;
-    const result = kind === 'update' ? updateTwin(entry.twin, body, writeOptions) : replaceTwin(entry.twin, body, writeOptions);
+    const result =
+      kind === 'update'
+        ? updateTwin(entry.twin, body, writeOptions)
+        : replaceTwin(entry.twin, body, writeOptions);
     entry.twin = result.twin;
     this.#changed(entry);
     const notification = result.desiredNotification;
@@ -501,32 +561,59 @@ export class HubCore {
     try {
       parsed = parseSasToken(token);
     } catch (error) {
-      return { ok: false, reason: 'malformed', message: error instanceof Error ? error.message : 'Malformed SAS token.' };
+      return {
+        ok: false,
+        reason: 'malformed',
+        message: error instanceof Error ? error.message : 'Malformed SAS token.',
+      };
     }
     const entry = this.getEntry(ids.deviceId, ids.moduleId);
-    const who = ids.moduleId === undefined ? `Device '${ids.deviceId}'` : `Module '${ids.deviceId}/${ids.moduleId}'`;
-    if (entry === undefined) return { ok: false, reason: 'not-found', message: `${who} is not registered.` };
+    const who =
+      ids.moduleId === undefined
+        ? `Device '${ids.deviceId}'`
+        : `Module '${ids.deviceId}/${ids.moduleId}'`;
+    if (entry === undefined)
+      return { ok: false, reason: 'not-found', message: `${who} is not registered.` };
     const device = this.getEntry(ids.deviceId);
-    if (device?.identity.status === 'disabled') return { ok: false, reason: 'disabled', message: `${who} is disabled.` };
+    if (device?.identity.status === 'disabled')
+      return { ok: false, reason: 'disabled', message: `${who} is disabled.` };
     let keys: string[];
     if (parsed.keyName !== undefined) {
       const policy = this.policies.find((candidate) => candidate.keyName === parsed.keyName);
-      if (policy === undefined) return { ok: false, reason: 'signature', message: `Unknown policy '${parsed.keyName}'.` };
+      if (policy === undefined)
+        return { ok: false, reason: 'signature', message: `Unknown policy '${parsed.keyName}'.` };
       if (!policy.rights.includes('DeviceConnect')) {
-        return { ok: false, reason: 'permission', message: `Policy '${policy.keyName}' lacks DeviceConnect.` };
+        return {
+          ok: false,
+          reason: 'permission',
+          message: `Policy '${policy.keyName}' lacks DeviceConnect.`,
+        };
       }
-      keys = [policy.primaryKey, ...(policy.secondaryKey === undefined ? [] : [policy.secondaryKey])];
+      keys = [
+        policy.primaryKey,
+        ...(policy.secondaryKey === undefined ? [] : [policy.secondaryKey]),
+      ];
     } else {
       keys = signingKeys(entry.identity);
       if (keys.length === 0) {
-        return { ok: false, reason: 'signature', message: `${who} does not use symmetric keys (authentication type ${entry.identity.authentication.type}).` };
+        return {
+          ok: false,
+          reason: 'signature',
+          message: `${who} does not use symmetric keys (authentication type ${entry.identity.authentication.type}).`,
+        };
       }
     }
-    const verdict = await verifySasToken(parsed, keys, { nowInSeconds: Math.floor(Date.now() / 1000) });
+    const verdict = await verifySasToken(parsed, keys, {
+      nowInSeconds: Math.floor(Date.now() / 1000),
+    });
     if (!verdict.ok) return { ok: false, reason: verdict.reason, message: verdict.message };
     const resource = `${this.hostName}/devices/${ids.deviceId}${ids.moduleId === undefined ? '' : `/modules/${ids.moduleId}`}`;
     if (!scopeCovers(parsed.resourceUri, this.hostName, resource)) {
-      return { ok: false, reason: 'scope', message: `The token's resource does not cover ${who.toLowerCase()}.` };
+      return {
+        ok: false,
+        reason: 'scope',
+        message: `The token's resource does not cover ${who.toLowerCase()}.`,
+      };
     }
     return { ok: true, token: parsed, expiresOnInSeconds: parsed.expiresOnInSeconds };
   }
@@ -541,7 +628,11 @@ export class HubCore {
    * @param moduleId - module id, or undefined
    * @param state - the new state
    */
-  setConnectionState(deviceId: string, moduleId: string | undefined, state: 'Connected' | 'Disconnected'): void {
+  setConnectionState(
+    deviceId: string,
+    moduleId: string | undefined,
+    state: 'Connected' | 'Disconnected',
+  ): void {
     const entry = this.getEntry(deviceId, moduleId);
     if (entry === undefined) return;
     const now = formatTimestamp(new Date());
@@ -649,7 +740,13 @@ function putIdentity(identity: IdentityRecord): StorageOperation {
 }
 
 function putTwin(twin: StoredTwin): StorageOperation {
-  return { kind: 'put', table: 'twins', deviceId: twin.deviceId, moduleId: twin.moduleId ?? '', body: JSON.stringify(twin) };
+  return {
+    kind: 'put',
+    table: 'twins',
+    deviceId: twin.deviceId,
+    moduleId: twin.moduleId ?? '',
+    body: JSON.stringify(twin),
+  };
 }
 
 function unquote(value: string): string {

@@ -4,9 +4,16 @@
  * sockets; `listen()` (node/listen.ts) serves it.
  */
 import { randomBytes } from 'node:crypto';
-import { formatDeviceConnectionString, formatServiceConnectionString } from '@twinkit/twin-model/protocol';
+import {
+  formatDeviceConnectionString,
+  formatServiceConnectionString,
+} from '@twinkit/twin-model/protocol';
 import { RequestAuthenticator, type TokenIssuerOptions } from './auth/authenticate-request.js';
-import { WELL_KNOWN_POLICIES, assertValidPolicies, type SharedAccessPolicy } from './auth/policies.js';
+import {
+  WELL_KNOWN_POLICIES,
+  assertValidPolicies,
+  type SharedAccessPolicy,
+} from './auth/policies.js';
 import { FaultInjector, type HubFaults } from './faults/fault-injector.js';
 import type { DeviceEndpointFaults } from './faults/device-endpoint-faults.js';
 import { HubCore } from './hub-core.js';
@@ -98,7 +105,10 @@ export interface Hub extends AsyncDisposable {
    * @returns its keys and connection string
    * @throws {@link ConflictError} when it exists
    */
-  createDevice(deviceId: string, options?: { status?: 'enabled' | 'disabled' }): Promise<CreatedIdentity>;
+  createDevice(
+    deviceId: string,
+    options?: { status?: 'enabled' | 'disabled' },
+  ): Promise<CreatedIdentity>;
   /**
    * Registers a module identity with generated SAS keys.
    *
@@ -177,7 +187,8 @@ class LocalHub implements Hub {
     };
     this.caCertificate = certificates.caCertificate;
     this.caFile = certificates.caFile;
-    const policy = core.policies.find((candidate) => candidate.keyName === 'iothubowner') ?? core.policies[0];
+    const policy =
+      core.policies.find((candidate) => candidate.keyName === 'iothubowner') ?? core.policies[0];
     this.serviceConnectionString =
       policy === undefined
         ? ''
@@ -191,11 +202,21 @@ class LocalHub implements Hub {
   // A bound property rather than a method, so `{ fetch: hub.fetch }` works as tests and docs pass it.
   // A Request passed alone goes through untouched; (url, init) as the Registry calls it needs one.
   readonly fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> =>
-    this.#fetch(init === undefined && typeof input === 'object' && !(input instanceof URL) ? input : new Request(input, init));
+    this.#fetch(
+      init === undefined && typeof input === 'object' && !(input instanceof URL)
+        ? input
+        : new Request(input, init),
+    );
 
-  async createDevice(deviceId: string, options: { status?: 'enabled' | 'disabled' } = {}): Promise<CreatedIdentity> {
+  async createDevice(
+    deviceId: string,
+    options: { status?: 'enabled' | 'disabled' } = {},
+  ): Promise<CreatedIdentity> {
     assertValidId(deviceId, 'DeviceId');
-    const request = options.status === undefined ? { keysOmitted: true } : { keysOmitted: true, status: options.status };
+    const request =
+      options.status === undefined
+        ? { keysOmitted: true }
+        : { keysOmitted: true, status: options.status };
     const { entry, committed } = this.#core.createIdentity({ deviceId }, request);
     await committed;
     return this.#describe(entry.identity);
@@ -204,7 +225,10 @@ class LocalHub implements Hub {
   async createModule(deviceId: string, moduleId: string): Promise<CreatedModuleIdentity> {
     assertValidId(deviceId, 'DeviceId');
     assertValidId(moduleId, 'ModuleId');
-    const { entry, committed } = this.#core.createIdentity({ deviceId, moduleId }, { keysOmitted: true });
+    const { entry, committed } = this.#core.createIdentity(
+      { deviceId, moduleId },
+      { keysOmitted: true },
+    );
     await committed;
     return { ...this.#describe(entry.identity), moduleId };
   }
@@ -212,18 +236,30 @@ class LocalHub implements Hub {
   #describe(identity: IdentityRecord): CreatedIdentity {
     const primaryKey = identity.authentication.symmetricKey.primaryKey ?? '';
     const secondaryKey = identity.authentication.symmetricKey.secondaryKey ?? '';
-    const parts: { hostName: string; deviceId: string; moduleId?: string; sharedAccessKey: string } = {
+    const parts: {
+      hostName: string;
+      deviceId: string;
+      moduleId?: string;
+      sharedAccessKey: string;
+    } = {
       hostName: this.hostName,
       deviceId: identity.deviceId,
       sharedAccessKey: primaryKey,
     };
     if (identity.moduleId !== undefined) parts.moduleId = identity.moduleId;
-    return { deviceId: identity.deviceId, primaryKey, secondaryKey, connectionString: formatDeviceConnectionString(parts) };
+    return {
+      deviceId: identity.deviceId,
+      primaryKey,
+      secondaryKey,
+      connectionString: formatDeviceConnectionString(parts),
+    };
   }
 
   close(): Promise<void> {
     // The endpoints go first so their final "Disconnected" updates still reach an open core.
-    this.#closing ??= Promise.all([this.#mqtt.close(), this.#amqp.close()]).then(() => this.#core.close());
+    this.#closing ??= Promise.all([this.#mqtt.close(), this.#amqp.close()]).then(() =>
+      this.#core.close(),
+    );
     return this.#closing;
   }
 
@@ -253,11 +289,17 @@ class LocalHub implements Hub {
  */
 export async function createHub(options: HubOptions = {}): Promise<Hub> {
   const hostName = options.hostName ?? 'localhost';
-  if (!/^[A-Za-z0-9.:[\]-]+$/.test(hostName)) throw new TypeError(`Invalid hub host name '${hostName}'.`);
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(hostName))
+    throw new TypeError(`Invalid hub host name '${hostName}'.`);
   const policies = options.policies ?? WELL_KNOWN_POLICIES.map((policy) => ({ ...policy }));
   assertValidPolicies(policies);
-  if (options.maxPageSize !== undefined && (!Number.isInteger(options.maxPageSize) || options.maxPageSize < 1)) {
-    throw new RangeError(`maxPageSize must be a positive integer, got ${String(options.maxPageSize)}.`);
+  if (
+    options.maxPageSize !== undefined &&
+    (!Number.isInteger(options.maxPageSize) || options.maxPageSize < 1)
+  ) {
+    throw new RangeError(
+      `maxPageSize must be a positive integer, got ${String(options.maxPageSize)}.`,
+    );
   }
   const certificates = await loadOrCreateDevCertificates({ hostName, dataDir: options.dataDir });
   const faults = new FaultInjector();

@@ -23,7 +23,13 @@ export {
   type HubFaultControls,
   type HubOptions,
 } from './hub.js';
-export { isLoopback, listen, type HubServer, type ListenOptions, type NotServedEndpoint } from './node/listen.js';
+export {
+  isLoopback,
+  listen,
+  type HubServer,
+  type ListenOptions,
+  type NotServedEndpoint,
+} from './node/listen.js';
 export {
   BEARER_ROLE_ACTIONS,
   KnownHubPermission,
@@ -33,7 +39,12 @@ export {
   type SharedAccessPolicy,
 } from './auth/policies.js';
 export { IOT_HUB_AUDIENCE, type TokenIssuerOptions } from './auth/authenticate-request.js';
-export type { DelayNextOptions, FailNextOptions, HubFaults, HubOperation } from './faults/fault-injector.js';
+export type {
+  DelayNextOptions,
+  FailNextOptions,
+  HubFaults,
+  HubOperation,
+} from './faults/fault-injector.js';
 import type { DeviceIdentity } from './device-endpoint/endpoint-support.js';
 import type {
   DelayTwinResponsesOptions,

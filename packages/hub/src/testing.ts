@@ -15,7 +15,11 @@
  * @module @twinkit/hub/testing
  */
 import { SignJWT } from 'jose';
-import { formatDeviceConnectionString, parseServiceConnectionString, formatServiceConnectionString } from '@twinkit/twin-model/protocol';
+import {
+  formatDeviceConnectionString,
+  parseServiceConnectionString,
+  formatServiceConnectionString,
+} from '@twinkit/twin-model/protocol';
 import { IOT_HUB_AUDIENCE } from './auth/authenticate-request.js';
 import { createHub, type Hub, type HubOptions } from './hub.js';
 import { listen, type HubServer } from './node/listen.js';
@@ -76,11 +80,15 @@ export async function startTestHub(options: StartTestHubOptions = {}): Promise<T
       throw error;
     }
   }
-  const withPort = (port: number | undefined) => (port === undefined ? hub.hostName : `${hub.hostName}:${String(port)}`);
+  const withPort = (port: number | undefined) =>
+    port === undefined ? hub.hostName : `${hub.hostName}:${String(port)}`;
   let serviceConnectionString = hub.serviceConnectionString;
   if (server !== undefined) {
     const parts = parseServiceConnectionString(serviceConnectionString);
-    serviceConnectionString = formatServiceConnectionString({ ...parts, hostName: withPort(server.ports.https) });
+    serviceConnectionString = formatServiceConnectionString({
+      ...parts,
+      hostName: withPort(server.ports.https),
+    });
   }
   const devicePort = server === undefined ? undefined : (server.ports.mqtt ?? server.ports.https);
   let closing: Promise<void> | undefined;

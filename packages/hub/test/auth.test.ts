@@ -10,8 +10,11 @@ const policy = (name: string) => {
   if (found === undefined) throw new Error(`no policy ${name}`);
   return found;
 };
-const tokenFor = (hub: { serviceConnectionString: string }, name: string, extra: { resourceUri?: string; expiresOnInSeconds?: number } = {}) =>
-  serviceToken(hub, { keyName: name, key: policy(name).primaryKey, ...extra });
+const tokenFor = (
+  hub: { serviceConnectionString: string },
+  name: string,
+  extra: { resourceUri?: string; expiresOnInSeconds?: number } = {},
+) => serviceToken(hub, { keyName: name, key: policy(name).primaryKey, ...extra });
 
 describe('REST authentication with shared access policies', () => {
   it('answers 401 IotHubUnauthorizedAccess without an Authorization header', async () => {
@@ -37,7 +40,10 @@ describe('REST authentication with shared access policies', () => {
       const read = await call(hub, 'GET', '/devices/dev1', { authorization });
       const write = await call(hub, 'PUT', `/devices/new-${name}`, { authorization, body: {} });
       const twin = await call(hub, 'GET', '/twins/dev1', { authorization });
-      const query = await call(hub, 'POST', '/devices/query', { authorization, body: { query: 'SELECT * FROM devices' } });
+      const query = await call(hub, 'POST', '/devices/query', {
+        authorization,
+        body: { query: 'SELECT * FROM devices' },
+      });
       expect([read.status, write.status, twin.status, query.status], name).toEqual([
         expected.registryRead ? 200 : 401,
         expected.registryWrite ? 200 : 401,
@@ -49,7 +55,10 @@ describe('REST authentication with shared access policies', () => {
 
   it('accepts tokens signed with the secondary key and the port-qualified host name', async () => {
     await using hub = await createHub();
-    const secondary = await serviceToken(hub, { keyName: 'iothubowner', key: policy('iothubowner').secondaryKey ?? '' });
+    const secondary = await serviceToken(hub, {
+      keyName: 'iothubowner',
+      key: policy('iothubowner').secondaryKey ?? '',
+    });
     expect((await call(hub, 'GET', '/devices', { authorization: secondary })).status).toBe(200);
     const withPort = await tokenFor(hub, 'iothubowner', { resourceUri: 'localhost:8443' });
     expect((await call(hub, 'GET', '/devices', { authorization: withPort })).status).toBe(200);
@@ -59,9 +68,19 @@ describe('REST authentication with shared access policies', () => {
     await using hub = await createHub();
     const now = Math.floor(Date.now() / 1000);
     const expired = await tokenFor(hub, 'iothubowner', { expiresOnInSeconds: now - 10 });
-    const wrongKey = await serviceToken(hub, { keyName: 'iothubowner', key: policy('service').primaryKey });
-    const unknown = await serviceToken(hub, { keyName: 'nobody', key: policy('service').primaryKey });
-    const device = await createSasToken({ resourceUri: 'localhost/devices/dev1', key: policy('service').primaryKey, expiresOnInSeconds: now + 60 });
+    const wrongKey = await serviceToken(hub, {
+      keyName: 'iothubowner',
+      key: policy('service').primaryKey,
+    });
+    const unknown = await serviceToken(hub, {
+      keyName: 'nobody',
+      key: policy('service').primaryKey,
+    });
+    const device = await createSasToken({
+      resourceUri: 'localhost/devices/dev1',
+      key: policy('service').primaryKey,
+      expiresOnInSeconds: now + 60,
+    });
     const foreign = await tokenFor(hub, 'iothubowner', { resourceUri: 'other.example' });
     for (const [label, authorization] of [
       ['expired', expired],
@@ -91,17 +110,21 @@ describe('REST authentication with shared access policies', () => {
 
   it('uses custom policies instead of the well-known ones when configured', async () => {
     const key = Buffer.alloc(32, 7).toString('base64');
-    await using hub = await createHub({ policies: [{ keyName: 'ops', primaryKey: key, rights: ['RegistryRead'] }] });
-    expect(hub.serviceConnectionString).toBe(`HostName=localhost;SharedAccessKeyName=ops;SharedAccessKey=${key}`);
+    await using hub = await createHub({
+      policies: [{ keyName: 'ops', primaryKey: key, rights: ['RegistryRead'] }],
+    });
+    expect(hub.serviceConnectionString).toBe(
+      `HostName=localhost;SharedAccessKeyName=ops;SharedAccessKey=${key}`,
+    );
     expect((await call(hub, 'GET', '/devices')).status).toBe(200);
     const owner = await tokenFor(hub, 'iothubowner');
     expect((await call(hub, 'GET', '/devices', { authorization: owner })).status).toBe(401);
   });
 
   it('refuses invalid policy configuration', async () => {
-    await expect(createHub({ policies: [{ keyName: 'x', primaryKey: 'short', rights: ['RegistryRead'] }] })).rejects.toThrow(
-      TypeError,
-    );
+    await expect(
+      createHub({ policies: [{ keyName: 'x', primaryKey: 'short', rights: ['RegistryRead'] }] }),
+    ).rejects.toThrow(TypeError);
   });
 });
 
@@ -111,31 +134,62 @@ describe('REST authentication with Bearer tokens', () => {
   it('accepts JWTs from the configured issuer and maps roles to permissions', async () => {
     await using hub = await createHub({ tokenIssuer: { key } });
     await hub.createDevice('dev1');
-    const bearer = async (roles: string[]) => `Bearer ${(await createTestAccessToken({ key, roles })).token}`;
+    const bearer = async (roles: string[]) =>
+      `Bearer ${(await createTestAccessToken({ key, roles })).token}`;
     const reader = await bearer(['IoTHub.Registry.Read']);
     expect((await call(hub, 'GET', '/devices/dev1', { authorization: reader })).status).toBe(200);
     expect((await call(hub, 'GET', '/twins/dev1', { authorization: reader })).status).toBe(401);
     const contributor = await bearer(['IoT Hub Data Contributor']);
-    expect((await call(hub, 'PATCH', '/twins/dev1', { authorization: contributor, body: { tags: { a: 1 } } })).status).toBe(200);
-    expect((await call(hub, 'PUT', '/devices/dev2', { authorization: contributor, body: {} })).status).toBe(200);
+    expect(
+      (
+        await call(hub, 'PATCH', '/twins/dev1', {
+          authorization: contributor,
+          body: { tags: { a: 1 } },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await call(hub, 'PUT', '/devices/dev2', { authorization: contributor, body: {} })).status,
+    ).toBe(200);
     const twinReader = await bearer(['IoT Hub Data Reader']);
     expect((await call(hub, 'GET', '/twins/dev1', { authorization: twinReader })).status).toBe(200);
-    expect((await call(hub, 'PATCH', '/twins/dev1', { authorization: twinReader, body: { tags: { a: 2 } } })).status).toBe(401);
+    expect(
+      (
+        await call(hub, 'PATCH', '/twins/dev1', {
+          authorization: twinReader,
+          body: { tags: { a: 2 } },
+        })
+      ).status,
+    ).toBe(401);
   });
 
   it('rejects JWTs that are expired, for another audience, or signed with another key', async () => {
     await using hub = await createHub({ tokenIssuer: { key, issuer: 'https://issuer.test' } });
     const roles = ['IoT Hub Data Contributor'];
     const good = await createTestAccessToken({ key, roles, issuer: 'https://issuer.test' });
-    expect((await call(hub, 'GET', '/devices', { authorization: `Bearer ${good.token}` })).status).toBe(200);
+    expect(
+      (await call(hub, 'GET', '/devices', { authorization: `Bearer ${good.token}` })).status,
+    ).toBe(200);
     const cases = [
-      await createTestAccessToken({ key, roles, issuer: 'https://issuer.test', expiresInSeconds: -120 }),
-      await createTestAccessToken({ key, roles, issuer: 'https://issuer.test', audience: 'https://storage.azure.com' }),
+      await createTestAccessToken({
+        key,
+        roles,
+        issuer: 'https://issuer.test',
+        expiresInSeconds: -120,
+      }),
+      await createTestAccessToken({
+        key,
+        roles,
+        issuer: 'https://issuer.test',
+        audience: 'https://storage.azure.com',
+      }),
       await createTestAccessToken({ key: `${key}-other`, roles, issuer: 'https://issuer.test' }),
       await createTestAccessToken({ key, roles, issuer: 'https://elsewhere.test' }),
     ];
     for (const { token } of cases) {
-      expect((await call(hub, 'GET', '/devices', { authorization: `Bearer ${token}` })).status).toBe(401);
+      expect(
+        (await call(hub, 'GET', '/devices', { authorization: `Bearer ${token}` })).status,
+      ).toBe(401);
     }
   });
 
@@ -155,11 +209,25 @@ describe('HubCore.authenticateDevice', () => {
     const module = await hub.createModule('dev1', 'm1');
     const core = hubInternals(hub).core;
     const expiresOnInSeconds = Math.floor(Date.now() / 1000) + 600;
-    const deviceToken = await createSasToken({ resourceUri: 'localhost/devices/dev1', key: device.secondaryKey, expiresOnInSeconds });
-    await expect(core.authenticateDevice(deviceToken, { deviceId: 'dev1' })).resolves.toMatchObject({ ok: true, expiresOnInSeconds });
-    const moduleToken = await createSasToken({ resourceUri: 'localhost:8883/devices/dev1/modules/m1', key: module.primaryKey, expiresOnInSeconds });
-    await expect(core.authenticateDevice(moduleToken, { deviceId: 'dev1', moduleId: 'm1' })).resolves.toMatchObject({ ok: true });
-    await expect(core.authenticateDevice(deviceToken, { deviceId: 'dev1', moduleId: 'm1' })).resolves.toMatchObject({
+    const deviceToken = await createSasToken({
+      resourceUri: 'localhost/devices/dev1',
+      key: device.secondaryKey,
+      expiresOnInSeconds,
+    });
+    await expect(core.authenticateDevice(deviceToken, { deviceId: 'dev1' })).resolves.toMatchObject(
+      { ok: true, expiresOnInSeconds },
+    );
+    const moduleToken = await createSasToken({
+      resourceUri: 'localhost:8883/devices/dev1/modules/m1',
+      key: module.primaryKey,
+      expiresOnInSeconds,
+    });
+    await expect(
+      core.authenticateDevice(moduleToken, { deviceId: 'dev1', moduleId: 'm1' }),
+    ).resolves.toMatchObject({ ok: true });
+    await expect(
+      core.authenticateDevice(deviceToken, { deviceId: 'dev1', moduleId: 'm1' }),
+    ).resolves.toMatchObject({
       ok: false,
       reason: 'signature',
     });
@@ -169,7 +237,9 @@ describe('HubCore.authenticateDevice', () => {
       keyName: 'device',
       expiresOnInSeconds,
     });
-    await expect(core.authenticateDevice(policyToken, { deviceId: 'dev1' })).resolves.toMatchObject({ ok: true });
+    await expect(core.authenticateDevice(policyToken, { deviceId: 'dev1' })).resolves.toMatchObject(
+      { ok: true },
+    );
   });
 
   it('refuses unknown, disabled, foreign-scoped, expired and malformed tokens', async () => {
@@ -180,25 +250,41 @@ describe('HubCore.authenticateDevice', () => {
     const now = Math.floor(Date.now() / 1000);
     const sign = (resourceUri: string, expiresOnInSeconds = now + 60) =>
       createSasToken({ resourceUri, key: device.primaryKey, expiresOnInSeconds });
-    await expect(core.authenticateDevice(await sign('localhost/devices/ghost'), { deviceId: 'ghost' })).resolves.toMatchObject({
+    await expect(
+      core.authenticateDevice(await sign('localhost/devices/ghost'), { deviceId: 'ghost' }),
+    ).resolves.toMatchObject({
       reason: 'not-found',
     });
     const offKey = core.getEntry('off')?.identity.authentication.symmetricKey.primaryKey ?? '';
-    const offToken = await createSasToken({ resourceUri: 'localhost/devices/off', key: offKey, expiresOnInSeconds: now + 60 });
-    await expect(core.authenticateDevice(offToken, { deviceId: 'off' })).resolves.toMatchObject({ reason: 'disabled' });
-    await expect(core.authenticateDevice(await sign('localhost/devices/dev2'), { deviceId: 'dev1' })).resolves.toMatchObject({
+    const offToken = await createSasToken({
+      resourceUri: 'localhost/devices/off',
+      key: offKey,
+      expiresOnInSeconds: now + 60,
+    });
+    await expect(core.authenticateDevice(offToken, { deviceId: 'off' })).resolves.toMatchObject({
+      reason: 'disabled',
+    });
+    await expect(
+      core.authenticateDevice(await sign('localhost/devices/dev2'), { deviceId: 'dev1' }),
+    ).resolves.toMatchObject({
       reason: 'scope',
     });
-    await expect(core.authenticateDevice(await sign('localhost/devices/dev1', now - 5), { deviceId: 'dev1' })).resolves.toMatchObject({
+    await expect(
+      core.authenticateDevice(await sign('localhost/devices/dev1', now - 5), { deviceId: 'dev1' }),
+    ).resolves.toMatchObject({
       reason: 'expired',
     });
-    await expect(core.authenticateDevice('not a token', { deviceId: 'dev1' })).resolves.toMatchObject({ reason: 'malformed' });
+    await expect(
+      core.authenticateDevice('not a token', { deviceId: 'dev1' }),
+    ).resolves.toMatchObject({ reason: 'malformed' });
     const servicePolicy = await createSasToken({
       resourceUri: 'localhost/devices/dev1',
       key: policy('service').primaryKey,
       keyName: 'service',
       expiresOnInSeconds: now + 60,
     });
-    await expect(core.authenticateDevice(servicePolicy, { deviceId: 'dev1' })).resolves.toMatchObject({ reason: 'permission' });
+    await expect(
+      core.authenticateDevice(servicePolicy, { deviceId: 'dev1' }),
+    ).resolves.toMatchObject({ reason: 'permission' });
   });
 });

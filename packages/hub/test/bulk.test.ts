@@ -11,9 +11,15 @@ describe('POST /devices (bulk)', () => {
     });
     expect(created.status).toBe(200);
     expect(created.body).toEqual({ isSuccessful: true, errors: [], warnings: [] });
-    const slash = await call(hub, 'POST', '/devices/', { body: [{ id: 'c', importMode: 'CREATEORUPDATE', status: 'disabled' }] });
+    const slash = await call(hub, 'POST', '/devices/', {
+      body: [{ id: 'c', importMode: 'CREATEORUPDATE', status: 'disabled' }],
+    });
     expect(slash.status).toBe(200);
-    expect((await call(hub, 'GET', '/devices')).body.map((device: { deviceId: string }) => device.deviceId)).toEqual(['a', 'b', 'c']);
+    expect(
+      (await call(hub, 'GET', '/devices')).body.map(
+        (device: { deviceId: string }) => device.deviceId,
+      ),
+    ).toEqual(['a', 'b', 'c']);
     expect((await call(hub, 'GET', '/devices/c')).body.status).toBe('disabled');
   });
 
@@ -32,7 +38,12 @@ describe('POST /devices (bulk)', () => {
     expect(response.status).toBe(400);
     expect(response.body.isSuccessful).toBe(false);
     expect(response.body.warnings).toEqual([]);
-    expect(response.body.errors.map((error: { deviceId: string; errorCode: string }) => [error.deviceId, error.errorCode])).toEqual([
+    expect(
+      response.body.errors.map((error: { deviceId: string; errorCode: string }) => [
+        error.deviceId,
+        error.errorCode,
+      ]),
+    ).toEqual([
       ['exists', 'DeviceAlreadyExists'],
       ['ghost', 'DeviceNotFound'],
       ['bad id', 'ArgumentInvalid'],
@@ -55,12 +66,19 @@ describe('POST /devices (bulk)', () => {
         { id: 'b', importMode: 'delete' },
       ],
     });
-    expect(response.body.errors.map((error: { deviceId: string; errorCode: string }) => [error.deviceId, error.errorCode])).toEqual([
+    expect(
+      response.body.errors.map((error: { deviceId: string; errorCode: string }) => [
+        error.deviceId,
+        error.errorCode,
+      ]),
+    ).toEqual([
       ['b', 'PreconditionFailed'],
       ['b', 'ArgumentInvalid'],
     ]);
     expect((await call(hub, 'GET', '/devices/a')).body.status).toBe('disabled');
-    const deleted = await call(hub, 'POST', '/devices', { body: [{ id: 'b', importMode: 'Delete' }] });
+    const deleted = await call(hub, 'POST', '/devices', {
+      body: [{ id: 'b', importMode: 'Delete' }],
+    });
     expect(deleted.status).toBe(200);
     expect((await call(hub, 'GET', '/devices/b')).status).toBe(404);
   });
@@ -74,16 +92,38 @@ describe('POST /devices (bulk)', () => {
     hubInternals(hub).core.onDesiredChanged((event) => events.push(event));
     const response = await call(hub, 'POST', '/devices', {
       body: [
-        { id: 'a', importMode: 'updateTwin', tags: { t: 1 }, properties: { desired: { x: 1 } }, status: 'enabled' },
-        { id: 'b', moduleId: 'm1', importMode: 'updateTwinIfMatchETag', twinETag: etagOf(1), properties: { desired: { y: 2 } } },
+        {
+          id: 'a',
+          importMode: 'updateTwin',
+          tags: { t: 1 },
+          properties: { desired: { x: 1 } },
+          status: 'enabled',
+        },
+        {
+          id: 'b',
+          moduleId: 'm1',
+          importMode: 'updateTwinIfMatchETag',
+          twinETag: etagOf(1),
+          properties: { desired: { y: 2 } },
+        },
         { id: 'b', importMode: 'updateTwinIfMatchETag', twinETag: etagOf(5), tags: { z: 1 } },
       ],
     });
     expect(response.status).toBe(400);
     expect(response.body.errors).toHaveLength(1);
-    expect(response.body.errors[0]).toMatchObject({ deviceId: 'b', moduleId: null, errorCode: 'PreconditionFailed' });
+    expect(response.body.errors[0]).toMatchObject({
+      deviceId: 'b',
+      moduleId: null,
+      errorCode: 'PreconditionFailed',
+    });
     const a = (await call(hub, 'GET', '/twins/a')).body;
-    expect([a.tags, a.properties.desired.x, a.properties.desired.$version, a.etag, a.version]).toEqual([{ t: 1 }, 1, 2, etagOf(2), 3]);
+    expect([
+      a.tags,
+      a.properties.desired.x,
+      a.properties.desired.$version,
+      a.etag,
+      a.version,
+    ]).toEqual([{ t: 1 }, 1, 2, etagOf(2), 3]);
     const module = (await call(hub, 'GET', '/twins/b/modules/m1')).body;
     expect(module.properties.desired.y).toBe(2);
     expect(events).toEqual([
@@ -109,7 +149,9 @@ describe('POST /devices (bulk)', () => {
 
   it('rejects more than 100 items and non-array bodies as a whole', async () => {
     await using hub = await createHub();
-    const tooMany = await call(hub, 'POST', '/devices', { body: Array.from({ length: 101 }, (_, i) => ({ id: `d${String(i)}` })) });
+    const tooMany = await call(hub, 'POST', '/devices', {
+      body: Array.from({ length: 101 }, (_, i) => ({ id: `d${String(i)}` })),
+    });
     expect(tooMany.status).toBe(400);
     expect(tooMany.headers.get('iothub-errorcode')).toBe('ArgumentInvalid');
     expect((await call(hub, 'GET', '/devices')).body).toEqual([]);
@@ -119,11 +161,18 @@ describe('POST /devices (bulk)', () => {
   it('lets ServiceConnect run twin-only batches but not identity changes', async () => {
     await using hub = await createHub();
     await hub.createDevice('a');
-    const key = WELL_KNOWN_POLICIES.find((policy) => policy.keyName === 'service')?.primaryKey ?? '';
+    const key =
+      WELL_KNOWN_POLICIES.find((policy) => policy.keyName === 'service')?.primaryKey ?? '';
     const authorization = await serviceToken(hub, { keyName: 'service', key });
-    const twins = await call(hub, 'POST', '/devices', { authorization, body: [{ id: 'a', importMode: 'updateTwin', tags: { k: 1 } }] });
+    const twins = await call(hub, 'POST', '/devices', {
+      authorization,
+      body: [{ id: 'a', importMode: 'updateTwin', tags: { k: 1 } }],
+    });
     expect(twins.status).toBe(200);
-    const identities = await call(hub, 'POST', '/devices', { authorization, body: [{ id: 'b', importMode: 'create' }] });
+    const identities = await call(hub, 'POST', '/devices', {
+      authorization,
+      body: [{ id: 'b', importMode: 'create' }],
+    });
     expect(identities.status).toBe(401);
   });
 });

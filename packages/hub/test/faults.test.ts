@@ -21,14 +21,20 @@ describe('hub.faults', () => {
     await using hub = await createHub();
     await hub.createDevice('dev1');
     hub.faults.failNext({ statusCode: 503, times: 2 });
-    expect((await call(hub, 'PATCH', '/twins/dev1', { body: { tags: { a: 1 } } })).status).toBe(503);
-    const second = await call(hub, 'POST', '/devices/query', { body: { query: 'SELECT * FROM devices' } });
+    expect((await call(hub, 'PATCH', '/twins/dev1', { body: { tags: { a: 1 } } })).status).toBe(
+      503,
+    );
+    const second = await call(hub, 'POST', '/devices/query', {
+      body: { query: 'SELECT * FROM devices' },
+    });
     expect(second.status).toBe(503);
     expect(second.headers.get('iothub-errorcode')).toBe('ServiceUnavailable');
     expect((await call(hub, 'GET', '/twins/dev1')).body.tags).toBeUndefined();
     hub.faults.failNext({ operation: 'updateTwin', statusCode: 500, code: 'ServerError' });
     hub.faults.clear();
-    expect((await call(hub, 'PATCH', '/twins/dev1', { body: { tags: { a: 1 } } })).status).toBe(200);
+    expect((await call(hub, 'PATCH', '/twins/dev1', { body: { tags: { a: 1 } } })).status).toBe(
+      200,
+    );
   });
 
   it('applies faults after authentication so unauthenticated calls still get 401', async () => {

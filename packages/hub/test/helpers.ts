@@ -48,7 +48,8 @@ export async function call(
   options: CallOptions = {},
 ): Promise<{ status: number; headers: Headers; body: any }> {
   const headers: Record<string, string> = { ...options.headers };
-  const authorization = options.authorization === undefined ? await serviceToken(hub) : options.authorization;
+  const authorization =
+    options.authorization === undefined ? await serviceToken(hub) : options.authorization;
   if (authorization !== null) headers.authorization = authorization;
   let body: string | undefined;
   if (options.body !== undefined) {
@@ -57,9 +58,15 @@ export async function call(
   }
   const separator = path.includes('?') ? '&' : '?';
   const url = `https://localhost${path}${separator}api-version=${options.apiVersion ?? '2021-04-12'}`;
-  const response = await hub.fetch(new Request(url, { method, headers, ...(body === undefined ? {} : { body }) }));
+  const response = await hub.fetch(
+    new Request(url, { method, headers, ...(body === undefined ? {} : { body }) }),
+  );
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text === '' ? undefined : JSON.parse(text),
+  };
 }
 
 /**

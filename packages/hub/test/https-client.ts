@@ -20,7 +20,14 @@ export interface HttpsResult {
  */
 export function httpsCall(
   url: string,
-  options: { method?: string; headers?: Record<string, string>; body?: string; ca: string; agent?: Agent; servername?: string },
+  options: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    ca: string;
+    agent?: Agent;
+    servername?: string;
+  },
 ): Promise<HttpsResult> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = { ...options.headers };
@@ -39,7 +46,12 @@ export function httpsCall(
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: response.statusCode ?? 0, headers: response.headers, text, json: () => JSON.parse(text) });
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            text,
+            json: () => JSON.parse(text),
+          });
         });
         response.on('error', reject);
       },

@@ -33,7 +33,10 @@ describe('listen', () => {
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(response.json().etag).toBe('AAAAAAAAAAE=');
-    const byIp = await httpsCall(`${server.urls.https}/health`, { ca: hub.caCertificate, servername: '' });
+    const byIp = await httpsCall(`${server.urls.https}/health`, {
+      ca: hub.caCertificate,
+      servername: '',
+    });
     expect(byIp.status).toBe(200);
   });
 
@@ -41,7 +44,9 @@ describe('listen', () => {
     await using hub = await createHub();
     await using server = await listen(hub);
     const other = await createHub();
-    await expect(httpsCall(`${server.urls.https}/health`, { ca: other.caCertificate })).rejects.toThrow();
+    await expect(
+      httpsCall(`${server.urls.https}/health`, { ca: other.caCertificate }),
+    ).rejects.toThrow();
     await other.close();
   });
 
@@ -52,9 +57,13 @@ describe('listen', () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const sockets = new Set<unknown>();
     for (let i = 0; i < 3; i += 1) {
-      const response = await httpsCall(`${server.urls.https}/health`, { ca: hub.caCertificate, agent });
+      const response = await httpsCall(`${server.urls.https}/health`, {
+        ca: hub.caCertificate,
+        agent,
+      });
       expect(response.status).toBe(200);
-      for (const list of Object.values(agent.freeSockets)) for (const socket of list ?? []) sockets.add(socket);
+      for (const list of Object.values(agent.freeSockets))
+        for (const socket of list ?? []) sockets.add(socket);
     }
     expect(sockets.size).toBe(1);
     agent.destroy();
@@ -121,11 +130,19 @@ describe('listen', () => {
     await using server = await listen(hub);
     const { connect } = await import('node:tls');
     const reply = await new Promise<string>((resolve, reject) => {
-      const socket = connect({ host: '127.0.0.1', port: server.ports.https, ca: hub.caCertificate, servername: 'localhost' }, () => {
-        socket.write(
-          'GET /other HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: nothing\r\n\r\n',
-        );
-      });
+      const socket = connect(
+        {
+          host: '127.0.0.1',
+          port: server.ports.https,
+          ca: hub.caCertificate,
+          servername: 'localhost',
+        },
+        () => {
+          socket.write(
+            'GET /other HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: nothing\r\n\r\n',
+          );
+        },
+      );
       let text = '';
       socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
       socket.on('end', () => resolve(text));
@@ -140,15 +157,22 @@ describe('startTestHub', () => {
     await using testHub = await startTestHub();
     expect(testHub.httpsPort).toBeGreaterThan(0);
     expect(testHub.serviceConnectionString).toMatch(
-      new RegExp(`^HostName=localhost:${String(testHub.httpsPort)};SharedAccessKeyName=iothubowner;SharedAccessKey=`),
+      new RegExp(
+        `^HostName=localhost:${String(testHub.httpsPort)};SharedAccessKeyName=iothubowner;SharedAccessKey=`,
+      ),
     );
     const device = await testHub.createDevice('dev1');
-    expect(device.connectionString).toMatch(/^HostName=localhost:\d+;DeviceId=dev1;SharedAccessKey=/);
+    expect(device.connectionString).toMatch(
+      /^HostName=localhost:\d+;DeviceId=dev1;SharedAccessKey=/,
+    );
     const authorization = await serviceToken(testHub);
-    const response = await httpsCall(`https://127.0.0.1:${String(testHub.httpsPort)}/twins/dev1?api-version=2021-04-12`, {
-      ca: testHub.caCertificate,
-      headers: { authorization },
-    });
+    const response = await httpsCall(
+      `https://127.0.0.1:${String(testHub.httpsPort)}/twins/dev1?api-version=2021-04-12`,
+      {
+        ca: testHub.caCertificate,
+        headers: { authorization },
+      },
+    );
     expect(response.status).toBe(200);
   });
 

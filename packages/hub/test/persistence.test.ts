@@ -22,7 +22,9 @@ describe('persistence', () => {
     const first = await createHub({ dataDir });
     const device = await first.createDevice('dev1');
     await first.createModule('dev1', 'm1');
-    await call(first, 'PATCH', '/twins/dev1', { body: { tags: { a: 1 }, properties: { desired: { x: 1 } } } });
+    await call(first, 'PATCH', '/twins/dev1', {
+      body: { tags: { a: 1 }, properties: { desired: { x: 1 } } },
+    });
     await hubInternals(first).core.updateReported('dev1', 'm1', { r: 1 });
     await call(first, 'PUT', '/devices/gone', { body: {} });
     await call(first, 'DELETE', '/devices/gone', { headers: { 'if-match': '*' } });
@@ -32,11 +34,16 @@ describe('persistence', () => {
     await using second = await createHub({ dataDir });
     const after = (await call(second, 'GET', '/twins/dev1')).body;
     expect(after).toEqual(before);
-    expect((await call(second, 'GET', '/devices/dev1')).body.authentication.symmetricKey.primaryKey).toBe(device.primaryKey);
+    expect(
+      (await call(second, 'GET', '/devices/dev1')).body.authentication.symmetricKey.primaryKey,
+    ).toBe(device.primaryKey);
     const module = (await call(second, 'GET', '/twins/dev1/modules/m1')).body;
     expect([module.properties.reported.r, module.properties.reported.$version]).toEqual([1, 2]);
     expect((await call(second, 'GET', '/devices/gone')).status).toBe(404);
-    const next = await call(second, 'PATCH', '/twins/dev1', { body: { tags: { b: 2 } }, headers: { 'if-match': `"${String(before.etag)}"` } });
+    const next = await call(second, 'PATCH', '/twins/dev1', {
+      body: { tags: { b: 2 } },
+      headers: { 'if-match': `"${String(before.etag)}"` },
+    });
     expect(next.status).toBe(200);
     expect(next.body.version).toBe(Number(before.version) + 1);
   });
@@ -60,7 +67,9 @@ describe('persistence', () => {
     const storage = hubInternals(hub).core.storage;
     const before = storage.flushCount;
     const responses = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => call(hub, 'PATCH', `/twins/dev${String(i)}`, { body: { tags: { i } } })),
+      Array.from({ length: 20 }, (_, i) =>
+        call(hub, 'PATCH', `/twins/dev${String(i)}`, { body: { tags: { i } } }),
+      ),
     );
     expect(responses.every((response) => response.status === 200)).toBe(true);
     expect(storage.flushCount - before).toBeLessThan(5);

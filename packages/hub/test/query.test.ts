@@ -6,8 +6,10 @@ import { call } from './helpers.js';
 /** Twin set Q of twin-semantics §9.6. */
 async function createQ(hub: Hub): Promise<void> {
   const core = hubInternals(hub).core;
-  const put = async (id: string, body: unknown) => expect((await call(hub, 'PUT', `/devices/${id}`, { body })).status).toBe(200);
-  const patch = async (id: string, body: unknown) => expect((await call(hub, 'PATCH', `/twins/${id}`, { body })).status).toBe(200);
+  const put = async (id: string, body: unknown) =>
+    expect((await call(hub, 'PUT', `/devices/${id}`, { body })).status).toBe(200);
+  const patch = async (id: string, body: unknown) =>
+    expect((await call(hub, 'PATCH', `/twins/${id}`, { body })).status).toBe(200);
   await put('d1', {});
   await put('d2', {});
   await put('d3', { status: 'disabled', capabilities: { iotEdge: true } });
@@ -15,7 +17,9 @@ async function createQ(hub: Hub): Promise<void> {
   await put('d5', {});
   await patch('d1', { tags: { location: { region: 'US', plant: 'Redmond43' }, env: 'prod' } });
   await patch('d1', { properties: { desired: { telemetryConfig: { sendFrequencyInSecs: 300 } } } });
-  await patch('d2', { tags: { location: { region: 'US', plant: 'Seattle1' }, env: 'dev', name: "O'Brien" } });
+  await patch('d2', {
+    tags: { location: { region: 'US', plant: 'Seattle1' }, env: 'dev', name: "O'Brien" },
+  });
   await patch('d3', { tags: { location: { region: 'EU' } } });
   await patch('d5', { tags: { env: 'prod', group: 'A' } });
   vi.setSystemTime(new Date('2024-06-01T09:00:00Z'));
@@ -28,11 +32,18 @@ async function createQ(hub: Hub): Promise<void> {
   vi.setSystemTime(new Date('2024-06-01T10:00:00.123Z'));
   core.touchActivity('d1');
   vi.setSystemTime(new Date('2023-12-31T23:59:59Z'));
-  await core.updateReported('d2', undefined, { connectivity: 'wifi', telemetryConfig: { sendFrequencyInSecs: 30, status: 'Pending' } });
+  await core.updateReported('d2', undefined, {
+    connectivity: 'wifi',
+    telemetryConfig: { sendFrequencyInSecs: 30, status: 'Pending' },
+  });
   core.touchActivity('d2');
   vi.useRealTimers();
-  await core.updateReported('d3', undefined, { telemetryConfig: { sendFrequencyInSecs: 600, status: 'Success' } });
-  await core.updateReported('d5', undefined, { telemetryConfig: { sendFrequencyInSecs: '60', status: 'Error' } });
+  await core.updateReported('d3', undefined, {
+    telemetryConfig: { sendFrequencyInSecs: 600, status: 'Success' },
+  });
+  await core.updateReported('d5', undefined, {
+    telemetryConfig: { sendFrequencyInSecs: '60', status: 'Error' },
+  });
   for (const [device, module, status] of [
     ['d1', 'm1', 'scanning'],
     ['d2', 'm1', 'idle'],
@@ -69,7 +80,9 @@ async function ids(text: string): Promise<string[]> {
   expect(response.headers.get('x-ms-item-type')).toBe('Twin');
   expect(response.headers.get('x-ms-continuation')).toBeNull();
   return (response.body as { deviceId: string; moduleId?: string }[])
-    .map((twin) => (twin.moduleId === undefined ? twin.deviceId : `${twin.deviceId}/${twin.moduleId}`))
+    .map((twin) =>
+      twin.moduleId === undefined ? twin.deviceId : `${twin.deviceId}/${twin.moduleId}`,
+    )
     .sort();
 }
 
@@ -79,7 +92,13 @@ describe('POST /devices/query', () => {
   it('returns every twin as a full document with x-ms-item-type Twin (TV-46)', async () => {
     const response = await query('SELECT * FROM devices');
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
-    expect(response.body.map((twin: { deviceId: string }) => twin.deviceId).sort()).toEqual(['d1', 'd2', 'd3', 'd4', 'd5']);
+    expect(response.body.map((twin: { deviceId: string }) => twin.deviceId).sort()).toEqual([
+      'd1',
+      'd2',
+      'd3',
+      'd4',
+      'd5',
+    ]);
     const d1 = response.body.find((twin: { deviceId: string }) => twin.deviceId === 'd1');
     const direct = await call(hub, 'GET', '/twins/d1');
     expect(d1).toEqual(direct.body);
@@ -87,17 +106,33 @@ describe('POST /devices/query', () => {
 
   it.each([
     ['TV-47', `${WHERE} tags.location.region = 'US'`, ['d1', 'd2']],
-    ['TV-48', `${WHERE} tags.location.region = 'US' AND properties.reported.telemetryConfig.sendFrequencyInSecs >= 60`, ['d1']],
+    [
+      'TV-48',
+      `${WHERE} tags.location.region = 'US' AND properties.reported.telemetryConfig.sendFrequencyInSecs >= 60`,
+      ['d1'],
+    ],
     ['TV-49', `${WHERE} properties.reported.connectivity IN ['wired','wifi']`, ['d2']],
     ['TV-50', `${WHERE} is_defined(properties.reported.connectivity)`, ['d1', 'd2']],
     ['TV-51', `${WHERE} NOT is_defined(tags.env)`, ['d3', 'd4']],
     ['TV-52', `${WHERE} tags.env != 'prod'`, ['d2']],
     ['TV-53', `${WHERE} NOT (tags.env = 'prod')`, ['d2']],
     ['TV-54', `${WHERE} tags.env = 'PROD'`, []],
-    ['TV-55', `${WHERE} properties.reported.telemetryConfig.sendFrequencyInSecs > 50`, ['d1', 'd3']],
+    [
+      'TV-55',
+      `${WHERE} properties.reported.telemetryConfig.sendFrequencyInSecs > 50`,
+      ['d1', 'd3'],
+    ],
     ['TV-56', `${WHERE} properties.reported.telemetryConfig.sendFrequencyInSecs = '60'`, ['d5']],
-    ['TV-61', "SELECT * FROM devices.modules WHERE properties.reported.status = 'scanning'", ['d1/m1', 'd2/m2']],
-    ['TV-62', "SELECT * FROM devices.modules WHERE properties.reported.status = 'scanning' AND deviceId IN ['d2']", ['d2/m2']],
+    [
+      'TV-61',
+      "SELECT * FROM devices.modules WHERE properties.reported.status = 'scanning'",
+      ['d1/m1', 'd2/m2'],
+    ],
+    [
+      'TV-62',
+      "SELECT * FROM devices.modules WHERE properties.reported.status = 'scanning' AND deviceId IN ['d2']",
+      ['d2/m2'],
+    ],
     ['TV-64', `${WHERE} capabilities.iotEdge = true`, ['d3']],
     ['TV-65', `${WHERE} tags.[[group]] = 'A'`, ['d5']],
     ['TV-66', `${WHERE} STARTSWITH(deviceId, 'd')`, ['d1', 'd2', 'd3', 'd4', 'd5']],
@@ -107,10 +142,22 @@ describe('POST /devices/query', () => {
       `${WHERE} properties.desired.telemetryConfig.sendFrequencyInSecs = properties.reported.telemetryConfig.sendFrequencyInSecs`,
       ['d1'],
     ],
-    ['TV-72', `${WHERE} properties.desired.telemetryConfig = properties.reported.telemetryConfig`, []],
-    ['TV-73', `${WHERE} properties.reported.telemetryConfig.sendFrequencyInSecs * 2 > 1000`, ['d3']],
+    [
+      'TV-72',
+      `${WHERE} properties.desired.telemetryConfig = properties.reported.telemetryConfig`,
+      [],
+    ],
+    [
+      'TV-73',
+      `${WHERE} properties.reported.telemetryConfig.sendFrequencyInSecs * 2 > 1000`,
+      ['d3'],
+    ],
     ['TV-74', `${WHERE} lastActivityTime > '2024-01-01T00:00:00Z'`, ['d1']],
-    ['TV-75', "select * from devices where tags.env = 'prod' and tags.location.region = 'US'", ['d1']],
+    [
+      'TV-75',
+      "select * from devices where tags.env = 'prod' and tags.location.region = 'US'",
+      ['d1'],
+    ],
     ['TV-76', `${WHERE} tags.env = "prod"`, ['d1', 'd5']],
     ['TV-77a', `${WHERE} tags.name = 'O\\'Brien'`, ['d2']],
     ['TV-77b', `${WHERE} tags.name = "O'Brien"`, ['d2']],
@@ -118,7 +165,11 @@ describe('POST /devices/query', () => {
     ['TV-79', `${WHERE} properties.reported.telemetryConfig.sendFrequencyInSecs = 0x12C`, ['d1']],
     ['TV-81', `${WHERE} deviceId IN ['d1','d3']`, ['d1', 'd3']],
     ['TV-82', `${WHERE} tags.location.region = 'US' OR tags.env = 'prod'`, ['d1', 'd2', 'd5']],
-    ['TV-83', `${WHERE} properties.reported.telemetryConfig.status = 'Success' AND NOT (capabilities.iotEdge = true)`, ['d1']],
+    [
+      'TV-83',
+      `${WHERE} properties.reported.telemetryConfig.status = 'Success' AND NOT (capabilities.iotEdge = true)`,
+      ['d1'],
+    ],
   ])('matches the expected twins (%s)', async (_id, text, expected) => {
     expect(await ids(text)).toEqual(expected);
   });
@@ -145,7 +196,11 @@ describe('POST /devices/query', () => {
     ],
     ['TV-60', "SELECT DeviceId FROM devices WHERE DeviceId = 'd1'", [{ deviceId: 'd1' }]],
     ['TV-80', "SELECT COUNT() AS n FROM devices WHERE status = 'disabled'", [{ n: 1 }]],
-    ['TV-85', 'SELECT AVG(properties.reported.telemetryConfig.sendFrequencyInSecs) AS avgFreq FROM devices', [{ avgFreq: 310 }]],
+    [
+      'TV-85',
+      'SELECT AVG(properties.reported.telemetryConfig.sendFrequencyInSecs) AS avgFreq FROM devices',
+      [{ avgFreq: 310 }],
+    ],
   ])('returns raw rows with x-ms-item-type Raw (%s)', async (_id, text, expected) => {
     const response = await query(text);
     expect(response.status).toBe(200);
@@ -209,14 +264,19 @@ describe('POST /devices/query', () => {
     expect(tokens[0]).not.toBe('');
     expect(tokens[2]).toBeNull();
     expect(seen.sort()).toEqual(['d1', 'd2', 'd3', 'd4', 'd5']);
-    const replay = await query('SELECT * FROM devices', { 'x-ms-max-item-count': '2', 'x-ms-continuation': tokens[0] ?? '' });
+    const replay = await query('SELECT * FROM devices', {
+      'x-ms-max-item-count': '2',
+      'x-ms-continuation': tokens[0] ?? '',
+    });
     expect(replay.body).toHaveLength(2);
   });
 
   it('refuses a continuation token that was tampered with or belongs to another query', async () => {
     const first = await query('SELECT * FROM devices', { 'x-ms-max-item-count': '1' });
     const token = first.headers.get('x-ms-continuation') ?? '';
-    const other = await query("SELECT * FROM devices WHERE tags.env = 'prod'", { 'x-ms-continuation': token });
+    const other = await query("SELECT * FROM devices WHERE tags.env = 'prod'", {
+      'x-ms-continuation': token,
+    });
     expect(other.status).toBe(400);
     const tampered = await query('SELECT * FROM devices', { 'x-ms-continuation': `${token}x` });
     expect(tampered.status).toBe(400);

@@ -14,7 +14,9 @@ async function createS1(hub: Hub): Promise<void> {
     expect(response.status).toBe(200);
   };
   await patch({ tags: { location: { region: 'US', plant: 'Redmond43' } } });
-  await patch({ properties: { desired: { telemetryConfig: { sendFrequency: '5m', mode: 'eco' } } } });
+  await patch({
+    properties: { desired: { telemetryConfig: { sendFrequency: '5m', mode: 'eco' } } },
+  });
   await patch({ properties: { desired: { fw: { version: '1.0', url: 'http://a' } } } });
   await patch({ properties: { desired: { list: [1, 2, 3] } } });
   await patch({ properties: { desired: { ghost: null } } });
@@ -83,7 +85,11 @@ describe('twin REST API', () => {
     const response = await call(hub, 'PATCH', '/twins/dev1', {
       body: {
         properties: {
-          desired: { newProperty: { nestedProperty: 'newValue' }, telemetryConfig: { sendFrequency: '10m' }, fw: null },
+          desired: {
+            newProperty: { nestedProperty: 'newValue' },
+            telemetryConfig: { sendFrequency: '10m' },
+            fw: null,
+          },
         },
       },
     });
@@ -106,7 +112,11 @@ describe('twin REST API', () => {
     await using hub = await createHub();
     await createS1(hub);
     const before = await twinOf(hub);
-    const twin = (await call(hub, 'PATCH', '/twins/dev1', { body: { properties: { desired: { ghost: null } } } })).body;
+    const twin = (
+      await call(hub, 'PATCH', '/twins/dev1', {
+        body: { properties: { desired: { ghost: null } } },
+      })
+    ).body;
     expect(content(twin.properties.desired)).toEqual(content(before.properties.desired));
     expect([twin.properties.desired.$version, twin.etag, twin.version]).toEqual([6, etagOf(7), 14]);
   });
@@ -114,10 +124,16 @@ describe('twin REST API', () => {
   it('replaces arrays wholesale and stores mixed arrays exactly (TV-08, TV-09)', async () => {
     await using hub = await createHub();
     await createS1(hub);
-    let twin = (await call(hub, 'PATCH', '/twins/dev1', { body: { properties: { desired: { list: [9] } } } })).body;
+    let twin = (
+      await call(hub, 'PATCH', '/twins/dev1', { body: { properties: { desired: { list: [9] } } } })
+    ).body;
     expect(twin.properties.desired.list).toEqual([9]);
     const mixed = [1, 'someString', false, { Id: 123, Name: 'someName' }];
-    twin = (await call(hub, 'PATCH', '/twins/dev1', { body: { properties: { desired: { list: mixed } } } })).body;
+    twin = (
+      await call(hub, 'PATCH', '/twins/dev1', {
+        body: { properties: { desired: { list: mixed } } },
+      })
+    ).body;
     expect(twin.properties.desired.list).toEqual(mixed);
     expect(hubInternals(hub).core.getDeviceTwin('dev1').desired.list).toEqual(mixed);
   });
@@ -125,7 +141,11 @@ describe('twin REST API', () => {
   it('leaves an object unchanged when patched with an empty object (TV-10)', async () => {
     await using hub = await createHub();
     await createS1(hub);
-    const twin = (await call(hub, 'PATCH', '/twins/dev1', { body: { properties: { desired: { telemetryConfig: {} } } } })).body;
+    const twin = (
+      await call(hub, 'PATCH', '/twins/dev1', {
+        body: { properties: { desired: { telemetryConfig: {} } } },
+      })
+    ).body;
     expect(twin.properties.desired.telemetryConfig).toEqual({ sendFrequency: '5m', mode: 'eco' });
     expect(twin.properties.desired.$version).toBe(6);
   });
@@ -135,7 +155,9 @@ describe('twin REST API', () => {
     await createS1(hub);
     const notifications: unknown[] = [];
     hubInternals(hub).core.onDesiredChanged((event) => notifications.push(event));
-    const twin = (await call(hub, 'PATCH', '/twins/dev1', { body: { tags: { location: { floor: '1' } } } })).body;
+    const twin = (
+      await call(hub, 'PATCH', '/twins/dev1', { body: { tags: { location: { floor: '1' } } } })
+    ).body;
     expect(twin.tags).toEqual({ location: { region: 'US', plant: 'Redmond43', floor: '1' } });
     expect([twin.etag, twin.version, twin.properties.desired.$version]).toEqual([etagOf(7), 14, 5]);
     expect(notifications).toEqual([]);
@@ -145,7 +167,9 @@ describe('twin REST API', () => {
     await using hub = await createHub();
     await createS1(hub);
     const twin = (
-      await call(hub, 'PATCH', '/twins/dev1', { body: { tags: { env: 'prod' }, properties: { desired: { x: 1 } } } })
+      await call(hub, 'PATCH', '/twins/dev1', {
+        body: { tags: { env: 'prod' }, properties: { desired: { x: 1 } } },
+      })
     ).body;
     expect([twin.etag, twin.properties.desired.$version, twin.version]).toEqual([etagOf(7), 6, 14]);
   });
@@ -162,9 +186,14 @@ describe('twin REST API', () => {
     const twin = response.body;
     expect(twin.tags).toEqual({ a: '1' });
     expect(content(twin.properties.desired)).toEqual({ x: 1 });
-    expect(content(twin.properties.reported)).toEqual({ battery: 55, telemetryConfig: { sendFrequency: '5m', status: 'success' } });
+    expect(content(twin.properties.reported)).toEqual({
+      battery: 55,
+      telemetryConfig: { sendFrequency: '5m', status: 'success' },
+    });
     expect([twin.properties.desired.$version, twin.etag, twin.version]).toEqual([6, etagOf(7), 14]);
-    expect(notifications).toEqual([{ deviceId: 'dev1', notification: { x: 1, $version: 6 }, version: 6 }]);
+    expect(notifications).toEqual([
+      { deviceId: 'dev1', notification: { x: 1, $version: 6 }, version: 6 },
+    ]);
   });
 
   it('rejects null values in a PUT with the hub message and changes nothing (TV-18)', async () => {
@@ -174,7 +203,9 @@ describe('twin REST API', () => {
     expect(response.status).toBe(400);
     expect(response.headers.get('iothub-errorcode')).toBe('ArgumentInvalid');
     expect(response.body.Message).toMatch(/^ErrorCode:ArgumentInvalid;/);
-    expect(response.body.Message).toContain('Value of Property or Tag cannot be null. Error in Property/Tag my-tag');
+    expect(response.body.Message).toContain(
+      'Value of Property or Tag cannot be null. Error in Property/Tag my-tag',
+    );
     expect((await twinOf(hub)).etag).toBe(etagOf(6));
   });
 
@@ -196,7 +227,10 @@ describe('twin REST API', () => {
     await using hub = await createHub();
     await createS1(hub);
     const patch = (ifMatch: string) =>
-      call(hub, 'PATCH', '/twins/dev1', { body: { properties: { desired: { x: 1 } } }, headers: { 'if-match': ifMatch } });
+      call(hub, 'PATCH', '/twins/dev1', {
+        body: { properties: { desired: { x: 1 } } },
+        headers: { 'if-match': ifMatch },
+      });
     expect((await patch('"AAAAAAAAAAY="')).body.etag).toBe(etagOf(7));
     expect((await patch(etagOf(7))).body.etag).toBe(etagOf(8));
     expect((await patch('"*"')).status).toBe(200);
@@ -207,7 +241,10 @@ describe('twin REST API', () => {
     await using hub = await createHub({ ifMatchMode: 'ignore-unquoted' });
     await hub.createDevice('dev1');
     const patch = (ifMatch: string) =>
-      call(hub, 'PATCH', '/twins/dev1', { body: { tags: { a: 1 } }, headers: { 'if-match': ifMatch } });
+      call(hub, 'PATCH', '/twins/dev1', {
+        body: { tags: { a: 1 } },
+        headers: { 'if-match': ifMatch },
+      });
     expect((await patch('AAAAAAAAAAU=')).status).toBe(200);
     expect((await patch('"AAAAAAAAAAU="')).status).toBe(412);
   });
@@ -215,10 +252,16 @@ describe('twin REST API', () => {
   it('keeps the service ETag valid across reported writes (TV-21)', async () => {
     await using hub = await createHub();
     await createS1(hub);
-    const { version } = await hubInternals(hub).core.updateReported('dev1', undefined, { battery: 54 });
+    const { version } = await hubInternals(hub).core.updateReported('dev1', undefined, {
+      battery: 54,
+    });
     expect(version).toBe(8);
     const twin = await twinOf(hub);
-    expect([twin.etag, twin.version, twin.properties.reported.battery]).toEqual([etagOf(6), 14, 54]);
+    expect([twin.etag, twin.version, twin.properties.reported.battery]).toEqual([
+      etagOf(6),
+      14,
+      54,
+    ]);
     const response = await call(hub, 'PATCH', '/twins/dev1', {
       body: { properties: { desired: { x: 1 } } },
       headers: { 'if-match': '"AAAAAAAAAAY="' },
@@ -241,7 +284,10 @@ describe('twin REST API', () => {
     });
     expect(response.status).toBe(200);
     const twin = response.body;
-    expect(content(twin.properties.desired)).toEqual({ ...content(before.properties.desired), x: 1 });
+    expect(content(twin.properties.desired)).toEqual({
+      ...content(before.properties.desired),
+      x: 1,
+    });
     expect(twin.properties.reported).toEqual(before.properties.reported);
     expect(twin.status).toBe('enabled');
     expect(twin.properties.desired.$version).toBe(6);
@@ -251,30 +297,45 @@ describe('twin REST API', () => {
     await using hub = await createHub();
     await hub.createDevice('dev1');
     const core = hubInternals(hub).core;
-    for (let i = 0; i < 3; i += 1) await call(hub, 'PATCH', '/twins/dev1', { body: { properties: { desired: { d: i } } } });
+    for (let i = 0; i < 3; i += 1)
+      await call(hub, 'PATCH', '/twins/dev1', { body: { properties: { desired: { d: i } } } });
     for (let i = 0; i < 10; i += 1) await core.updateReported('dev1', undefined, { r: i });
-    for (let i = 0; i < 2; i += 1) await call(hub, 'PATCH', '/twins/dev1', { body: { tags: { t: i } } });
-    await call(hub, 'PATCH', '/twins/dev1', { body: { tags: { t: 9 }, properties: { desired: { d: 9 } } } });
+    for (let i = 0; i < 2; i += 1)
+      await call(hub, 'PATCH', '/twins/dev1', { body: { tags: { t: i } } });
+    await call(hub, 'PATCH', '/twins/dev1', {
+      body: { tags: { t: 9 }, properties: { desired: { d: 9 } } },
+    });
     const twin = await twinOf(hub);
-    expect([twin.properties.desired.$version, twin.properties.reported.$version, twin.etag, twin.version]).toEqual([
-      5,
-      11,
-      'AAAAAAAAAAc=',
-      18,
-    ]);
+    expect([
+      twin.properties.desired.$version,
+      twin.properties.reported.$version,
+      twin.etag,
+      twin.version,
+    ]).toEqual([5, 11, 'AAAAAAAAAAc=', 18]);
   });
 
   it('supports module twins with the same semantics', async () => {
     await using hub = await createHub();
     await hub.createDevice('dev1');
     await hub.createModule('dev1', 'mod+1');
-    const patched = await call(hub, 'PATCH', '/twins/dev1/modules/mod%2B1', { body: { properties: { desired: { a: 1 } } } });
+    const patched = await call(hub, 'PATCH', '/twins/dev1/modules/mod%2B1', {
+      body: { properties: { desired: { a: 1 } } },
+    });
     expect(patched.status).toBe(200);
-    expect(patched.body).toMatchObject({ deviceId: 'dev1', moduleId: 'mod+1', etag: etagOf(2), version: 3 });
-    const replaced = await call(hub, 'PUT', '/twins/dev1/modules/mod%2B1', { body: { tags: { b: 2 } } });
+    expect(patched.body).toMatchObject({
+      deviceId: 'dev1',
+      moduleId: 'mod+1',
+      etag: etagOf(2),
+      version: 3,
+    });
+    const replaced = await call(hub, 'PUT', '/twins/dev1/modules/mod%2B1', {
+      body: { tags: { b: 2 } },
+    });
     expect(replaced.body.tags).toEqual({ b: 2 });
     expect(content(replaced.body.properties.desired)).toEqual({});
-    expect((await call(hub, 'GET', '/twins/dev1/modules/other')).headers.get('iothub-errorcode')).toBe('ModuleNotFound');
+    expect(
+      (await call(hub, 'GET', '/twins/dev1/modules/other')).headers.get('iothub-errorcode'),
+    ).toBe('ModuleNotFound');
     expect((await call(hub, 'GET', '/twins/dev1/modules/other')).status).toBe(404);
   });
 });
@@ -283,7 +344,10 @@ describe('twin validation over REST', () => {
   const invalid = async (body: unknown, apiVersion?: string) => {
     await using hub = await createHub();
     await hub.createDevice('dev1');
-    const response = await call(hub, 'PATCH', '/twins/dev1', { body, ...(apiVersion === undefined ? {} : { apiVersion }) });
+    const response = await call(hub, 'PATCH', '/twins/dev1', {
+      body,
+      ...(apiVersion === undefined ? {} : { apiVersion }),
+    });
     const twin = await twinOf(hub);
     return { response, twin };
   };
@@ -297,13 +361,16 @@ describe('twin validation over REST', () => {
     expect(twin.etag).toBe(etagOf(1));
   });
 
-  it.each([['a#b'], ['a b'], ['$x'], ['a\u0001b']])('rejects the key %j in tags and desired (TV-30)', async (key) => {
-    for (const body of [{ tags: { [key]: 1 } }, { properties: { desired: { [key]: 1 } } }]) {
-      const { response } = await invalid(body);
-      expect(response.status).toBe(400);
-      expect(response.headers.get('iothub-errorcode')).toBe('ArgumentInvalid');
-    }
-  });
+  it.each([['a#b'], ['a b'], ['$x'], ['a\u0001b']])(
+    'rejects the key %j in tags and desired (TV-30)',
+    async (key) => {
+      for (const body of [{ tags: { [key]: 1 } }, { properties: { desired: { [key]: 1 } } }]) {
+        const { response } = await invalid(body);
+        expect(response.status).toBe(400);
+        expect(response.headers.get('iothub-errorcode')).toBe('ArgumentInvalid');
+      }
+    },
+  );
 
   it('limits keys to 1024 UTF-8 bytes (TV-31)', async () => {
     expect((await invalid({ tags: { ['k'.repeat(1024)]: 1 } })).response.status).toBe(200);
@@ -319,7 +386,10 @@ describe('twin validation over REST', () => {
   });
 
   it('limits integers to the documented range (TV-33)', async () => {
-    expect((await invalid({ tags: { n: 4503599627370495, m: -4503599627370496, f: 3.14 } })).response.status).toBe(200);
+    expect(
+      (await invalid({ tags: { n: 4503599627370495, m: -4503599627370496, f: 3.14 } })).response
+        .status,
+    ).toBe(200);
     expect((await invalid({ tags: { n: 4503599627370496 } })).response.status).toBe(400);
     expect((await invalid({ tags: { n: -4503599627370497 } })).response.status).toBe(400);
   });
@@ -336,8 +406,12 @@ describe('twin validation over REST', () => {
   });
 
   it('rejects null inside arrays (TV-35)', async () => {
-    expect((await invalid({ properties: { desired: { arr: ['a', null] } } })).response.status).toBe(400);
-    expect((await invalid({ properties: { desired: { arr: [{ f: null }] } } })).response.status).toBe(400);
+    expect((await invalid({ properties: { desired: { arr: ['a', null] } } })).response.status).toBe(
+      400,
+    );
+    expect(
+      (await invalid({ properties: { desired: { arr: [{ f: null }] } } })).response.status,
+    ).toBe(400);
     expect((await invalid({ properties: { desired: { arr: [] } } })).response.status).toBe(200);
   });
 
@@ -373,7 +447,9 @@ describe('twin validation over REST', () => {
     const old = await invalid({ properties: { desired: { a: [1] } } }, '2018-06-30');
     expect(old.response.status).toBe(400);
     expect(old.response.body.Message).toContain('arrays are not supported');
-    expect((await invalid({ properties: { desired: { a: [1] } } }, '2021-04-12')).response.status).toBe(200);
+    expect(
+      (await invalid({ properties: { desired: { a: [1] } } }, '2021-04-12')).response.status,
+    ).toBe(200);
   });
 
   it('answers 404 DeviceNotFound for an unknown device (TV-40)', async () => {

@@ -56,7 +56,9 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-async function getLatency(getTwin: (id: string) => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+async function getLatency(
+  getTwin: (id: string) => Promise<unknown>,
+): Promise<{ p50: number; p99: number }> {
   for (let i = 0; i < 50; i++) await getTwin(`d-${i}`);
   const samples: number[] = [];
   for (let i = 0; i < GET_SAMPLES; i++) {
@@ -68,7 +70,9 @@ async function getLatency(getTwin: (id: string) => Promise<unknown>): Promise<{ 
   return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
 }
 
-async function updateThroughput(update: (id: string, n: number) => Promise<unknown>): Promise<number> {
+async function updateThroughput(
+  update: (id: string, n: number) => Promise<unknown>,
+): Promise<number> {
   let next = 0;
   const start = performance.now();
   await Promise.all(
@@ -108,7 +112,9 @@ async function serveHub(): Promise<void> {
   const hub = await createHub();
   await listen(hub, { host: '127.0.0.1', httpsPort: 443 });
   for (let i = 0; i < DEVICES; i++) await hub.createDevice(`d-${i}`);
-  process.stdout.write(`${JSON.stringify({ cs: hub.serviceConnectionString, ca: hub.caCertificate })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ cs: hub.serviceConnectionString, ca: hub.caCertificate })}\n`,
+  );
 }
 
 async function startHubProcess(): Promise<{ cs: string; ca: string; stop: () => void }> {
@@ -129,17 +135,25 @@ async function main(): Promise<void> {
   console.log(`starting the hub on 127.0.0.1:443 and seeding ${DEVICES} devices…`);
   const hub = await startHubProcess();
   try {
-    const agent = new Agent({ connect: { ca: hub.ca }, connections: IN_FLIGHT, keepAliveTimeout: 60_000 });
+    const agent = new Agent({
+      connect: { ca: hub.ca },
+      connections: IN_FLIGHT,
+      keepAliveTimeout: 60_000,
+    });
     // undici's Response is its own class, not Node's global one; the registry only relies on the
     // standard members both share (status, headers, text(), body).
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
-    const fetchWithAgent: FetchLike = (url, init) => undiciFetch(url, { ...init, dispatcher: agent });
+    const fetchWithAgent: FetchLike = (url, init) =>
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
+      undiciFetch(url, { ...init, dispatcher: agent });
     const ours = Registry.fromConnectionString(hub.cs, { fetch: fetchWithAgent });
     const official = OfficialRegistryClass.fromConnectionString(hub.cs);
-    official._restApiClient.setOptions({ http: { agent: new https.Agent({ keepAlive: true, ca: hub.ca, maxSockets: IN_FLIGHT }) } });
+    official._restApiClient.setOptions({
+      http: { agent: new https.Agent({ keepAlive: true, ca: hub.ca, maxSockets: IN_FLIGHT }) },
+    });
 
     const results: [string, number, number, string][] = [];
-    const record = (name: string, a: number, b: number, unit: string) => results.push([name, a, b, unit]);
+    const record = (name: string, a: number, b: number, unit: string) =>
+      results.push([name, a, b, unit]);
 
     // Each scenario runs ours, then official, twice; the second (warm) round is reported.
     let oursGet = { p50: 0, p99: 0 };
@@ -154,8 +168,12 @@ async function main(): Promise<void> {
     let oursUpdates = 0;
     let officialUpdates = 0;
     for (let round = 0; round < 2; round++) {
-      oursUpdates = await updateThroughput((id, n) => ours.updateTwin(id, { properties: { desired: { n } } }));
-      officialUpdates = await updateThroughput((id, n) => official.updateTwin(id, { properties: { desired: { n } } }, '*'));
+      oursUpdates = await updateThroughput((id, n) =>
+        ours.updateTwin(id, { properties: { desired: { n } } }),
+      );
+      officialUpdates = await updateThroughput((id, n) =>
+        official.updateTwin(id, { properties: { desired: { n } } }, '*'),
+      );
     }
     record(`updateTwin throughput (${IN_FLIGHT} in flight)`, oursUpdates, officialUpdates, 'ops/s');
 
@@ -165,7 +183,8 @@ async function main(): Promise<void> {
     for (let round = 0; round < 2; round++) {
       oursQuery = await timeQuery(async () => {
         let count = 0;
-        for await (const page of ours.queryTwins(sql).byPage({ maxPageSize: PAGE_SIZE })) count += page.items.length;
+        for await (const page of ours.queryTwins(sql).byPage({ maxPageSize: PAGE_SIZE }))
+          count += page.items.length;
         return count;
       });
       officialQuery = await timeQuery(async () => {
@@ -193,7 +212,11 @@ async function main(): Promise<void> {
         logLevel: 'silent',
       });
       writeFileSync(join(scratch, 'package.json'), '{"type":"module"}');
-      const oursImport = importTime(['--input-type=module', '-e', `await import(${JSON.stringify(oursFile)})`]);
+      const oursImport = importTime([
+        '--input-type=module',
+        '-e',
+        `await import(${JSON.stringify(oursFile)})`,
+      ]);
       const officialImport = importTime(['-e', `require(${JSON.stringify(officialEntry)})`]);
       record('package import (cold node)', oursImport, officialImport, 'ms');
     } finally {
@@ -203,7 +226,9 @@ async function main(): Promise<void> {
 
     console.log('\n| scenario | ours | official | ours/official |\n|---|---|---|---|');
     for (const [name, a, b, unit] of results) {
-      console.log(`| ${name} | ${a.toFixed(unit === 'ops/s' ? 0 : 2)} ${unit} | ${b.toFixed(unit === 'ops/s' ? 0 : 2)} ${unit} | ${(a / b).toFixed(2)} |`);
+      console.log(
+        `| ${name} | ${a.toFixed(unit === 'ops/s' ? 0 : 2)} ${unit} | ${b.toFixed(unit === 'ops/s' ? 0 : 2)} ${unit} | ${(a / b).toFixed(2)} |`,
+      );
     }
   } finally {
     hub.stop();

@@ -1,4 +1,7 @@
-import { formatDeviceConnectionString, type DeviceConnectionString } from '@twinkit/twin-model/protocol';
+import {
+  formatDeviceConnectionString,
+  type DeviceConnectionString,
+} from '@twinkit/twin-model/protocol';
 import type { Device, Module } from './models.js';
 
 /** Options of {@link createDeviceConnectionString}. */
@@ -25,7 +28,9 @@ export interface CreateDeviceConnectionStringOptions {
  * ```
  */
 export function createDeviceConnectionString(
-  identity: Pick<Device, 'deviceId' | 'authentication'> | Pick<Module, 'deviceId' | 'moduleId' | 'authentication'>,
+  identity:
+    | Pick<Device, 'deviceId' | 'authentication'>
+    | Pick<Module, 'deviceId' | 'moduleId' | 'authentication'>,
   hostName: string,
   options: CreateDeviceConnectionStringOptions = {},
 ): string {
@@ -33,10 +38,17 @@ export function createDeviceConnectionString(
   const keys = identity.authentication.symmetricKey;
   const key = which === 'primary' ? keys?.primaryKey : keys?.secondaryKey;
   if (typeof key !== 'string' || key === '') {
-    throw new TypeError(`The identity '${identity.deviceId}' has no ${which} symmetric key; connection strings need SAS authentication`);
+    throw new TypeError(
+      `The identity '${identity.deviceId}' has no ${which} symmetric key; connection strings need SAS authentication`,
+    );
   }
-  const parts: DeviceConnectionString = { hostName, deviceId: identity.deviceId, sharedAccessKey: key };
-  if ('moduleId' in identity && typeof identity.moduleId === 'string') parts.moduleId = identity.moduleId;
+  const parts: DeviceConnectionString = {
+    hostName,
+    deviceId: identity.deviceId,
+    sharedAccessKey: key,
+  };
+  if ('moduleId' in identity && typeof identity.moduleId === 'string')
+    parts.moduleId = identity.moduleId;
   if (options.gatewayHostName !== undefined) parts.gatewayHostName = options.gatewayHostName;
   return formatDeviceConnectionString(parts);
 }

@@ -20,7 +20,10 @@
 // --- client ---
 export { Registry, MAX_BULK_ITEMS } from './registry.js';
 export { Query, type QueryPageResult } from './query.js';
-export { createDeviceConnectionString, type CreateDeviceConnectionStringOptions } from './connection-string.js';
+export {
+  createDeviceConnectionString,
+  type CreateDeviceConnectionStringOptions,
+} from './connection-string.js';
 
 // --- credentials ---
 export {

@@ -93,8 +93,10 @@ export interface ModuleDescription {
  * One item of a bulk twin update: which twin, and a patch of its tags and desired properties.
  * A `Twin` whose sections you changed also fits; identity fields and `$metadata` are ignored.
  */
-export interface BulkTwinUpdate<TDesired extends object = JsonObject, TTags extends object = JsonObject>
-  extends TwinUpdate<TDesired, TTags> {
+export interface BulkTwinUpdate<
+  TDesired extends object = JsonObject,
+  TTags extends object = JsonObject,
+> extends TwinUpdate<TDesired, TTags> {
   deviceId: string;
   moduleId?: string | undefined;
   /** Needed with `onlyIfUnchanged`: apply only if the twin still has this ETag. */

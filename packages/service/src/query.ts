@@ -92,7 +92,11 @@ export class Query {
     if (asTwin) {
       const notTwin = page.itemType !== undefined && page.itemType !== 'Twin';
       const missingId = page.items.some(
-        (item) => typeof item !== 'object' || item === null || Array.isArray(item) || typeof item.deviceId !== 'string',
+        (item) =>
+          typeof item !== 'object' ||
+          item === null ||
+          Array.isArray(item) ||
+          typeof item.deviceId !== 'string',
       );
       if (notTwin || missingId) {
         throw new TypeError(

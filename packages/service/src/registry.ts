@@ -10,7 +10,13 @@ import {
   type Twin,
   type TwinUpdate,
 } from '@twinkit/twin-model';
-import { createHubError, isDeviceNotFoundError, isPreconditionFailedError, lookupHubErrorCode, type HubError } from '@twinkit/twin-model/errors';
+import {
+  createHubError,
+  isDeviceNotFoundError,
+  isPreconditionFailedError,
+  lookupHubErrorCode,
+  type HubError,
+} from '@twinkit/twin-model/errors';
 import {
   API_VERSION,
   BULK_PATH,
@@ -65,13 +71,24 @@ import type {
   UpdateTwinWithRetryOptions,
 } from './options.js';
 import { Query, type QueryPageResult } from './query.js';
-import { assertId, buildTwinBody, describeTwin, ifMatchFor, resolveTwinTarget, type TwinTarget } from './twin-body.js';
+import {
+  assertId,
+  buildTwinBody,
+  describeTwin,
+  ifMatchFor,
+  resolveTwinTarget,
+  type TwinTarget,
+} from './twin-body.js';
 
 /** The hub accepts at most this many entries per bulk request (protocol.md §6.8). */
 export const MAX_BULK_ITEMS = 100;
 
 const DEFAULT_OPERATION_TIMEOUT_IN_MS = 30_000;
-const DEFAULT_RETRY: ResolvedRetryOptions = { maxRetries: 3, retryDelayInMs: 800, maxRetryDelayInMs: 60_000 };
+const DEFAULT_RETRY: ResolvedRetryOptions = {
+  maxRetries: 3,
+  retryDelayInMs: 800,
+  maxRetryDelayInMs: 60_000,
+};
 const DEFAULT_MAX_CONCURRENCY_ATTEMPTS = 10;
 /** Base of the short, jittered pause between read-modify-write rounds after a 412. */
 const CONFLICT_BACKOFF_IN_MS = 20;
@@ -80,9 +97,19 @@ const log = createLogger('registry');
 
 type D = JsonObject;
 
-function nonNegative(value: number | undefined, name: string, fallback: number, integer = false): number {
+function nonNegative(
+  value: number | undefined,
+  name: string,
+  fallback: number,
+  integer = false,
+): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0 || (integer && !Number.isInteger(value))) {
+  if (
+    typeof value !== 'number' ||
+    Number.isNaN(value) ||
+    value < 0 ||
+    (integer && !Number.isInteger(value))
+  ) {
     throw new RangeError(`${name} must be ${integer ? 'an integer' : 'a number'} of 0 or more`);
   }
   return value;
@@ -93,14 +120,20 @@ function validateHostName(hostName: unknown): string {
     throw new TypeError('hostName must be a non-empty string such as myhub.azure-devices.net');
   }
   if (hostName.includes('://') || hostName.includes('/') || /\s/.test(hostName)) {
-    throw new TypeError(`hostName must be a bare host name such as myhub.azure-devices.net (optionally with :port), not '${hostName}'`);
+    throw new TypeError(
+      `hostName must be a bare host name such as myhub.azure-devices.net (optionally with :port), not '${hostName}'`,
+    );
   }
   return splitHostPort(hostName).host;
 }
 
 function asArray(body: unknown, what: string): JsonValue[] {
   if (!Array.isArray(body)) {
-    throw createHubError({ statusCode: 502, code: 'ServerError', message: `the hub answered a ${what} with something other than a JSON array` });
+    throw createHubError({
+      statusCode: 502,
+      code: 'ServerError',
+      message: `the hub answered a ${what} with something other than a JSON array`,
+    });
   }
   return body as JsonValue[];
 }
@@ -119,7 +152,12 @@ interface BulkResponseBody {
 }
 
 function isBulkResponse(body: unknown): body is BulkResponseBody {
-  return typeof body === 'object' && body !== null && !Array.isArray(body) && Array.isArray((body as BulkResponseBody).errors);
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    !Array.isArray(body) &&
+    Array.isArray((body as BulkResponseBody).errors)
+  );
 }
 
 /**
@@ -169,25 +207,52 @@ export class Registry {
         'credential must be a TokenCredential (with getToken) or a named key { name, key } such as new SasKeyCredential(policyName, key)',
       );
     }
-    if (typeof (options as unknown) !== 'object' || (options as unknown) === null) throw new TypeError('options must be an object');
-    const fetchImpl = options.fetch ?? (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined);
+    if (typeof (options as unknown) !== 'object' || (options as unknown) === null)
+      throw new TypeError('options must be an object');
+    const fetchImpl =
+      options.fetch ??
+      (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined);
     if (typeof fetchImpl !== 'function') {
       throw new TypeError('No fetch is available in this runtime; pass options.fetch');
     }
     const retry = options.retryOptions ?? {};
     this.#retry = {
-      maxRetries: nonNegative(retry.maxRetries, 'retryOptions.maxRetries', DEFAULT_RETRY.maxRetries, true),
-      retryDelayInMs: nonNegative(retry.retryDelayInMs, 'retryOptions.retryDelayInMs', DEFAULT_RETRY.retryDelayInMs),
-      maxRetryDelayInMs: nonNegative(retry.maxRetryDelayInMs, 'retryOptions.maxRetryDelayInMs', DEFAULT_RETRY.maxRetryDelayInMs),
+      maxRetries: nonNegative(
+        retry.maxRetries,
+        'retryOptions.maxRetries',
+        DEFAULT_RETRY.maxRetries,
+        true,
+      ),
+      retryDelayInMs: nonNegative(
+        retry.retryDelayInMs,
+        'retryOptions.retryDelayInMs',
+        DEFAULT_RETRY.retryDelayInMs,
+      ),
+      maxRetryDelayInMs: nonNegative(
+        retry.maxRetryDelayInMs,
+        'retryOptions.maxRetryDelayInMs',
+        DEFAULT_RETRY.maxRetryDelayInMs,
+      ),
     };
-    this.#operationTimeoutInMs = nonNegative(options.operationTimeoutInMs, 'operationTimeoutInMs', DEFAULT_OPERATION_TIMEOUT_IN_MS);
-    const tokenLifetimeInSeconds = nonNegative(options.sasTokenLifetimeInSeconds, 'sasTokenLifetimeInSeconds', 3600, true);
-    if (tokenLifetimeInSeconds < 60) throw new RangeError('sasTokenLifetimeInSeconds must be at least 60');
+    this.#operationTimeoutInMs = nonNegative(
+      options.operationTimeoutInMs,
+      'operationTimeoutInMs',
+      DEFAULT_OPERATION_TIMEOUT_IN_MS,
+    );
+    const tokenLifetimeInSeconds = nonNegative(
+      options.sasTokenLifetimeInSeconds,
+      'sasTokenLifetimeInSeconds',
+      3600,
+      true,
+    );
+    if (tokenLifetimeInSeconds < 60)
+      throw new RangeError('sasTokenLifetimeInSeconds must be at least 60');
     if (options.userAgentPrefix !== undefined && typeof options.userAgentPrefix !== 'string') {
       throw new TypeError('userAgentPrefix must be a string');
     }
     const apiVersion = options.apiVersion ?? API_VERSION;
-    if (typeof apiVersion !== 'string' || apiVersion === '') throw new TypeError('apiVersion must be a non-empty string');
+    if (typeof apiVersion !== 'string' || apiVersion === '')
+      throw new TypeError('apiVersion must be a non-empty string');
     this.#hostName = hostName;
     // Order matters: one request id and user agent per operation, then retries, and inside each
     // attempt a current Authorization and a log line (house-style 4.7).
@@ -219,7 +284,11 @@ export class Registry {
    */
   static fromConnectionString(connectionString: string, options?: RegistryOptions): Registry {
     const parts = parseServiceConnectionString(connectionString);
-    return new Registry(parts.hostName, new SasKeyCredential(parts.sharedAccessKeyName, parts.sharedAccessKey), options);
+    return new Registry(
+      parts.hostName,
+      new SasKeyCredential(parts.sharedAccessKeyName, parts.sharedAccessKey),
+      options,
+    );
   }
 
   /** The hub host (with `:port` when one was given), as passed to the constructor. */
@@ -248,7 +317,10 @@ export class Registry {
   ): Promise<Twin<TDesired, TReported, TTags>> {
     return this.#run('getTwin', options, async (signal) => {
       assertId(deviceId, 'deviceId');
-      return this.#readTwin<TDesired, TReported, TTags>({ deviceId, moduleId: undefined, etag: undefined }, signal);
+      return this.#readTwin<TDesired, TReported, TTags>(
+        { deviceId, moduleId: undefined, etag: undefined },
+        signal,
+      );
     });
   }
 
@@ -261,7 +333,11 @@ export class Registry {
    * @returns the module twin
    * @throws {@link DeviceNotFoundError} (code `ModuleNotFound` or `DeviceNotFound`) when it does not exist
    */
-  getModuleTwin<TDesired extends object = D, TReported extends object = D, TTags extends object = D>(
+  getModuleTwin<
+    TDesired extends object = D,
+    TReported extends object = D,
+    TTags extends object = D,
+  >(
     deviceId: string,
     moduleId: string,
     options?: GetTwinOptions,
@@ -269,7 +345,10 @@ export class Registry {
     return this.#run('getModuleTwin', options, async (signal) => {
       assertId(deviceId, 'deviceId');
       assertId(moduleId, 'moduleId');
-      return this.#readTwin<TDesired, TReported, TTags>({ deviceId, moduleId, etag: undefined }, signal);
+      return this.#readTwin<TDesired, TReported, TTags>(
+        { deviceId, moduleId, etag: undefined },
+        signal,
+      );
     });
   }
 
@@ -298,7 +377,13 @@ export class Registry {
   ): Promise<Twin<TDesired, TReported, TTags>> {
     return this.#run('updateTwin', options, async (signal) => {
       const target = resolveTwinTarget(twin);
-      return this.#writeTwin<TDesired, TReported, TTags>('PATCH', target, patch, ifMatchFor(target, options, 'twin'), signal);
+      return this.#writeTwin<TDesired, TReported, TTags>(
+        'PATCH',
+        target,
+        patch,
+        ifMatchFor(target, options, 'twin'),
+        signal,
+      );
     });
   }
 
@@ -314,7 +399,11 @@ export class Registry {
    * @throws {@link PreconditionFailedError} when the ETag is stale
    * @throws {@link DeviceNotFoundError} when the module does not exist
    */
-  updateModuleTwin<TDesired extends object = D, TReported extends object = D, TTags extends object = D>(
+  updateModuleTwin<
+    TDesired extends object = D,
+    TReported extends object = D,
+    TTags extends object = D,
+  >(
     deviceId: string,
     moduleId: string,
     patch: TwinUpdate<TDesired, TTags>,
@@ -342,7 +431,13 @@ export class Registry {
   ): Promise<Twin<TDesired, TReported, TTags>> {
     return this.#run('replaceTwin', options, async (signal) => {
       const target = resolveTwinTarget(twin);
-      return this.#writeTwin<TDesired, TReported, TTags>('PUT', target, replacement, ifMatchFor(target, options, 'twin'), signal);
+      return this.#writeTwin<TDesired, TReported, TTags>(
+        'PUT',
+        target,
+        replacement,
+        ifMatchFor(target, options, 'twin'),
+        signal,
+      );
     });
   }
 
@@ -358,13 +453,21 @@ export class Registry {
    * @throws {@link PreconditionFailedError} when the ETag is stale
    * @throws {@link DeviceNotFoundError} when the module does not exist
    */
-  replaceModuleTwin<TDesired extends object = D, TReported extends object = D, TTags extends object = D>(
+  replaceModuleTwin<
+    TDesired extends object = D,
+    TReported extends object = D,
+    TTags extends object = D,
+  >(
     deviceId: string,
     moduleId: string,
     replacement: TwinUpdate<TDesired, TTags>,
     options?: ReplaceTwinOptions,
   ): Promise<Twin<TDesired, TReported, TTags>> {
-    return this.replaceTwin<TDesired, TReported, TTags>({ deviceId, moduleId }, replacement, options);
+    return this.replaceTwin<TDesired, TReported, TTags>(
+      { deviceId, moduleId },
+      replacement,
+      options,
+    );
   }
 
   /**
@@ -385,7 +488,11 @@ export class Registry {
    * }));
    * ```
    */
-  updateTwinWithRetry<TDesired extends object = D, TReported extends object = D, TTags extends object = D>(
+  updateTwinWithRetry<
+    TDesired extends object = D,
+    TReported extends object = D,
+    TTags extends object = D,
+  >(
     twin: TwinId,
     compute: (
       current: Twin<TDesired, TReported, TTags>,
@@ -394,18 +501,32 @@ export class Registry {
   ): Promise<Twin<TDesired, TReported, TTags>> {
     return this.#run('updateTwinWithRetry', options, async (signal) => {
       const target = resolveTwinTarget(twin);
-      if (typeof compute !== 'function') throw new TypeError('compute must be a function from the current twin to a patch');
-      const maxAttempts = nonNegative(options?.maxAttempts, 'maxAttempts', DEFAULT_MAX_CONCURRENCY_ATTEMPTS, true);
+      if (typeof compute !== 'function')
+        throw new TypeError('compute must be a function from the current twin to a patch');
+      const maxAttempts = nonNegative(
+        options?.maxAttempts,
+        'maxAttempts',
+        DEFAULT_MAX_CONCURRENCY_ATTEMPTS,
+        true,
+      );
       if (maxAttempts < 1) throw new RangeError('maxAttempts must be at least 1');
       for (let attempt = 1; ; attempt++) {
         const current = await this.#readTwin<TDesired, TReported, TTags>(target, signal);
         const patch = await abortable(Promise.resolve(compute(current)), signal);
         if (patch === undefined) return current;
         try {
-          return await this.#writeTwin<TDesired, TReported, TTags>('PATCH', target, patch, quoteEtag(current.etag), signal);
+          return await this.#writeTwin<TDesired, TReported, TTags>(
+            'PATCH',
+            target,
+            patch,
+            quoteEtag(current.etag),
+            signal,
+          );
         } catch (error) {
           if (!isPreconditionFailedError(error) || attempt >= maxAttempts) throw error;
-          log.info(`updateTwinWithRetry: ${describeTwin(target)} changed concurrently, attempt ${attempt + 1}/${maxAttempts}`);
+          log.info(
+            `updateTwinWithRetry: ${describeTwin(target)} changed concurrently, attempt ${attempt + 1}/${maxAttempts}`,
+          );
           // Jitter spreads competing writers apart so they stop colliding.
           await delay(Math.round(Math.random() * CONFLICT_BACKOFF_IN_MS * attempt), signal);
         }
@@ -440,7 +561,11 @@ export class Registry {
     signal: AbortSignal | undefined,
   ): Promise<Twin<TDesired, TReported, TTags>> {
     const description = method === 'PATCH' ? 'Twin update' : 'Twin replace';
-    const body = buildTwinBody(update, method === 'PATCH' ? 'patch' : 'replace', `${description} for ${describeTwin(target)}`);
+    const body = buildTwinBody(
+      update,
+      method === 'PATCH' ? 'patch' : 'replace',
+      `${description} for ${describeTwin(target)}`,
+    );
     const call: RestCall = {
       method,
       path: twinPath(target.deviceId, target.moduleId),
@@ -482,19 +607,28 @@ export class Registry {
     options?: UpdateTwinsOptions,
   ): Promise<UpdateTwinsResult> {
     return this.#run('updateTwins', options, async (signal) => {
-      if (!Array.isArray(updates)) throw new TypeError('updates must be an array of { deviceId, tags?, properties? }');
+      if (!Array.isArray(updates))
+        throw new TypeError('updates must be an array of { deviceId, tags?, properties? }');
       const onlyIfUnchanged = options?.onlyIfUnchanged === true;
       const seen = new Set<string>();
       const entries = updates.map((update, index) => {
         const target = resolveTwinTarget(update as BulkTwinUpdate);
         const key = `${target.deviceId}\u0000${target.moduleId ?? ''}`;
         if (seen.has(key)) {
-          throw new TypeError(`updates[${index}] repeats ${describeTwin(target)}; merge its patches into one item`);
+          throw new TypeError(
+            `updates[${index}] repeats ${describeTwin(target)}; merge its patches into one item`,
+          );
         }
         seen.add(key);
-        const body = buildTwinBody(update, 'patch', `Bulk twin update of ${describeTwin(target)} (item ${index})`);
+        const body = buildTwinBody(
+          update,
+          'patch',
+          `Bulk twin update of ${describeTwin(target)} (item ${index})`,
+        );
         if (onlyIfUnchanged && target.etag === undefined) {
-          throw new TypeError(`updates[${index}] (${describeTwin(target)}) needs an etag because onlyIfUnchanged is set`);
+          throw new TypeError(
+            `updates[${index}] (${describeTwin(target)}) needs an etag because onlyIfUnchanged is set`,
+          );
         }
         const entry: JsonObject = {
           id: target.deviceId,
@@ -512,7 +646,10 @@ export class Registry {
         let failures = new Map<string, HubError>();
         let chunkError: HubError | undefined;
         try {
-          const outcome = await this.#sendBulkChunk(chunk.map((item) => item.entry), signal);
+          const outcome = await this.#sendBulkChunk(
+            chunk.map((item) => item.entry),
+            signal,
+          );
           failures = outcome.failures;
           warnings.push(...outcome.warnings);
         } catch (error) {
@@ -521,8 +658,12 @@ export class Registry {
           chunkError = error as HubError;
         }
         for (const { target } of chunk) {
-          const failure = chunkError ?? failures.get(`${target.deviceId}\u0000${target.moduleId ?? ''}`);
-          const result: BulkTwinUpdateItemResult = { deviceId: target.deviceId, succeeded: failure === undefined };
+          const failure =
+            chunkError ?? failures.get(`${target.deviceId}\u0000${target.moduleId ?? ''}`);
+          const result: BulkTwinUpdateItemResult = {
+            deviceId: target.deviceId,
+            succeeded: failure === undefined,
+          };
           if (target.moduleId !== undefined) result.moduleId = target.moduleId;
           if (failure !== undefined) result.error = failure;
           results.push(result);
@@ -548,11 +689,14 @@ export class Registry {
       },
       signal,
     );
-    const body: BulkResponseBody = isBulkResponse(result.body) ? result.body : { isSuccessful: true, errors: [], warnings: [] };
+    const body: BulkResponseBody = isBulkResponse(result.body)
+      ? result.body
+      : { isSuccessful: true, errors: [], warnings: [] };
     const failures = new Map<string, HubError>();
     for (const item of body.errors ?? []) {
       const deviceId = typeof item.deviceId === 'string' ? item.deviceId : '';
-      const moduleId = typeof item.moduleId === 'string' && item.moduleId !== '' ? item.moduleId : undefined;
+      const moduleId =
+        typeof item.moduleId === 'string' && item.moduleId !== '' ? item.moduleId : undefined;
       const info = item.errorCode === undefined ? undefined : lookupHubErrorCode(item.errorCode);
       failures.set(
         `${deviceId}\u0000${moduleId ?? ''}`,
@@ -592,14 +736,17 @@ export class Registry {
     query: string,
     options: QueryTwinsOptions = {},
   ): PagedAsyncIterableIterator<Twin<TDesired, TReported, TTags>> {
-    if (typeof query !== 'string' || query.trim() === '') throw new TypeError('query must be a non-empty string');
+    if (typeof query !== 'string' || query.trim() === '')
+      throw new TypeError('query must be a non-empty string');
     const defaultPageSize = this.#pageSize(options.pageSize);
     const abortSignal = options.abortSignal;
     const pagingDefaults: { maxPageSize?: number } = {};
     if (defaultPageSize !== undefined) pagingDefaults.maxPageSize = defaultPageSize;
     return createPagedIterator<Twin<TDesired, TReported, TTags>>(async (settings) => {
       const pageSize = this.#pageSize(settings.maxPageSize) ?? defaultPageSize;
-      const page = await this.#queryPage(query, settings.continuationToken, pageSize, { abortSignal });
+      const page = await this.#queryPage(query, settings.continuationToken, pageSize, {
+        abortSignal,
+      });
       const result: { items: Twin<TDesired, TReported, TTags>[]; continuationToken?: string } = {
         items: page.items as unknown as Twin<TDesired, TReported, TTags>[],
       };
@@ -624,10 +771,18 @@ export class Registry {
    * while (query.hasMoreResults) console.log(await query.next());
    * ```
    */
-  createQuery(query: string, pageSize?: number, options: { continuationToken?: string } = {}): Query {
-    if (typeof query !== 'string' || query.trim() === '') throw new TypeError('query must be a non-empty string');
+  createQuery(
+    query: string,
+    pageSize?: number,
+    options: { continuationToken?: string } = {},
+  ): Query {
+    if (typeof query !== 'string' || query.trim() === '')
+      throw new TypeError('query must be a non-empty string');
     const size = this.#pageSize(pageSize);
-    return new Query((token, nextOptions) => this.#queryPage(query, token, size, nextOptions), options.continuationToken);
+    return new Query(
+      (token, nextOptions) => this.#queryPage(query, token, size, nextOptions),
+      options.continuationToken,
+    );
   }
 
   #pageSize(pageSize: number | undefined): number | undefined {
@@ -650,7 +805,14 @@ export class Registry {
       if (continuationToken !== undefined) headers[HEADER.continuation] = continuationToken;
       const result = await sendRest(
         this.#rest,
-        { method: 'POST', path: QUERY_PATH, body: { query }, headers, operation: 'queryTwins', description: 'Twin query' },
+        {
+          method: 'POST',
+          path: QUERY_PATH,
+          body: { query },
+          headers,
+          operation: 'queryTwins',
+          description: 'Twin query',
+        },
         signal,
       );
       const page: QueryPageResult = { items: asArray(result.body, 'query') };
@@ -678,14 +840,28 @@ export class Registry {
    * const cs = createDeviceConnectionString(device, registry.hostName);
    * ```
    */
-  createDevice(device: string | DeviceDescription, options?: CreateIdentityOptions): Promise<Device> {
+  createDevice(
+    device: string | DeviceDescription,
+    options?: CreateIdentityOptions,
+  ): Promise<Device> {
     return this.#run('createDevice', options, async (signal) => {
-      const description: DeviceDescription = typeof device === 'string' ? { deviceId: device } : device;
+      const description: DeviceDescription =
+        typeof device === 'string' ? { deviceId: device } : device;
       assertId(description.deviceId, 'deviceId');
-      const body = { ...description, authentication: withDefaultAuthentication(description.authentication) };
+      const body = {
+        ...description,
+        authentication: withDefaultAuthentication(description.authentication),
+      };
       const result = await sendRest(
         this.#rest,
-        { method: 'PUT', path: devicePath(description.deviceId), body, operation: 'createDevice', description: 'Device create', deviceId: description.deviceId },
+        {
+          method: 'PUT',
+          path: devicePath(description.deviceId),
+          body,
+          operation: 'createDevice',
+          description: 'Device create',
+          deviceId: description.deviceId,
+        },
         signal,
       );
       return result.body as Device;
@@ -705,7 +881,13 @@ export class Registry {
       assertId(deviceId, 'deviceId');
       const result = await sendRest(
         this.#rest,
-        { method: 'GET', path: devicePath(deviceId), operation: 'getDevice', description: 'Device read', deviceId },
+        {
+          method: 'GET',
+          path: devicePath(deviceId),
+          operation: 'getDevice',
+          description: 'Device read',
+          deviceId,
+        },
         signal,
       );
       return result.body as Device;
@@ -721,9 +903,13 @@ export class Registry {
    * @throws {@link PreconditionFailedError} when `onlyIfUnchanged` and the identity changed
    * @throws {@link DeviceNotFoundError} when it does not exist
    */
-  updateDevice(device: DeviceDescription & { etag?: string }, options?: IdentityWriteOptions): Promise<Device> {
+  updateDevice(
+    device: DeviceDescription & { etag?: string },
+    options?: IdentityWriteOptions,
+  ): Promise<Device> {
     return this.#run('updateDevice', options, async (signal) => {
-      if (typeof (device as unknown) !== 'object' || (device as unknown) === null) throw new TypeError('device must be a device object');
+      if (typeof (device as unknown) !== 'object' || (device as unknown) === null)
+        throw new TypeError('device must be a device object');
       assertId(device.deviceId, 'deviceId');
       const ifMatch = ifMatchFor({ etag: device.etag }, options, 'device') ?? '"*"';
       const result = await sendRest(
@@ -750,11 +936,24 @@ export class Registry {
    * @param options - `onlyIfUnchanged`, abort signal
    * @throws {@link PreconditionFailedError} when `onlyIfUnchanged` and the identity changed
    */
-  deleteDevice(device: string | { deviceId: string; etag?: string }, options?: IdentityWriteOptions): Promise<void> {
+  deleteDevice(
+    device: string | { deviceId: string; etag?: string },
+    options?: IdentityWriteOptions,
+  ): Promise<void> {
     return this.#run('deleteDevice', options, async (signal) => {
-      const target = typeof device === 'string' ? { deviceId: device, etag: undefined } : { deviceId: device.deviceId, etag: device.etag };
+      const target =
+        typeof device === 'string'
+          ? { deviceId: device, etag: undefined }
+          : { deviceId: device.deviceId, etag: device.etag };
       assertId(target.deviceId, 'deviceId');
-      await this.#deleteIdentity(devicePath(target.deviceId), ifMatchFor(target, options, 'device') ?? '"*"', 'deleteDevice', target.deviceId, undefined, signal);
+      await this.#deleteIdentity(
+        devicePath(target.deviceId),
+        ifMatchFor(target, options, 'device') ?? '"*"',
+        'deleteDevice',
+        target.deviceId,
+        undefined,
+        signal,
+      );
     });
   }
 
@@ -770,9 +969,17 @@ export class Registry {
     return createPagedIterator<Device>(async (settings) => {
       const top = settings.maxPageSize ?? maxCount;
       const items = await this.#run('listDevices', { abortSignal }, async (signal) => {
-        const call: RestCall = { method: 'GET', path: '/devices', operation: 'listDevices', description: 'Device list' };
+        const call: RestCall = {
+          method: 'GET',
+          path: '/devices',
+          operation: 'listDevices',
+          description: 'Device list',
+        };
         if (top !== undefined) call.query = { top: String(top) };
-        return asArray((await sendRest(this.#rest, call, signal)).body, 'device list') as unknown as Device[];
+        return asArray(
+          (await sendRest(this.#rest, call, signal)).body,
+          'device list',
+        ) as unknown as Device[];
       });
       return { items };
     });
@@ -788,12 +995,20 @@ export class Registry {
    * @throws {@link ConflictError} when the module already exists
    * @throws {@link DeviceNotFoundError} when the device does not exist
    */
-  createModule(deviceId: string, module: string | Omit<ModuleDescription, 'deviceId'>, options?: CreateIdentityOptions): Promise<Module> {
+  createModule(
+    deviceId: string,
+    module: string | Omit<ModuleDescription, 'deviceId'>,
+    options?: CreateIdentityOptions,
+  ): Promise<Module> {
     return this.#run('createModule', options, async (signal) => {
       assertId(deviceId, 'deviceId');
       const description = typeof module === 'string' ? { moduleId: module } : module;
       assertId(description.moduleId, 'moduleId');
-      const body = { ...description, deviceId, authentication: withDefaultAuthentication(description.authentication) };
+      const body = {
+        ...description,
+        deviceId,
+        authentication: withDefaultAuthentication(description.authentication),
+      };
       const result = await sendRest(
         this.#rest,
         {
@@ -826,7 +1041,14 @@ export class Registry {
       assertId(moduleId, 'moduleId');
       const result = await sendRest(
         this.#rest,
-        { method: 'GET', path: modulePath(deviceId, moduleId), operation: 'getModule', description: 'Module read', deviceId, moduleId },
+        {
+          method: 'GET',
+          path: modulePath(deviceId, moduleId),
+          operation: 'getModule',
+          description: 'Module read',
+          deviceId,
+          moduleId,
+        },
         signal,
       );
       return result.body as Module;
@@ -841,10 +1063,17 @@ export class Registry {
    * @param options - `onlyIfUnchanged`, abort signal
    * @throws {@link PreconditionFailedError} when `onlyIfUnchanged` and the identity changed
    */
-  deleteModule(deviceId: string, module: string | { moduleId: string; etag?: string }, options?: IdentityWriteOptions): Promise<void> {
+  deleteModule(
+    deviceId: string,
+    module: string | { moduleId: string; etag?: string },
+    options?: IdentityWriteOptions,
+  ): Promise<void> {
     return this.#run('deleteModule', options, async (signal) => {
       assertId(deviceId, 'deviceId');
-      const target = typeof module === 'string' ? { moduleId: module, etag: undefined } : { moduleId: module.moduleId, etag: module.etag };
+      const target =
+        typeof module === 'string'
+          ? { moduleId: module, etag: undefined }
+          : { moduleId: module.moduleId, etag: module.etag };
       assertId(target.moduleId, 'moduleId');
       await this.#deleteIdentity(
         modulePath(deviceId, target.moduleId),
@@ -865,13 +1094,25 @@ export class Registry {
    * @returns an async iterator of modules with `byPage()` (a single page)
    * @throws {@link DeviceNotFoundError} (when iterated) when the device does not exist
    */
-  listModules(deviceId: string, options: GetIdentityOptions = {}): PagedAsyncIterableIterator<Module> {
+  listModules(
+    deviceId: string,
+    options: GetIdentityOptions = {},
+  ): PagedAsyncIterableIterator<Module> {
     assertId(deviceId, 'deviceId');
     const abortSignal = options.abortSignal;
     return createPagedIterator<Module>(async () => {
       const items = await this.#run('listModules', { abortSignal }, async (signal) => {
-        const call: RestCall = { method: 'GET', path: modulesPath(deviceId), operation: 'listModules', description: 'Module list', deviceId };
-        return asArray((await sendRest(this.#rest, call, signal)).body, 'module list') as unknown as Module[];
+        const call: RestCall = {
+          method: 'GET',
+          path: modulesPath(deviceId),
+          operation: 'listModules',
+          description: 'Module list',
+          deviceId,
+        };
+        return asArray(
+          (await sendRest(this.#rest, call, signal)).body,
+          'module list',
+        ) as unknown as Module[];
       });
       return { items };
     });
@@ -907,7 +1148,11 @@ export class Registry {
 
   // ---------------------------------------------------------------- plumbing
 
-  async #run<T>(operation: string, options: OperationOptions | undefined, work: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  async #run<T>(
+    operation: string,
+    options: OperationOptions | undefined,
+    work: (signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
     const scope = createOperationScope(operation, this.#operationTimeoutInMs, options?.abortSignal);
     try {
       return await work(scope.signal);
@@ -917,8 +1162,11 @@ export class Registry {
   }
 }
 
-function withDefaultAuthentication(authentication: DeviceDescription['authentication']): JsonObject {
+function withDefaultAuthentication(
+  authentication: DeviceDescription['authentication'],
+): JsonObject {
   // Node's rule (protocol.md §6.7): no auth block means SAS with keys the hub generates.
-  if (authentication === undefined) return { type: 'sas', symmetricKey: { primaryKey: '', secondaryKey: '' } };
+  if (authentication === undefined)
+    return { type: 'sas', symmetricKey: { primaryKey: '', secondaryKey: '' } };
   return { type: 'sas', ...authentication } as unknown as JsonObject;
 }

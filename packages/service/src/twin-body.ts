@@ -2,7 +2,12 @@
  * Turns what callers pass to the twin write methods into a request body and an `If-Match`, and
  * rejects bad input before anything is sent (house-style 4.5.9; twin-semantics §2.4, §2.5, §5).
  */
-import { validateSection, type JsonObject, type JsonValue, type TwinSectionName } from '@twinkit/twin-model';
+import {
+  validateSection,
+  type JsonObject,
+  type JsonValue,
+  type TwinSectionName,
+} from '@twinkit/twin-model';
 import { TwinValidationError, type ValidationIssue } from '@twinkit/twin-model/errors';
 import { quoteEtag } from '@twinkit/twin-model/protocol';
 import type { TwinId } from './models.js';
@@ -29,7 +34,9 @@ export function resolveTwinTarget(id: TwinId): TwinTarget {
     return { deviceId: id, moduleId: undefined, etag: undefined };
   }
   if (typeof (id as unknown) !== 'object' || (id as unknown) === null) {
-    throw new TypeError('Pass a device id or a twin (an object with deviceId) to say which twin to act on');
+    throw new TypeError(
+      'Pass a device id or a twin (an object with deviceId) to say which twin to act on',
+    );
   }
   assertId(id.deviceId, 'deviceId');
   if (id.moduleId !== undefined) assertId(id.moduleId, 'moduleId');
@@ -48,7 +55,8 @@ export function resolveTwinTarget(id: TwinId): TwinTarget {
  * @throws {@link TypeError} when it is not a non-empty string
  */
 export function assertId(value: unknown, name: string): asserts value is string {
-  if (typeof value !== 'string' || value === '') throw new TypeError(`${name} must be a non-empty string`);
+  if (typeof value !== 'string' || value === '')
+    throw new TypeError(`${name} must be a non-empty string`);
 }
 
 /**
@@ -60,9 +68,14 @@ export function assertId(value: unknown, name: string): asserts value is string 
  * @returns the quoted ETag, or `undefined` for an unconditional write
  * @throws {@link TypeError} when `onlyIfUnchanged` is set but no ETag is known
  */
-export function ifMatchFor(target: { etag: string | undefined }, options: UpdateTwinOptions | undefined, what: string): string | undefined {
+export function ifMatchFor(
+  target: { etag: string | undefined },
+  options: UpdateTwinOptions | undefined,
+  what: string,
+): string | undefined {
   if (options?.etag !== undefined) {
-    if (typeof options.etag !== 'string' || options.etag === '') throw new TypeError('The etag option must be a non-empty string');
+    if (typeof options.etag !== 'string' || options.etag === '')
+      throw new TypeError('The etag option must be a non-empty string');
     return quoteEtag(options.etag);
   }
   if (options?.onlyIfUnchanged === true) {
@@ -87,7 +100,13 @@ function withoutReserved(section: unknown): unknown {
   return rest;
 }
 
-function check(value: unknown, section: TwinSectionName, prefix: string, mode: 'patch' | 'replace', issues: ValidationIssue[]): void {
+function check(
+  value: unknown,
+  section: TwinSectionName,
+  prefix: string,
+  mode: 'patch' | 'replace',
+  issues: ValidationIssue[],
+): void {
   for (const issue of validateSection(value, section, { mode }).issues) {
     issues.push({ ...issue, path: issue.path === '' ? prefix : `${prefix}.${issue.path}` });
   }
@@ -108,9 +127,15 @@ function check(value: unknown, section: TwinSectionName, prefix: string, mode: '
  * @throws {@link TypeError} when `update` is not an object or (for a patch) changes nothing
  * @throws {@link TwinValidationError} listing every rule the content breaks
  */
-export function buildTwinBody(update: unknown, mode: 'patch' | 'replace', context: string): JsonObject {
+export function buildTwinBody(
+  update: unknown,
+  mode: 'patch' | 'replace',
+  context: string,
+): JsonObject {
   if (!isObject(update)) {
-    throw new TypeError(`${context}: pass an object such as { tags: {...}, properties: { desired: {...} } }`);
+    throw new TypeError(
+      `${context}: pass an object such as { tags: {...}, properties: { desired: {...} } }`,
+    );
   }
   const properties = update.properties;
   if (properties !== undefined && properties !== null && !isObject(properties)) {
@@ -122,7 +147,9 @@ export function buildTwinBody(update: unknown, mode: 'patch' | 'replace', contex
     tags ??= {};
     desired ??= {};
   } else if (tags === undefined && desired === undefined) {
-    throw new TypeError(`${context}: the patch changes nothing; give tags and/or properties.desired`);
+    throw new TypeError(
+      `${context}: the patch changes nothing; give tags and/or properties.desired`,
+    );
   }
   const issues: ValidationIssue[] = [];
   if (tags !== undefined) check(tags, 'tags', 'tags', mode, issues);
@@ -141,5 +168,7 @@ export function buildTwinBody(update: unknown, mode: 'patch' | 'replace', contex
  * @returns `device 'dev-1'` or `module 'dev-1/mod-1'`
  */
 export function describeTwin(target: { deviceId: string; moduleId: string | undefined }): string {
-  return target.moduleId === undefined ? `device '${target.deviceId}'` : `module '${target.deviceId}/${target.moduleId}'`;
+  return target.moduleId === undefined
+    ? `device '${target.deviceId}'`
+    : `module '${target.deviceId}/${target.moduleId}'`;
 }

@@ -16,12 +16,22 @@ describe('Registry', () => {
       for (const id of ids) await hub.createDevice(id);
       const { fetch, seen } = recordingFetch(hub);
       const registry = registryFor(hub, { fetch });
-      const result = await registry.updateTwins(ids.map((deviceId, i) => ({ deviceId, properties: { desired: { slot: i } } })));
+      const result = await registry.updateTwins(
+        ids.map((deviceId, i) => ({ deviceId, properties: { desired: { slot: i } } })),
+      );
       expect(result.isSuccessful).toBe(true);
       expect(result.results).toHaveLength(250);
       const posts = seen.filter((r) => r.method === 'POST' && r.url.pathname === '/devices');
-      expect(posts.map((r) => (JSON.parse(r.body) as unknown[]).length)).toEqual([MAX_BULK_ITEMS, MAX_BULK_ITEMS, 50]);
-      expect(JSON.parse(posts[0]?.body ?? '[]')[0]).toEqual({ id: 'b-0', importMode: 'updateTwin', properties: { desired: { slot: 0 } } });
+      expect(posts.map((r) => (JSON.parse(r.body) as unknown[]).length)).toEqual([
+        MAX_BULK_ITEMS,
+        MAX_BULK_ITEMS,
+        50,
+      ]);
+      expect(JSON.parse(posts[0]?.body ?? '[]')[0]).toEqual({
+        id: 'b-0',
+        importMode: 'updateTwin',
+        properties: { desired: { slot: 0 } },
+      });
       expect((await registry.getTwin('b-249')).properties.desired.slot).toBe(249);
     });
 
@@ -58,8 +68,14 @@ describe('Registry', () => {
       await hub.createDevice('dev-1');
       await hub.createModule('dev-1', 'mod-1');
       const registry = registryFor(hub);
-      const result = await registry.updateTwins([{ deviceId: 'dev-1', moduleId: 'mod-1', tags: { m: true } }]);
-      expect(result.results[0]).toMatchObject({ deviceId: 'dev-1', moduleId: 'mod-1', succeeded: true });
+      const result = await registry.updateTwins([
+        { deviceId: 'dev-1', moduleId: 'mod-1', tags: { m: true } },
+      ]);
+      expect(result.results[0]).toMatchObject({
+        deviceId: 'dev-1',
+        moduleId: 'mod-1',
+        succeeded: true,
+      });
       expect((await registry.getModuleTwin('dev-1', 'mod-1')).tags).toEqual({ m: true });
     });
 
@@ -67,16 +83,22 @@ describe('Registry', () => {
       await using hub = await startHub();
       const { fetch, seen } = recordingFetch(hub);
       const registry = registryFor(hub, { fetch });
-      const valid: BulkTwinUpdate[] = Array.from({ length: 150 }, (_, i) => ({ deviceId: `v-${i}`, tags: { i } }));
-      await expect(registry.updateTwins([...valid, { deviceId: 'x', tags: { 'no space': 1 } }])).rejects.toBeInstanceOf(
-        TwinValidationError,
-      );
-      await expect(registry.updateTwins([{ deviceId: 'x', tags: { a: 1 } }, { deviceId: 'x', tags: { b: 1 } }])).rejects.toThrow(
-        /repeats device 'x'/,
-      );
-      await expect(registry.updateTwins([{ deviceId: 'x', tags: { a: 1 } }], { onlyIfUnchanged: true })).rejects.toThrow(
-        /needs an etag/,
-      );
+      const valid: BulkTwinUpdate[] = Array.from({ length: 150 }, (_, i) => ({
+        deviceId: `v-${i}`,
+        tags: { i },
+      }));
+      await expect(
+        registry.updateTwins([...valid, { deviceId: 'x', tags: { 'no space': 1 } }]),
+      ).rejects.toBeInstanceOf(TwinValidationError);
+      await expect(
+        registry.updateTwins([
+          { deviceId: 'x', tags: { a: 1 } },
+          { deviceId: 'x', tags: { b: 1 } },
+        ]),
+      ).rejects.toThrow(/repeats device 'x'/);
+      await expect(
+        registry.updateTwins([{ deviceId: 'x', tags: { a: 1 } }], { onlyIfUnchanged: true }),
+      ).rejects.toThrow(/needs an etag/);
       expect(seen).toHaveLength(0);
     });
 
@@ -87,7 +109,10 @@ describe('Registry', () => {
       hub.faults.failNext({ operation: 'bulk', statusCode: 403, code: 'IotHubQuotaExceeded' });
       const result = await registry.updateTwins([{ deviceId: 'a', tags: { t: 1 } }]);
       expect(result.isSuccessful).toBe(false);
-      expect(result.results[0]?.error).toMatchObject({ statusCode: 403, code: 'IotHubQuotaExceeded' });
+      expect(result.results[0]?.error).toMatchObject({
+        statusCode: 403,
+        code: 'IotHubQuotaExceeded',
+      });
     });
   });
 });

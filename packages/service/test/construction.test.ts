@@ -44,7 +44,10 @@ describe('Registry', () => {
       await using hub = await startHub();
       await hub.createDevice('dev-1');
       const { fetch, seen } = recordingFetch(hub);
-      const registry = Registry.fromConnectionString(`HostName=localhost:8443;SharedAccessKeyName=iothubowner;SharedAccessKey=${hubKey(hub.serviceConnectionString)}`, { fetch });
+      const registry = Registry.fromConnectionString(
+        `HostName=localhost:8443;SharedAccessKeyName=iothubowner;SharedAccessKey=${hubKey(hub.serviceConnectionString)}`,
+        { fetch },
+      );
       expect(registry.hostName).toBe('localhost:8443');
       await registry.getTwin('dev-1');
       expect(seen[0]?.url.host).toBe('localhost:8443');
@@ -63,10 +66,18 @@ describe('Registry', () => {
       expect(() => new Registry('hub.example:port', credential)).toThrow(TypeError);
       expect(() => new Registry('hub.example', {} as never)).toThrow(TypeError);
       expect(() => new Registry('hub.example', { name: 'x', key: '' })).toThrow(TypeError);
-      expect(() => new Registry('hub.example', credential, { operationTimeoutInMs: -1 })).toThrow(RangeError);
-      expect(() => new Registry('hub.example', credential, { retryOptions: { maxRetries: 1.5 } })).toThrow(RangeError);
-      expect(() => new Registry('hub.example', credential, { sasTokenLifetimeInSeconds: 10 })).toThrow(RangeError);
-      expect(() => new Registry('hub.example', credential, { fetch: 'nope' as never })).toThrow(TypeError);
+      expect(() => new Registry('hub.example', credential, { operationTimeoutInMs: -1 })).toThrow(
+        RangeError,
+      );
+      expect(
+        () => new Registry('hub.example', credential, { retryOptions: { maxRetries: 1.5 } }),
+      ).toThrow(RangeError);
+      expect(
+        () => new Registry('hub.example', credential, { sasTokenLifetimeInSeconds: 10 }),
+      ).toThrow(RangeError);
+      expect(() => new Registry('hub.example', credential, { fetch: 'nope' as never })).toThrow(
+        TypeError,
+      );
     });
 
     it('accepts a plain { name, key } and @azure/core-auth AzureNamedKeyCredential', async () => {
@@ -74,8 +85,14 @@ describe('Registry', () => {
       await hub.createDevice('dev-1');
       const key = hubKey(hub.serviceConnectionString);
       const fetch = hub.fetch;
-      await expect(new Registry('localhost', { name: 'iothubowner', key }, { fetch }).getTwin('dev-1')).resolves.toBeTruthy();
-      await expect(new Registry('localhost', new AzureNamedKeyCredential('iothubowner', key), { fetch }).getTwin('dev-1')).resolves.toBeTruthy();
+      await expect(
+        new Registry('localhost', { name: 'iothubowner', key }, { fetch }).getTwin('dev-1'),
+      ).resolves.toBeTruthy();
+      await expect(
+        new Registry('localhost', new AzureNamedKeyCredential('iothubowner', key), {
+          fetch,
+        }).getTwin('dev-1'),
+      ).resolves.toBeTruthy();
     });
 
     it('accepts an @azure/identity credential without any I/O at construction', () => {
@@ -87,7 +104,10 @@ describe('Registry', () => {
 
 describe('Registry transport', () => {
   /** Forwards to the hub and keeps the exact arguments the registry passed. */
-  function capturingFetch(hub: { fetch: FetchLike }): { fetch: FetchLike; calls: [unknown, FetchInit][] } {
+  function capturingFetch(hub: { fetch: FetchLike }): {
+    fetch: FetchLike;
+    calls: [unknown, FetchInit][];
+  } {
     const calls: [unknown, FetchInit][] = [];
     return {
       calls,
@@ -109,17 +129,23 @@ describe('Registry transport', () => {
     expect(Object.getPrototypeOf(init)).toBe(Object.prototype);
     expect(Object.getPrototypeOf(init?.headers)).toBe(Object.prototype);
     expect(init).toMatchObject({ method: 'PATCH', body: '{"tags":{"a":1}}' });
-    expect(init?.headers).toMatchObject({ 'content-type': 'application/json; charset=utf-8', accept: 'application/json' });
+    expect(init?.headers).toMatchObject({
+      'content-type': 'application/json; charset=utf-8',
+      accept: 'application/json',
+    });
     expect(init?.headers.authorization).toMatch(/^SharedAccessSignature /);
     // The default 30 s timeout needs a signal.
     expect(init?.signal).toBeInstanceOf(AbortSignal);
   });
 
-  it('passes no signal when the call has neither a timeout nor an abort signal, and the caller\'s own signal when it has no timeout', async () => {
+  it("passes no signal when the call has neither a timeout nor an abort signal, and the caller's own signal when it has no timeout", async () => {
     await using hub = await startHub();
     await hub.createDevice('dev-1');
     const { fetch, calls } = capturingFetch(hub);
-    const registry = Registry.fromConnectionString(hub.serviceConnectionString, { fetch, operationTimeoutInMs: 0 });
+    const registry = Registry.fromConnectionString(hub.serviceConnectionString, {
+      fetch,
+      operationTimeoutInMs: 0,
+    });
     await registry.getTwin('dev-1');
     expect(calls[0]?.[1]).not.toHaveProperty('signal');
     const controller = new AbortController();
@@ -131,7 +157,10 @@ describe('Registry transport', () => {
     await using hub = await startHub();
     await hub.createDevice('dev-1');
     const { fetch, calls } = capturingFetch(hub);
-    const registry = Registry.fromConnectionString(hub.serviceConnectionString, { fetch, operationTimeoutInMs: 20 });
+    const registry = Registry.fromConnectionString(hub.serviceConnectionString, {
+      fetch,
+      operationTimeoutInMs: 20,
+    });
     hub.faults.delayNext({ operation: 'getTwin', delayInMs: 300 });
     const error = await registry.getTwin('dev-1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OperationTimeoutError);
@@ -144,7 +173,10 @@ describe('SasKeyCredential', () => {
     await using hub = await startHub();
     await hub.createDevice('dev-1');
     const credential = new SasKeyCredential('iothubowner', KEY);
-    const registry = new Registry('localhost', credential, { fetch: hub.fetch, retryOptions: { maxRetries: 0 } });
+    const registry = new Registry('localhost', credential, {
+      fetch: hub.fetch,
+      retryOptions: { maxRetries: 0 },
+    });
     const error = await registry.getTwin('dev-1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnauthorizedError);
     expect((error as Error).message).not.toContain('SharedAccessSignature sr=');
@@ -186,7 +218,11 @@ describe('Registry with a TokenCredential', () => {
     const credential: TokenCredential = {
       async getToken() {
         calls++;
-        return createTestAccessToken({ key: issuerKey, roles: ['IoT Hub Data Contributor'], expiresInSeconds: 300 });
+        return createTestAccessToken({
+          key: issuerKey,
+          roles: ['IoT Hub Data Contributor'],
+          expiresInSeconds: 300,
+        });
       },
     };
     const registry = new Registry(hub.hostName, credential, { fetch: hub.fetch });

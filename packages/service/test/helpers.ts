@@ -7,7 +7,6 @@ import { Registry, type FetchLike, type RegistryOptions } from '@twinkit/service
 
 /** A request as the hub received it. */
 export interface SeenRequest {
-
   method: string;
   url: URL;
   headers: Headers;
@@ -47,7 +46,12 @@ export function recordingFetch(hub: Hub): { fetch: FetchLike; seen: SeenRequest[
     fetch: async (input, init) => {
       const request = new Request(input, init);
       const body = await request.clone().text();
-      seen.push({ method: request.method, url: new URL(request.url), headers: new Headers(request.headers), body });
+      seen.push({
+        method: request.method,
+        url: new URL(request.url),
+        headers: new Headers(request.headers),
+        body,
+      });
       return hub.fetch(request);
     },
   };

@@ -6,7 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { startTestHub } from '@twinkit/hub/testing';
-import { PreconditionFailedError, Registry, TransportError, type FetchLike } from '@twinkit/service';
+import {
+  PreconditionFailedError,
+  Registry,
+  TransportError,
+  type FetchLike,
+} from '@twinkit/service';
 
 /** The README's adapter: undici's fetch with a dispatcher; the registry's (url, init) pass straight through. */
 function fetchWithAgent(agent: Agent): FetchLike {
@@ -17,43 +22,58 @@ function fetchWithAgent(agent: Agent): FetchLike {
 }
 
 describe('Registry over HTTPS', () => {
-  it('gets, updates with an etag and queries twins through undici with the hub CA', { timeout: 20_000 }, async () => {
-    await using testHub = await startTestHub();
-    await testHub.createDevice('dev-1');
-    await testHub.createDevice('dev-2');
-    const agent = new Agent({ connect: { ca: testHub.caCertificate } });
-    try {
-      const registry = Registry.fromConnectionString(testHub.serviceConnectionString, { fetch: fetchWithAgent(agent) });
-      expect(registry.hostName).toBe(`localhost:${testHub.httpsPort}`);
-      const twin = await registry.getTwin('dev-1');
-      const updated = await registry.updateTwin(twin, { properties: { desired: { rate: 7 } } }, { onlyIfUnchanged: true });
-      expect(updated.properties.desired.rate).toBe(7);
-      await expect(registry.updateTwin(twin, { tags: { a: 1 } }, { onlyIfUnchanged: true })).rejects.toBeInstanceOf(
-        PreconditionFailedError,
-      );
-      const ids: string[] = [];
-      for await (const t of registry.queryTwins('SELECT * FROM devices', { pageSize: 1 })) ids.push(t.deviceId);
-      expect(ids.sort()).toEqual(['dev-1', 'dev-2']);
-      const created = await registry.createDevice('dev-3');
-      expect(created.authentication.symmetricKey?.primaryKey).toBeTruthy();
-    } finally {
-      await agent.close();
-    }
-  });
+  it(
+    'gets, updates with an etag and queries twins through undici with the hub CA',
+    { timeout: 20_000 },
+    async () => {
+      await using testHub = await startTestHub();
+      await testHub.createDevice('dev-1');
+      await testHub.createDevice('dev-2');
+      const agent = new Agent({ connect: { ca: testHub.caCertificate } });
+      try {
+        const registry = Registry.fromConnectionString(testHub.serviceConnectionString, {
+          fetch: fetchWithAgent(agent),
+        });
+        expect(registry.hostName).toBe(`localhost:${testHub.httpsPort}`);
+        const twin = await registry.getTwin('dev-1');
+        const updated = await registry.updateTwin(
+          twin,
+          { properties: { desired: { rate: 7 } } },
+          { onlyIfUnchanged: true },
+        );
+        expect(updated.properties.desired.rate).toBe(7);
+        await expect(
+          registry.updateTwin(twin, { tags: { a: 1 } }, { onlyIfUnchanged: true }),
+        ).rejects.toBeInstanceOf(PreconditionFailedError);
+        const ids: string[] = [];
+        for await (const t of registry.queryTwins('SELECT * FROM devices', { pageSize: 1 }))
+          ids.push(t.deviceId);
+        expect(ids.sort()).toEqual(['dev-1', 'dev-2']);
+        const created = await registry.createDevice('dev-3');
+        expect(created.authentication.symmetricKey?.primaryKey).toBeTruthy();
+      } finally {
+        await agent.close();
+      }
+    },
+  );
 
-  it('fails with a TransportError explaining TLS trust when the CA is not trusted', { timeout: 20_000 }, async () => {
-    await using testHub = await startTestHub();
-    const agent = new Agent();
-    try {
-      const registry = Registry.fromConnectionString(testHub.serviceConnectionString, {
-        fetch: fetchWithAgent(agent),
-        retryOptions: { maxRetries: 0 },
-      });
-      const error = await registry.getTwin('dev-1').catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(TransportError);
-      expect((error as Error).message).toMatch(/certificate/);
-    } finally {
-      await agent.close();
-    }
-  });
+  it(
+    'fails with a TransportError explaining TLS trust when the CA is not trusted',
+    { timeout: 20_000 },
+    async () => {
+      await using testHub = await startTestHub();
+      const agent = new Agent();
+      try {
+        const registry = Registry.fromConnectionString(testHub.serviceConnectionString, {
+          fetch: fetchWithAgent(agent),
+          retryOptions: { maxRetries: 0 },
+        });
+        const error = await registry.getTwin('dev-1').catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(TransportError);
+        expect((error as Error).message).toMatch(/certificate/);
+      } finally {
+        await agent.close();
+      }
+    },
+  );
 });

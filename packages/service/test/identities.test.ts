@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { parseDeviceConnectionString, verifySasToken, createSasToken } from '@twinkit/twin-model/protocol';
-import { ConflictError, DeviceNotFoundError, PreconditionFailedError, createDeviceConnectionString } from '@twinkit/service';
+import {
+  parseDeviceConnectionString,
+  verifySasToken,
+  createSasToken,
+} from '@twinkit/twin-model/protocol';
+import {
+  ConflictError,
+  DeviceNotFoundError,
+  PreconditionFailedError,
+  createDeviceConnectionString,
+} from '@twinkit/service';
 import { registryFor, startHub } from './helpers.js';
 
 describe('Registry', () => {
@@ -8,7 +17,11 @@ describe('Registry', () => {
     it('creates a device with hub-generated SAS keys', async () => {
       await using hub = await startHub();
       const device = await registryFor(hub).createDevice('dev-1');
-      expect(device).toMatchObject({ deviceId: 'dev-1', status: 'enabled', authentication: { type: 'sas' } });
+      expect(device).toMatchObject({
+        deviceId: 'dev-1',
+        status: 'enabled',
+        authentication: { type: 'sas' },
+      });
       expect(device.authentication.symmetricKey?.primaryKey).toHaveLength(44);
       expect(device.etag).toBeTypeOf('string');
     });
@@ -29,11 +42,14 @@ describe('Registry', () => {
       await registry.createDevice('dev-1');
       await registry.createDevice('dev-2');
       const device = await registry.getDevice('dev-1');
-      const updated = await registry.updateDevice({ ...device, status: 'disabled' }, { onlyIfUnchanged: true });
-      expect(updated.status).toBe('disabled');
-      await expect(registry.updateDevice({ ...device, status: 'enabled' }, { onlyIfUnchanged: true })).rejects.toBeInstanceOf(
-        PreconditionFailedError,
+      const updated = await registry.updateDevice(
+        { ...device, status: 'disabled' },
+        { onlyIfUnchanged: true },
       );
+      expect(updated.status).toBe('disabled');
+      await expect(
+        registry.updateDevice({ ...device, status: 'enabled' }, { onlyIfUnchanged: true }),
+      ).rejects.toBeInstanceOf(PreconditionFailedError);
       const listed: string[] = [];
       for await (const d of registry.listDevices()) listed.push(d.deviceId);
       expect(listed.sort()).toEqual(['dev-1', 'dev-2']);
@@ -52,7 +68,9 @@ describe('Registry', () => {
       const registry = registryFor(hub);
       const device = await registry.createDevice('dev-1');
       await registry.updateDevice({ ...device, status: 'disabled' });
-      await expect(registry.deleteDevice(device, { onlyIfUnchanged: true })).rejects.toBeInstanceOf(PreconditionFailedError);
+      await expect(registry.deleteDevice(device, { onlyIfUnchanged: true })).rejects.toBeInstanceOf(
+        PreconditionFailedError,
+      );
       await expect(registry.getDevice('dev-1')).resolves.toMatchObject({ deviceId: 'dev-1' });
     });
   });
@@ -72,7 +90,10 @@ describe('Registry', () => {
       expect(listed.sort()).toEqual(['mod-1', 'mod-2']);
       await registry.deleteModule('dev-1', 'mod-1');
       await registry.deleteModule('dev-1', 'mod-1');
-      await expect(registry.getModule('dev-1', 'mod-1')).rejects.toMatchObject({ name: 'DeviceNotFoundError', code: 'ModuleNotFound' });
+      await expect(registry.getModule('dev-1', 'mod-1')).rejects.toMatchObject({
+        name: 'DeviceNotFoundError',
+        code: 'ModuleNotFound',
+      });
       await expect(registry.createModule('ghost', 'm')).rejects.toBeInstanceOf(DeviceNotFoundError);
     });
   });
@@ -83,20 +104,37 @@ describe('Registry', () => {
       const registry = registryFor(hub);
       const device = await registry.createDevice('dev-1');
       const module = await registry.createModule('dev-1', 'mod-1');
-      const cs = parseDeviceConnectionString(createDeviceConnectionString(device, registry.hostName));
+      const cs = parseDeviceConnectionString(
+        createDeviceConnectionString(device, registry.hostName),
+      );
       expect(cs).toMatchObject({ hostName: registry.hostName, deviceId: 'dev-1' });
-      const secondary = parseDeviceConnectionString(createDeviceConnectionString(device, 'h', { key: 'secondary' }));
+      const secondary = parseDeviceConnectionString(
+        createDeviceConnectionString(device, 'h', { key: 'secondary' }),
+      );
       expect(secondary.sharedAccessKey).toBe(device.authentication.symmetricKey?.secondaryKey);
-      expect(parseDeviceConnectionString(createDeviceConnectionString(module, 'h')).moduleId).toBe('mod-1');
+      expect(parseDeviceConnectionString(createDeviceConnectionString(module, 'h')).moduleId).toBe(
+        'mod-1',
+      );
       // The key in the string signs tokens that verify against the identity's key.
-      const token = await createSasToken({ resourceUri: 'h/devices/dev-1', key: cs.sharedAccessKey!, expiresOnInSeconds: 2e9 });
-      const verdict = await verifySasToken(token, [device.authentication.symmetricKey!.primaryKey!], { nowInSeconds: 1e9 });
+      const token = await createSasToken({
+        resourceUri: 'h/devices/dev-1',
+        key: cs.sharedAccessKey!,
+        expiresOnInSeconds: 2e9,
+      });
+      const verdict = await verifySasToken(
+        token,
+        [device.authentication.symmetricKey!.primaryKey!],
+        { nowInSeconds: 1e9 },
+      );
       expect(verdict.ok).toBe(true);
     });
 
     it('throws TypeError for an identity without symmetric keys', () => {
       expect(() =>
-        createDeviceConnectionString({ deviceId: 'x', authentication: { type: 'selfSigned' } }, 'h'),
+        createDeviceConnectionString(
+          { deviceId: 'x', authentication: { type: 'selfSigned' } },
+          'h',
+        ),
       ).toThrow(TypeError);
     });
   });

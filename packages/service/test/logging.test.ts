@@ -34,7 +34,9 @@ describe('setLogLevel', () => {
       expect.stringMatching(/^getTwin: GET localhost\/twins\/dev-1 request-id=[0-9a-f-]{36}$/),
       expect.stringMatching(/^getTwin: 200 in \d+ ms request-id=/),
     ]);
-    expect(lines.every((l) => l.namespace === 'twin:service:http' && l.level === 'info')).toBe(true);
+    expect(lines.every((l) => l.namespace === 'twin:service:http' && l.level === 'info')).toBe(
+      true,
+    );
     lines.length = 0;
     setLogLevel('verbose');
     hub.faults.failNext({ operation: 'getTwin', statusCode: 503 });

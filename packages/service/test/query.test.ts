@@ -18,53 +18,66 @@ async function seedFleet(hub: Hub, count: number): Promise<void> {
 
 describe('Registry', () => {
   describe('queryTwins', () => {
-    it('pages through 2,500 twins 100 at a time and resumes from a saved token in a new registry', { timeout: 60_000 }, async () => {
-      await using hub = await startHub();
-      await seedFleet(hub, 2_500);
-      const { fetch, seen } = recordingFetch(hub);
-      const registry = registryFor(hub, { fetch });
-      const firstIds: string[] = [];
-      let saved: string | undefined;
-      let pages = 0;
-      for await (const page of registry.queryTwins('SELECT * FROM devices').byPage({ maxPageSize: 100 })) {
-        pages++;
-        expect(page.items.length).toBe(100);
-        firstIds.push(...page.items.map((twin) => twin.deviceId));
-        if (pages === 7) {
-          saved = page.continuationToken;
-          break;
+    it(
+      'pages through 2,500 twins 100 at a time and resumes from a saved token in a new registry',
+      { timeout: 60_000 },
+      async () => {
+        await using hub = await startHub();
+        await seedFleet(hub, 2_500);
+        const { fetch, seen } = recordingFetch(hub);
+        const registry = registryFor(hub, { fetch });
+        const firstIds: string[] = [];
+        let saved: string | undefined;
+        let pages = 0;
+        for await (const page of registry
+          .queryTwins('SELECT * FROM devices')
+          .byPage({ maxPageSize: 100 })) {
+          pages++;
+          expect(page.items.length).toBe(100);
+          firstIds.push(...page.items.map((twin) => twin.deviceId));
+          if (pages === 7) {
+            saved = page.continuationToken;
+            break;
+          }
         }
-      }
-      expect(seen.every((r) => r.headers.get('x-ms-max-item-count') === '100')).toBe(true);
-      expect(saved).toBeTypeOf('string');
+        expect(seen.every((r) => r.headers.get('x-ms-max-item-count') === '100')).toBe(true);
+        expect(saved).toBeTypeOf('string');
 
-      // A different registry (as after a restart) continues where the first stopped.
-      const resumed = registryFor(hub);
-      const restIds: string[] = [];
-      let restPages = 0;
-      for await (const page of resumed.queryTwins('SELECT * FROM devices', { pageSize: 100 }).byPage({ continuationToken: saved! })) {
-        restPages++;
-        restIds.push(...page.items.map((twin) => twin.deviceId));
-      }
-      expect(restPages).toBe(18);
-      const all = [...firstIds, ...restIds];
-      expect(all).toHaveLength(2_500);
-      expect(new Set(all).size).toBe(2_500);
-    });
+        // A different registry (as after a restart) continues where the first stopped.
+        const resumed = registryFor(hub);
+        const restIds: string[] = [];
+        let restPages = 0;
+        for await (const page of resumed
+          .queryTwins('SELECT * FROM devices', { pageSize: 100 })
+          .byPage({ continuationToken: saved! })) {
+          restPages++;
+          restIds.push(...page.items.map((twin) => twin.deviceId));
+        }
+        expect(restPages).toBe(18);
+        const all = [...firstIds, ...restIds];
+        expect(all).toHaveLength(2_500);
+        expect(new Set(all).size).toBe(2_500);
+      },
+    );
 
     it('iterates twins one by one with for await, across pages', async () => {
       await using hub = await startHub();
       await seedFleet(hub, 25);
       const { fetch, seen } = recordingFetch(hub);
       const ids: string[] = [];
-      for await (const twin of registryFor(hub, { fetch }).queryTwins("SELECT * FROM devices WHERE tags.parity = 'even'", { pageSize: 5 })) {
+      for await (const twin of registryFor(hub, { fetch }).queryTwins(
+        "SELECT * FROM devices WHERE tags.parity = 'even'",
+        { pageSize: 5 },
+      )) {
         expect(twin.tags?.parity).toBe('even');
         ids.push(twin.deviceId);
       }
       expect(ids).toHaveLength(13);
       expect(seen).toHaveLength(3);
       expect(seen[1]?.headers.get('x-ms-continuation')).toBeTruthy();
-      expect(JSON.parse(seen[1]?.body ?? '')).toEqual({ query: "SELECT * FROM devices WHERE tags.parity = 'even'" });
+      expect(JSON.parse(seen[1]?.body ?? '')).toEqual({
+        query: "SELECT * FROM devices WHERE tags.parity = 'even'",
+      });
     });
 
     it("rejects with the hub's BadRequestError when the query is invalid", async () => {
@@ -80,8 +93,12 @@ describe('Registry', () => {
       await using hub = await startHub();
       const registry = registryFor(hub);
       expect(() => registry.queryTwins('')).toThrow(TypeError);
-      expect(() => registry.queryTwins('SELECT * FROM devices', { pageSize: 0 })).toThrow(RangeError);
-      expect(() => registry.queryTwins('SELECT * FROM devices', { pageSize: 1.5 })).toThrow(RangeError);
+      expect(() => registry.queryTwins('SELECT * FROM devices', { pageSize: 0 })).toThrow(
+        RangeError,
+      );
+      expect(() => registry.queryTwins('SELECT * FROM devices', { pageSize: 1.5 })).toThrow(
+        RangeError,
+      );
     });
   });
 
@@ -101,10 +118,14 @@ describe('Registry', () => {
       await using hub = await startHub();
       await seedFleet(hub, 6);
       const registry = registryFor(hub);
-      const count = registry.createQuery("SELECT COUNT() AS total FROM devices WHERE tags.parity = 'odd'");
+      const count = registry.createQuery(
+        "SELECT COUNT() AS total FROM devices WHERE tags.parity = 'odd'",
+      );
       expect(await count.next()).toEqual([{ total: 3 }]);
       expect(count.hasMoreResults).toBe(false);
-      const projection = registry.createQuery('SELECT deviceId, tags.index FROM devices WHERE tags.index < 2');
+      const projection = registry.createQuery(
+        'SELECT deviceId, tags.index FROM devices WHERE tags.index < 2',
+      );
       const rows = await projection.next<{ deviceId: string; index: number }>();
       expect(rows.map((row) => row.deviceId).sort()).toEqual(['d-00000', 'd-00001']);
     });
@@ -125,13 +146,16 @@ describe('Registry', () => {
       const page1 = await first.nextAsTwin();
       const token = first.continuationToken;
       expect(token).toBeTypeOf('string');
-      const second = Registry.fromConnectionString(hub.serviceConnectionString, { fetch: hub.fetch }).createQuery(
-        'SELECT * FROM devices',
-        3,
-        { continuationToken: token! },
-      );
+      const second = Registry.fromConnectionString(hub.serviceConnectionString, {
+        fetch: hub.fetch,
+      }).createQuery('SELECT * FROM devices', 3, { continuationToken: token! });
       const page2 = await second.nextAsTwin();
-      expect([...page1, ...page2].map((t) => t.deviceId).sort()).toEqual(['d-00000', 'd-00001', 'd-00002', 'd-00003']);
+      expect([...page1, ...page2].map((t) => t.deviceId).sort()).toEqual([
+        'd-00000',
+        'd-00001',
+        'd-00002',
+        'd-00003',
+      ]);
       expect(second.hasMoreResults).toBe(false);
     });
   });

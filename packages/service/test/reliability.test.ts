@@ -46,7 +46,9 @@ describe('Registry retries', () => {
     await expect(registry.getTwin('dev-1')).resolves.toMatchObject({ deviceId: 'dev-1' });
     expect(seen).toHaveLength(3);
     hub.faults.failNext({ operation: 'updateTwin', statusCode: 503 });
-    await expect(registry.updateTwin('dev-1', { tags: { a: 1 } })).resolves.toMatchObject({ tags: { a: 1 } });
+    await expect(registry.updateTwin('dev-1', { tags: { a: 1 } })).resolves.toMatchObject({
+      tags: { a: 1 },
+    });
     expect(seen).toHaveLength(5);
     // One request id per call, kept across its retries.
     expect(new Set(seen.slice(0, 3).map((r) => r.headers.get('request-id'))).size).toBe(1);
@@ -56,11 +58,24 @@ describe('Registry retries', () => {
     await using hub = await startHub();
     await hub.createDevice('dev-1');
     const { fetch, seen } = recordingFetch(hub);
-    const registry = registryFor(hub, { fetch, retryOptions: { maxRetries: 2, retryDelayInMs: 1 } });
-    hub.faults.failNext({ operation: 'getTwin', statusCode: 429, times: 5, retryAfterInSeconds: 0 });
+    const registry = registryFor(hub, {
+      fetch,
+      retryOptions: { maxRetries: 2, retryDelayInMs: 1 },
+    });
+    hub.faults.failNext({
+      operation: 'getTwin',
+      statusCode: 429,
+      times: 5,
+      retryAfterInSeconds: 0,
+    });
     const error = await registry.getTwin('dev-1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ThrottledError);
-    expect(error).toMatchObject({ statusCode: 429, code: 'ThrottlingException', retryable: true, retryAfterInMs: 0 });
+    expect(error).toMatchObject({
+      statusCode: 429,
+      code: 'ThrottlingException',
+      retryable: true,
+      retryAfterInMs: 0,
+    });
     expect((error as ThrottledError).requestId).toBeTypeOf('string');
     expect(seen).toHaveLength(3);
   });
@@ -74,9 +89,9 @@ describe('Registry retries', () => {
     await expect(registry.getTwin('dev-1')).rejects.toBeInstanceOf(BadRequestError);
     const twin = await registry.getTwin('dev-1');
     await registry.updateTwin('dev-1', { tags: { a: 1 } });
-    await expect(registry.updateTwin(twin, { tags: { a: 2 } }, { onlyIfUnchanged: true })).rejects.toBeInstanceOf(
-      PreconditionFailedError,
-    );
+    await expect(
+      registry.updateTwin(twin, { tags: { a: 2 } }, { onlyIfUnchanged: true }),
+    ).rejects.toBeInstanceOf(PreconditionFailedError);
     expect(seen.map((r) => r.method)).toEqual(['GET', 'GET', 'PATCH', 'PATCH']);
   });
 
@@ -85,11 +100,17 @@ describe('Registry retries', () => {
     await hub.createDevice('dev-1');
     let failuresLeft = 1;
     const flaky: FetchLike = (input, init) => {
-      if (failuresLeft-- > 0) return Promise.reject(new TypeError('fetch failed', { cause: new Error('ECONNRESET') }));
+      if (failuresLeft-- > 0)
+        return Promise.reject(new TypeError('fetch failed', { cause: new Error('ECONNRESET') }));
       return hub.fetch(input, init);
     };
-    await expect(registryFor(hub, { fetch: flaky }).getTwin('dev-1')).resolves.toMatchObject({ deviceId: 'dev-1' });
-    const down = registryFor(hub, { fetch: () => Promise.reject(new TypeError('fetch failed')), retryOptions: { maxRetries: 1, retryDelayInMs: 1 } });
+    await expect(registryFor(hub, { fetch: flaky }).getTwin('dev-1')).resolves.toMatchObject({
+      deviceId: 'dev-1',
+    });
+    const down = registryFor(hub, {
+      fetch: () => Promise.reject(new TypeError('fetch failed')),
+      retryOptions: { maxRetries: 1, retryDelayInMs: 1 },
+    });
     const error = await down.getTwin('dev-1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransportError);
     expect((error as Error).message).toMatch(/no response from localhost/);
@@ -132,7 +153,11 @@ describe('Registry retries', () => {
     const pending = registry.getTwin('dev-1');
     await first;
     // Expected delays: [500, 1000], [1000, 2000], then capped: [1500, 3000].
-    for (const [low, high] of [[500, 1_000], [1_000, 2_000], [1_500, 3_000]] as const) {
+    for (const [low, high] of [
+      [500, 1_000],
+      [1_000, 2_000],
+      [1_500, 3_000],
+    ] as const) {
       while (vi.getTimerCount() === 0) await tick();
       vi.advanceTimersByTime(low - 1);
       expect(vi.getTimerCount()).toBe(1);
@@ -173,7 +198,9 @@ describe('Registry timeouts and aborts', () => {
     await using hub = await startHub();
     const controller = new AbortController();
     controller.abort();
-    const error = await registryFor(hub).getTwin('dev-1', { abortSignal: controller.signal }).catch((e: unknown) => e);
+    const error = await registryFor(hub)
+      .getTwin('dev-1', { abortSignal: controller.signal })
+      .catch((e: unknown) => e);
     expect(error).toBe(controller.signal.reason);
     expect((error as DOMException).name).toBe('AbortError');
   });
@@ -182,7 +209,13 @@ describe('Registry timeouts and aborts', () => {
     await using hub = await startHub();
     const { fetch, seen } = recordingFetch(hub);
     const reason = new Error('too late');
-    await expect(registryFor(hub, { fetch }).updateTwin('dev-1', { tags: { a: 1 } }, { abortSignal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+    await expect(
+      registryFor(hub, { fetch }).updateTwin(
+        'dev-1',
+        { tags: { a: 1 } },
+        { abortSignal: AbortSignal.abort(reason) },
+      ),
+    ).rejects.toBe(reason);
     expect(seen).toHaveLength(0);
   });
 
@@ -208,7 +241,10 @@ describe('Registry timeouts and aborts', () => {
     const reason = new Error('stop paging');
     const seenIds: string[] = [];
     const loop = (async () => {
-      for await (const twin of registryFor(hub).queryTwins('SELECT * FROM devices', { pageSize: 1, abortSignal: controller.signal })) {
+      for await (const twin of registryFor(hub).queryTwins('SELECT * FROM devices', {
+        pageSize: 1,
+        abortSignal: controller.signal,
+      })) {
         seenIds.push(twin.deviceId);
         if (seenIds.length === 2) {
           hub.faults.delayNext({ operation: 'query', delayInMs: 300 });
@@ -238,11 +274,17 @@ describe('Registry SAS tokens', () => {
     await hub.createDevice('dev-1');
     const { fetch, seen } = recordingFetch(hub);
     const registry = registryFor(hub, { fetch });
-    await Promise.all([registry.getTwin('dev-1'), registry.getTwin('dev-1'), registry.getDevice('dev-1')]);
+    await Promise.all([
+      registry.getTwin('dev-1'),
+      registry.getTwin('dev-1'),
+      registry.getDevice('dev-1'),
+    ]);
     await registry.getTwin('dev-1');
     const tokens = new Set(seen.map((r) => r.headers.get('authorization')));
     expect(tokens.size).toBe(1);
-    expect([...tokens][0]).toMatch(/^SharedAccessSignature sr=localhost&sig=.+&se=\d+&skn=iothubowner$/);
+    expect([...tokens][0]).toMatch(
+      /^SharedAccessSignature sr=localhost&sig=.+&se=\d+&skn=iothubowner$/,
+    );
   });
 
   it('renews the token once three quarters of its lifetime have passed', async () => {

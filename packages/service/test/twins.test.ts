@@ -33,7 +33,9 @@ describe('Registry', () => {
 
     it('rejects with DeviceNotFoundError naming the device when it does not exist', async () => {
       await using hub = await startHub();
-      const error = await registryFor(hub).getTwin('ghost').catch((e: unknown) => e);
+      const error = await registryFor(hub)
+        .getTwin('ghost')
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DeviceNotFoundError);
       expect(error).toMatchObject({ statusCode: 404, code: 'DeviceNotFound', deviceId: 'ghost' });
       expect((error as Error).message).toContain("'ghost'");
@@ -87,7 +89,11 @@ describe('Registry', () => {
       const { fetch, seen } = recordingFetch(hub);
       const registry = registryFor(hub, { fetch });
       const twin = await registry.getTwin<Desired>('dev-1');
-      const updated = await registry.updateTwin(twin, { properties: { desired: { rate: 1 } } }, { onlyIfUnchanged: true });
+      const updated = await registry.updateTwin(
+        twin,
+        { properties: { desired: { rate: 1 } } },
+        { onlyIfUnchanged: true },
+      );
       expect(seen.at(-1)?.headers.get('if-match')).toBe(`"${twin.etag}"`);
       expect(updated.etag).not.toBe(twin.etag);
     });
@@ -114,7 +120,12 @@ describe('Registry', () => {
         .updateTwin(stale, { tags: { owner: 'second' } }, { onlyIfUnchanged: true })
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(PreconditionFailedError);
-      expect(error).toMatchObject({ statusCode: 412, code: 'PreconditionFailed', deviceId: 'dev-1', retryable: false });
+      expect(error).toMatchObject({
+        statusCode: 412,
+        code: 'PreconditionFailed',
+        deviceId: 'dev-1',
+        retryable: false,
+      });
       expect((error as Error).message).toMatch(/Re-read the twin/);
       expect((await registry.getTwin('dev-1')).tags).toEqual({ owner: 'first' });
     });
@@ -125,7 +136,9 @@ describe('Registry', () => {
       const registry = registryFor(hub);
       const { etag } = await registry.getTwin('dev-1');
       await registry.updateTwin('dev-1', { tags: { x: 1 } }, { etag });
-      await expect(registry.updateTwin('dev-1', { tags: { x: 2 } }, { etag })).rejects.toBeInstanceOf(PreconditionFailedError);
+      await expect(
+        registry.updateTwin('dev-1', { tags: { x: 2 } }, { etag }),
+      ).rejects.toBeInstanceOf(PreconditionFailedError);
     });
 
     it('lets exactly one of two writers holding the same etag win', async () => {
@@ -134,8 +147,16 @@ describe('Registry', () => {
       const registry = registryFor(hub);
       const twin = await registry.getTwin('dev-1');
       const outcomes = await Promise.allSettled([
-        registry.updateTwin(twin, { properties: { desired: { mode: 'a' } } }, { onlyIfUnchanged: true }),
-        registry.updateTwin(twin, { properties: { desired: { mode: 'b' } } }, { onlyIfUnchanged: true }),
+        registry.updateTwin(
+          twin,
+          { properties: { desired: { mode: 'a' } } },
+          { onlyIfUnchanged: true },
+        ),
+        registry.updateTwin(
+          twin,
+          { properties: { desired: { mode: 'b' } } },
+          { onlyIfUnchanged: true },
+        ),
       ]);
       const won = outcomes.filter((o) => o.status === 'fulfilled');
       const lost = outcomes.filter((o) => o.status === 'rejected');
@@ -143,7 +164,9 @@ describe('Registry', () => {
       expect(lost).toHaveLength(1);
       expect(isPreconditionFailedError(lost[0]!.reason)).toBe(true);
       const winner = won[0]!.value;
-      expect((await registry.getTwin('dev-1')).properties.desired.mode).toBe(winner.properties.desired.mode);
+      expect((await registry.getTwin('dev-1')).properties.desired.mode).toBe(
+        winner.properties.desired.mode,
+      );
     });
 
     it('updates a module twin when given a module twin object', async () => {
@@ -152,7 +175,11 @@ describe('Registry', () => {
       await hub.createModule('dev-1', 'mod-1');
       const registry = registryFor(hub);
       const moduleTwin = await registry.getModuleTwin('dev-1', 'mod-1');
-      const updated = await registry.updateTwin(moduleTwin, { properties: { desired: { m: 1 } } }, { onlyIfUnchanged: true });
+      const updated = await registry.updateTwin(
+        moduleTwin,
+        { properties: { desired: { m: 1 } } },
+        { onlyIfUnchanged: true },
+      );
       expect(updated).toMatchObject({ moduleId: 'mod-1', properties: { desired: { m: 1 } } });
       expect((await registry.getTwin('dev-1')).properties.desired).not.toHaveProperty('m');
     });
@@ -163,11 +190,20 @@ describe('Registry', () => {
       const { fetch, seen } = recordingFetch(hub);
       const registry = registryFor(hub, { fetch });
       const error = await registry
-        .updateTwin('dev-1', { tags: { 'bad.key': 1 }, properties: { desired: { $oops: 2, deep: { 'a b': 3 } } } })
+        .updateTwin('dev-1', {
+          tags: { 'bad.key': 1 },
+          properties: { desired: { $oops: 2, deep: { 'a b': 3 } } },
+        })
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TwinValidationError);
       const paths = (error as TwinValidationError).issues.map((issue) => issue.path);
-      expect(paths).toEqual(expect.arrayContaining(['tags.bad.key', 'properties.desired.$oops', 'properties.desired.deep.a b']));
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          'tags.bad.key',
+          'properties.desired.$oops',
+          'properties.desired.deep.a b',
+        ]),
+      );
       expect((error as Error).message).toContain("device 'dev-1'");
       expect(seen).toHaveLength(0);
     });
@@ -182,16 +218,18 @@ describe('Registry', () => {
 
     it('rejects onlyIfUnchanged without an etag with TypeError', async () => {
       await using hub = await startHub();
-      await expect(registryFor(hub).updateTwin('dev-1', { tags: { a: 1 } }, { onlyIfUnchanged: true })).rejects.toThrow(
-        /onlyIfUnchanged needs the twin's etag/,
-      );
+      await expect(
+        registryFor(hub).updateTwin('dev-1', { tags: { a: 1 } }, { onlyIfUnchanged: true }),
+      ).rejects.toThrow(/onlyIfUnchanged needs the twin's etag/);
     });
 
     it('accepts a whole twin read earlier as the patch, ignoring $metadata and $version', async () => {
       await using hub = await startHub();
       await hub.createDevice('dev-1');
       const registry = registryFor(hub);
-      const twin = await registry.updateTwin<Desired>('dev-1', { properties: { desired: { rate: 1 } } });
+      const twin = await registry.updateTwin<Desired>('dev-1', {
+        properties: { desired: { rate: 1 } },
+      });
       twin.properties.desired.rate = 2;
       const updated = await registry.updateTwin(twin, twin, { onlyIfUnchanged: true });
       expect(updated.properties.desired.rate).toBe(2);
@@ -205,11 +243,16 @@ describe('Registry', () => {
       await hub.createModule('dev-1', 'mod-1');
       const registry = registryFor(hub);
       const { etag } = await registry.getModuleTwin('dev-1', 'mod-1');
-      const twin = await registry.updateModuleTwin('dev-1', 'mod-1', { tags: { role: 'edge' } }, { etag });
-      expect(twin.tags).toEqual({ role: 'edge' });
-      await expect(registry.updateModuleTwin('dev-1', 'mod-1', { tags: { role: 'x' } }, { etag })).rejects.toBeInstanceOf(
-        PreconditionFailedError,
+      const twin = await registry.updateModuleTwin(
+        'dev-1',
+        'mod-1',
+        { tags: { role: 'edge' } },
+        { etag },
       );
+      expect(twin.tags).toEqual({ role: 'edge' });
+      await expect(
+        registry.updateModuleTwin('dev-1', 'mod-1', { tags: { role: 'x' } }, { etag }),
+      ).rejects.toBeInstanceOf(PreconditionFailedError);
     });
   });
 
@@ -218,9 +261,16 @@ describe('Registry', () => {
       await using hub = await startHub();
       await hub.createDevice('dev-1');
       const registry = registryFor(hub);
-      await registry.updateTwin('dev-1', { tags: { a: 1, b: 2 }, properties: { desired: { x: 1, y: 2 } } });
+      await registry.updateTwin('dev-1', {
+        tags: { a: 1, b: 2 },
+        properties: { desired: { x: 1, y: 2 } },
+      });
       const twin = await registry.getTwin('dev-1');
-      const replaced = await registry.replaceTwin(twin, { tags: { c: 3 }, properties: { desired: { z: 3 } } }, { onlyIfUnchanged: true });
+      const replaced = await registry.replaceTwin(
+        twin,
+        { tags: { c: 3 }, properties: { desired: { z: 3 } } },
+        { onlyIfUnchanged: true },
+      );
       expect(replaced.tags).toEqual({ c: 3 });
       expect(replaced.properties.desired).toMatchObject({ z: 3 });
       expect(replaced.properties.desired).not.toHaveProperty('x');
@@ -234,7 +284,10 @@ describe('Registry', () => {
       const registry = registryFor(hub, { fetch });
       await registry.updateTwin('dev-1', { tags: { a: 1 }, properties: { desired: { x: 1 } } });
       const replaced = await registry.replaceTwin('dev-1', { properties: { desired: { y: 1 } } });
-      expect(JSON.parse(seen.at(-1)?.body ?? '')).toEqual({ tags: {}, properties: { desired: { y: 1 } } });
+      expect(JSON.parse(seen.at(-1)?.body ?? '')).toEqual({
+        tags: {},
+        properties: { desired: { y: 1 } },
+      });
       expect(replaced.tags ?? {}).toEqual({});
     });
 
@@ -254,9 +307,9 @@ describe('Registry', () => {
       const registry = registryFor(hub);
       const twin = await registry.getTwin('dev-1');
       await registry.updateTwin('dev-1', { tags: { a: 1 } });
-      await expect(registry.replaceTwin(twin, { tags: {} }, { onlyIfUnchanged: true })).rejects.toBeInstanceOf(
-        PreconditionFailedError,
-      );
+      await expect(
+        registry.replaceTwin(twin, { tags: {} }, { onlyIfUnchanged: true }),
+      ).rejects.toBeInstanceOf(PreconditionFailedError);
     });
   });
 
@@ -267,7 +320,10 @@ describe('Registry', () => {
       await hub.createModule('dev-1', 'mod-1');
       const registry = registryFor(hub);
       await registry.updateModuleTwin('dev-1', 'mod-1', { tags: { a: 1 } });
-      const twin = await registry.replaceModuleTwin('dev-1', 'mod-1', { tags: { b: 2 }, properties: { desired: {} } });
+      const twin = await registry.replaceModuleTwin('dev-1', 'mod-1', {
+        tags: { b: 2 },
+        properties: { desired: {} },
+      });
       expect(twin.tags).toEqual({ b: 2 });
     });
   });
@@ -282,7 +338,9 @@ describe('Registry', () => {
         Array.from({ length: writers }, () =>
           registry.updateTwinWithRetry<Desired>(
             'dev-1',
-            (twin) => ({ properties: { desired: { counter: (twin.properties.desired.counter ?? 0) + 1 } } }),
+            (twin) => ({
+              properties: { desired: { counter: (twin.properties.desired.counter ?? 0) + 1 } },
+            }),
             { maxAttempts: writers + 2 },
           ),
         ),

@@ -4,7 +4,9 @@ import { registryFor, recordingFetch, startHub } from './helpers.js';
 
 describe('User-Agent', () => {
   it('names this package at its package.json version, after the app prefix', async () => {
-    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const { version } = JSON.parse(
+      readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
     await using hub = await startHub();
     await hub.createDevice('dev-1');
     const { fetch, seen } = recordingFetch(hub);

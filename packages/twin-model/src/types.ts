@@ -104,13 +104,19 @@ export interface Twin<
 }
 
 /** What a device receives for a twin GET (MQTT or AMQP): no tags, no identity fields, no `$metadata`. */
-export interface DeviceTwin<TDesired extends object = JsonObject, TReported extends object = JsonObject> {
+export interface DeviceTwin<
+  TDesired extends object = JsonObject,
+  TReported extends object = JsonObject,
+> {
   desired: DeviceTwinSection<TDesired>;
   reported: DeviceTwinSection<TReported>;
 }
 
 /** The body of a service twin update (PATCH) or replace (PUT): only `tags` and `properties.desired` count. */
-export interface TwinUpdate<TDesired extends object = JsonObject, TTags extends object = JsonObject> {
+export interface TwinUpdate<
+  TDesired extends object = JsonObject,
+  TTags extends object = JsonObject,
+> {
   tags?: MergePatch<TTags> | null;
   properties?: { desired?: MergePatch<TDesired> | null };
 }

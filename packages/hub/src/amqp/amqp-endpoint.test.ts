@@ -1,4 +1,11 @@
-import rhea, { type Connection, type Container, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
+import rhea, {
+  type Connection,
+  type Container,
+  type EventContext,
+  type Message,
+  type Receiver,
+  type Sender,
+} from 'rhea';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { encodeMessage } from './amqp-message.js';
@@ -46,7 +53,10 @@ interface TypedValue {
 }
 
 /** The typed entries of one map section (0x72 annotations, 0x74 application properties), key → value. */
-function typedMap(message: Message, sectionCode: number): Map<string, TypedValue & { keyCode: number }> {
+function typedMap(
+  message: Message,
+  sectionCode: number,
+): Map<string, TypedValue & { keyCode: number }> {
   const raw = rawBytes.get(message);
   if (raw === undefined) throw new Error('no raw bytes recorded for this message');
   const reader = readerOf(raw);
@@ -104,10 +114,14 @@ async function openClient(
   if (options.webSocket === true) {
     const connect = container.websocket_connect(WebSocket);
     connection = container.connect({
-      connection_details: connect(`wss://127.0.0.1:${String(hub.httpsPort)}/$iothub/websocket`, ['AMQPWSB10'], {
-        ca: hub.hub.caCertificate,
-        servername: 'localhost',
-      }),
+      connection_details: connect(
+        `wss://127.0.0.1:${String(hub.httpsPort)}/$iothub/websocket`,
+        ['AMQPWSB10'],
+        {
+          ca: hub.hub.caCertificate,
+          servername: 'localhost',
+        },
+      ),
       hostname: 'localhost',
       reconnect: false,
     } as unknown as Parameters<Container['connect']>[0]);
@@ -117,7 +131,10 @@ async function openClient(
       enable_plain(user: string, password: string): void;
     };
     if (sasl === 'MSSBCBS') {
-      mechanisms.MSSBCBS = () => ({ start: (callback: (error: unknown, response: Buffer) => void) => callback(undefined, Buffer.alloc(0)) });
+      mechanisms.MSSBCBS = () => ({
+        start: (callback: (error: unknown, response: Buffer) => void) =>
+          callback(undefined, Buffer.alloc(0)),
+      });
     } else if (sasl !== undefined) {
       mechanisms.enable_plain(sasl.username, sasl.password);
     }
@@ -170,7 +187,10 @@ function sendWhenSendable(sender: Sender, message: Message | Buffer, format?: nu
   else sender.once('sendable', send);
 }
 
-function nextMessage(receiver: Receiver, match: (message: Message) => boolean = () => true): Promise<Message> {
+function nextMessage(
+  receiver: Receiver,
+  match: (message: Message) => boolean = () => true,
+): Promise<Message> {
   return new Promise((resolve) => {
     const onMessage = (context: EventContext) => {
       if (context.message === undefined || !match(context.message)) return;
@@ -202,15 +222,26 @@ async function putToken(
     message_id: messageId as string,
     reply_to: 'cbs',
     to: '$cbs',
-    application_properties: { operation: 'put-token', type: 'servicebus.windows.net:sastoken', name: options.audience },
+    application_properties: {
+      operation: 'put-token',
+      type: 'servicebus.windows.net:sastoken',
+      name: options.audience,
+    },
     body: options.token,
   });
   return answer;
 }
 
-async function authorize(hub: AmqpTestHub, client: Client, identity: KeyedAmqpIdentity): Promise<void> {
+async function authorize(
+  hub: AmqpTestHub,
+  client: Client,
+  identity: KeyedAmqpIdentity,
+): Promise<void> {
   const path = `localhost/devices/${identity.deviceId}${identity.moduleId === undefined ? '' : `/modules/${identity.moduleId}`}`;
-  const answer = await putToken(client, { token: await hub.deviceToken(identity), audience: encodeURIComponent(path) });
+  const answer = await putToken(client, {
+    token: await hub.deviceToken(identity),
+    audience: encodeURIComponent(path),
+  });
   expect(answer.application_properties?.['status-code']).toBe(200);
 }
 
@@ -218,17 +249,37 @@ interface TwinPair {
   sender: Sender;
   receiver: Receiver;
   closed: Promise<{ condition?: string | undefined }>;
-  request(annotations: Record<string, unknown>, body?: string | null, correlationId?: string): Promise<Message>;
+  request(
+    annotations: Record<string, unknown>,
+    body?: string | null,
+    correlationId?: string,
+  ): Promise<Message>;
 }
 
 function attachTwin(client: Client, address: string, channel = 'twin:1'): TwinPair {
-  const properties = { 'com.microsoft:channel-correlation-id': channel, 'com.microsoft:api-version': '2021-04-12' };
-  const sender = client.connection.open_sender({ target: { address }, properties, snd_settle_mode: 1, rcv_settle_mode: 0 });
-  const receiver = client.connection.open_receiver({ source: { address }, properties, snd_settle_mode: 1, rcv_settle_mode: 0 });
+  const properties = {
+    'com.microsoft:channel-correlation-id': channel,
+    'com.microsoft:api-version': '2021-04-12',
+  };
+  const sender = client.connection.open_sender({
+    target: { address },
+    properties,
+    snd_settle_mode: 1,
+    rcv_settle_mode: 0,
+  });
+  const receiver = client.connection.open_receiver({
+    source: { address },
+    properties,
+    snd_settle_mode: 1,
+    rcv_settle_mode: 0,
+  });
   const closed = new Promise<{ condition?: string | undefined }>((resolve) => {
     const onClose = (context: EventContext) => {
       const link = context.receiver ?? context.sender;
-      resolve({ condition: (link as unknown as { error?: { condition?: string } } | undefined)?.error?.condition });
+      resolve({
+        condition: (link as unknown as { error?: { condition?: string } } | undefined)?.error
+          ?.condition,
+      });
     };
     receiver.once('receiver_close', onClose);
     receiver.once('receiver_error', onClose);
@@ -246,7 +297,11 @@ function attachTwin(client: Client, address: string, channel = 'twin:1'): TwinPa
         // No body section at all, as C# sends GET and PUT.
         sendWhenSendable(sender, encodeMessage({ correlationId: id, annotations }), 0);
       } else {
-        sendWhenSendable(sender, { correlation_id: id, message_annotations: annotations, body: rhea.message.data_section(Buffer.from(body)) });
+        sendWhenSendable(sender, {
+          correlation_id: id,
+          message_annotations: annotations,
+          body: rhea.message.data_section(Buffer.from(body)),
+        });
       }
       return answer;
     },
@@ -264,7 +319,11 @@ describe('AmqpEndpoint', () => {
       await using hub = await startAmqpTestHub();
       const device = await hub.createDevice('dev-1');
       await using client = await openClient(hub);
-      const answer = await putToken(client, { token: await hub.deviceToken(device), audience: 'localhost%2Fdevices%2Fdev-1', messageId: 'uuid-like-id' });
+      const answer = await putToken(client, {
+        token: await hub.deviceToken(device),
+        audience: 'localhost%2Fdevices%2Fdev-1',
+        messageId: 'uuid-like-id',
+      });
       expect(answer.correlation_id).toBe('uuid-like-id');
       expect(STRING_CODES).toContain(correlationIdCode(answer));
       const properties = typedMap(answer, 0x74);
@@ -277,7 +336,11 @@ describe('AmqpEndpoint', () => {
       await using hub = await startAmqpTestHub();
       const device = await hub.createDevice('dev-1');
       await using client = await openClient(hub, { sasl: 'MSSBCBS' });
-      const answer = await putToken(client, { token: await hub.deviceToken(device), audience: 'localhost/devices/dev-1', messageId: 7 });
+      const answer = await putToken(client, {
+        token: await hub.deviceToken(device),
+        audience: 'localhost/devices/dev-1',
+        messageId: 7,
+      });
       expect(answer.correlation_id).toBe(7);
       expect(ULONG_CODES).toContain(correlationIdCode(answer));
       expect(answer.application_properties?.['status-code']).toBe(200);
@@ -287,10 +350,18 @@ describe('AmqpEndpoint', () => {
       await using hub = await startAmqpTestHub();
       const device = await hub.createDevice('dev-1');
       await using client = await openClient(hub);
-      const forged = await hub.deviceToken({ ...device, key: Buffer.alloc(32, 7).toString('base64') });
-      const answer = await putToken(client, { token: forged, audience: 'localhost%2Fdevices%2Fdev-1' });
+      const forged = await hub.deviceToken({
+        ...device,
+        key: Buffer.alloc(32, 7).toString('base64'),
+      });
+      const answer = await putToken(client, {
+        token: forged,
+        audience: 'localhost%2Fdevices%2Fdev-1',
+      });
       expect(answer.application_properties?.['status-code']).toBe(401);
-      expect(String(answer.application_properties?.['status-description'])).toMatch(/^Unauthorized/);
+      expect(String(answer.application_properties?.['status-description'])).toMatch(
+        /^Unauthorized/,
+      );
       expect(String(answer.application_properties?.['status-description'])).not.toContain('sig=');
     });
 
@@ -299,7 +370,10 @@ describe('AmqpEndpoint', () => {
       const device = await hub.createDevice('dev-1');
       await hub.createDevice('dev-2');
       await using client = await openClient(hub);
-      const answer = await putToken(client, { token: await hub.deviceToken(device), audience: 'localhost%2Fdevices%2Fdev-2' });
+      const answer = await putToken(client, {
+        token: await hub.deviceToken(device),
+        audience: 'localhost%2Fdevices%2Fdev-2',
+      });
       expect(answer.application_properties?.['status-code']).toBe(401);
     });
 
@@ -309,14 +383,20 @@ describe('AmqpEndpoint', () => {
       const sender = client.connection.open_sender({ target: { address: '$cbs' } });
       const receiver = client.connection.open_receiver({ source: { address: '$cbs' } });
       const answer = nextMessage(receiver);
-      sendWhenSendable(sender, { message_id: 'x', application_properties: { operation: 'put-token', type: 'servicebus.windows.net:sastoken' }, body: 'SharedAccessSignature sr=a&sig=b&se=1' });
+      sendWhenSendable(sender, {
+        message_id: 'x',
+        application_properties: { operation: 'put-token', type: 'servicebus.windows.net:sastoken' },
+        body: 'SharedAccessSignature sr=a&sig=b&se=1',
+      });
       expect((await answer).application_properties?.['status-code']).toBe(400);
     });
 
     it('accepts a SAS token as the SASL PLAIN password as a grant of the connection', async () => {
       await using hub = await startAmqpTestHub();
       const device = await hub.createDevice('dev-1');
-      await using client = await openClient(hub, { sasl: { username: 'dev-1@sas.localhost', password: await hub.deviceToken(device) } });
+      await using client = await openClient(hub, {
+        sasl: { username: 'dev-1@sas.localhost', password: await hub.deviceToken(device) },
+      });
       const twin = attachTwin(client, '/devices/dev-1/twin');
       const response = await twin.request(GET);
       expect(response.message_annotations?.status).toBe(200);
@@ -356,7 +436,9 @@ describe('AmqpEndpoint', () => {
       expect(INT_CODES).toContain(annotations.get('status')?.type.typecode);
       expect(SYMBOL_CODES).toContain(annotations.get('status')?.keyCode);
       expect(sectionCodes(response).filter((code) => code >= 0x75)).toEqual([0x75]);
-      const body = JSON.parse(Buffer.from((response.body as { content: Buffer }).content).toString('utf8')) as unknown;
+      const body = JSON.parse(
+        Buffer.from((response.body as { content: Buffer }).content).toString('utf8'),
+      ) as unknown;
       expect(body).toEqual({ desired: { $version: 1 }, reported: { $version: 1 } });
     });
 
@@ -384,7 +466,9 @@ describe('AmqpEndpoint', () => {
       const twin = attachTwin(client, '/devices/dev-1/twin');
       const response = await twin.request(PATCH, 'not json');
       expect(response.message_annotations?.status).toBe(400);
-      const body = JSON.parse(Buffer.from((response.body as { content: Buffer }).content).toString('utf8')) as { errorCode: number };
+      const body = JSON.parse(
+        Buffer.from((response.body as { content: Buffer }).content).toString('utf8'),
+      ) as { errorCode: number };
       expect(body.errorCode).toBe(400004);
     });
 
@@ -466,7 +550,9 @@ describe('AmqpEndpoint', () => {
       const notification = await pushed;
       expect(LONG_CODES).toContain(typedMap(notification, 0x72).get('version')?.type.typecode);
       expect(Number(notification.message_annotations?.version)).toBe(3);
-      const body = JSON.parse(Buffer.from((notification.body as { content: Buffer }).content).toString('utf8')) as unknown;
+      const body = JSON.parse(
+        Buffer.from((notification.body as { content: Buffer }).content).toString('utf8'),
+      ) as unknown;
       expect(body).toEqual({ fanOn: true, mode: null, $version: 3 });
     });
 
@@ -480,7 +566,8 @@ describe('AmqpEndpoint', () => {
       expect((await twin.request(UNSUBSCRIBE)).message_annotations?.status).toBe(200);
       const received: Message[] = [];
       twin.receiver.on('message', (context: EventContext) => {
-        if (context.message?.correlation_id === undefined && context.message !== undefined) received.push(context.message);
+        if (context.message?.correlation_id === undefined && context.message !== undefined)
+          received.push(context.message);
       });
       await hub.updateDesired(device, { ignored: true });
       // A GET answered after the change proves the notification would have arrived before it.
@@ -496,7 +583,10 @@ describe('AmqpEndpoint', () => {
       await using client = await openClient(hub);
       // At least one whole second left, so the links attach before the expiry detaches them.
       const soon = Math.floor(Date.now() / 1000) + 2;
-      const answer = await putToken(client, { token: await hub.deviceToken(device, soon), audience: 'localhost%2Fdevices%2Fdev-1' });
+      const answer = await putToken(client, {
+        token: await hub.deviceToken(device, soon),
+        audience: 'localhost%2Fdevices%2Fdev-1',
+      });
       expect(answer.application_properties?.['status-code']).toBe(200);
       const twin = attachTwin(client, '/devices/dev-1/twin');
       expect((await twin.request(GET)).message_annotations?.status).toBe(200);
@@ -525,7 +615,8 @@ describe('AmqpEndpoint', () => {
       await twin.request(SUBSCRIBE);
       const versions: number[] = [];
       twin.receiver.on('message', (context: EventContext) => {
-        if (context.message !== undefined && context.message.correlation_id === undefined) versions.push(Number(context.message.message_annotations?.version));
+        if (context.message !== undefined && context.message.correlation_id === undefined)
+          versions.push(Number(context.message.message_annotations?.version));
       });
       hub.endpoint.faults.duplicateNextDesired();
       await hub.updateDesired(device, { a: 1 });
@@ -563,7 +654,11 @@ describe('AmqpEndpoint', () => {
       await twin.request(GET);
       expect(hub.endpoint.faults.expireToken(device)).toBe(true);
       expect(await twin.closed).toEqual({ condition: 'amqp:unauthorized-access' });
-      const again = await putToken(client, { token, audience: 'localhost%2Fdevices%2Fdev-1', messageId: 'again' });
+      const again = await putToken(client, {
+        token,
+        audience: 'localhost%2Fdevices%2Fdev-1',
+        messageId: 'again',
+      });
       expect(again.application_properties?.['status-code']).toBe(401);
     });
   });

@@ -11,7 +11,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import rhea, { type Connection, type Container, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
+import rhea, {
+  type Connection,
+  type Container,
+  type EventContext,
+  type Message,
+  type Receiver,
+  type Sender,
+} from 'rhea';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { JsonObject } from '@twinkit/twin-model';
 import { formatDeviceErrorBody, isHubError } from '@twinkit/twin-model/errors';
@@ -46,7 +53,13 @@ import {
 } from '../faults/device-endpoint-faults.js';
 import type { DesiredChangeEvent, HubCore, ProtocolEndpoint } from '../hub-core.js';
 import { wireTextOf } from '../rest/hub-failure.js';
-import { amqpInt, amqpLong, bodyText, encodeMessage, type OutgoingMessage } from './amqp-message.js';
+import {
+  amqpInt,
+  amqpLong,
+  bodyText,
+  encodeMessage,
+  type OutgoingMessage,
+} from './amqp-message.js';
 import { grantCovers, readPutToken, verifyPutToken, type CbsGrant, type CbsStatus } from './cbs.js';
 
 /** The WebSocket subprotocol of AMQP over WebSocket (protocol.md §1). */
@@ -113,8 +126,21 @@ interface ConnectionState {
 
 /** rhea keeps these on links and connections without declaring them. */
 interface LinkInternals {
-  local: { attach: { source?: unknown; target?: unknown; snd_settle_mode?: number; rcv_settle_mode?: number } };
-  remote: { attach?: { source?: { address?: unknown } | null; target?: { address?: unknown } | null; properties?: Record<string, unknown> | null } };
+  local: {
+    attach: {
+      source?: unknown;
+      target?: unknown;
+      snd_settle_mode?: number;
+      rcv_settle_mode?: number;
+    };
+  };
+  remote: {
+    attach?: {
+      source?: { address?: unknown } | null;
+      target?: { address?: unknown } | null;
+      properties?: Record<string, unknown> | null;
+    };
+  };
   set_source(fields: object): void;
   set_target(fields: object): void;
 }
@@ -122,13 +148,18 @@ interface LinkInternals {
 interface ConnectionInternals {
   socket?: { destroy?: () => void; end?: () => void };
   options: { id?: string };
-  sasl_transport?: { transports?: Record<number, { mechanism?: { grant?: CbsGrant } }>; mechanism?: { grant?: CbsGrant } };
+  sasl_transport?: {
+    transports?: Record<number, { mechanism?: { grant?: CbsGrant } }>;
+    mechanism?: { grant?: CbsGrant };
+  };
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 240_000;
 
 function describeIdentity(identity: DeviceIdentity): string {
-  return identity.moduleId === undefined ? `device '${identity.deviceId}'` : `module '${identity.deviceId}/${identity.moduleId}'`;
+  return identity.moduleId === undefined
+    ? `device '${identity.deviceId}'`
+    : `module '${identity.deviceId}/${identity.moduleId}'`;
 }
 
 function noop(): void {
@@ -155,7 +186,14 @@ function echoTermini(link: LinkInternals): { source: unknown; target: unknown } 
 
 /** IoT Hub's link-error description: the device error body as JSON (protocol.md §5.6). */
 function linkErrorDescription(code: string, message: string): string {
-  return JSON.stringify(formatDeviceErrorBody(code, message, randomUUID().replaceAll('-', ''), new Date().toISOString()));
+  return JSON.stringify(
+    formatDeviceErrorBody(
+      code,
+      message,
+      randomUUID().replaceAll('-', ''),
+      new Date().toISOString(),
+    ),
+  );
 }
 
 class RheaAmqpEndpoint implements AmqpEndpoint {
@@ -191,7 +229,8 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       perMessageDeflate: false,
       // Echo the spelling the client offered (protocol.md §1).
       handleProtocols: (protocols) =>
-        [...protocols].find((protocol) => protocol.toUpperCase() === AMQP_WEBSOCKET_SUBPROTOCOL) ?? false,
+        [...protocols].find((protocol) => protocol.toUpperCase() === AMQP_WEBSOCKET_SUBPROTOCOL) ??
+        false,
     });
     this.faults = createDeviceEndpointFaults(this.#faultState, {
       dropConnection: (identity) => this.#dropConnection(identity),
@@ -242,7 +281,11 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     };
   }
 
-  async listen(options: { host: string; port: number; tls: { key: string; cert: string } }): Promise<{ port: number; close(): Promise<void> }> {
+  async listen(options: {
+    host: string;
+    port: number;
+    tls: { key: string; cert: string };
+  }): Promise<{ port: number; close(): Promise<void> }> {
     if (this.#closed) throw new Error('The AMQP endpoint is closed.');
     const server = this.#container.listen({
       ...this.#connectionOptions(),
@@ -273,10 +316,13 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       const id = `amqp-ws-${String(this.#webSocketCounter)}`;
       this.#webSocketsById.set(id, webSocket);
       webSocket.once('close', () => this.#webSocketsById.delete(id));
-      this.#container.websocket_accept(webSocket as unknown as Parameters<Container['websocket_accept']>[0], {
-        ...this.#connectionOptions(),
-        id,
-      } as Parameters<Container['websocket_accept']>[1]);
+      this.#container.websocket_accept(
+        webSocket as unknown as Parameters<Container['websocket_accept']>[0],
+        {
+          ...this.#connectionOptions(),
+          id,
+        } as Parameters<Container['websocket_accept']>[1],
+      );
     });
   }
 
@@ -314,18 +360,38 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     const mechanisms = this.#container.sasl_server_mechanisms as Record<string, unknown> & {
       enable_anonymous(): void;
     };
-    mechanisms.MSSBCBS = () => ({ outcome: undefined as boolean | undefined, start(this: { outcome?: boolean }) { this.outcome = true; } });
+    mechanisms.MSSBCBS = () => ({
+      outcome: undefined as boolean | undefined,
+      start(this: { outcome?: boolean }) {
+        this.outcome = true;
+      },
+    });
     mechanisms.enable_anonymous();
     // PLAIN carries a SAS token as the password (one token per connection, §5.1); a valid one
     // becomes a grant of the connection, an invalid one fails SASL.
     mechanisms.PLAIN = () => this.#plainMechanism();
-    mechanisms.EXTERNAL = () => ({ outcome: undefined as boolean | undefined, start(this: { outcome?: boolean }) { this.outcome = true; } });
+    mechanisms.EXTERNAL = () => ({
+      outcome: undefined as boolean | undefined,
+      start(this: { outcome?: boolean }) {
+        this.outcome = true;
+      },
+    });
   }
 
-  #plainMechanism(): { outcome?: boolean; username?: string; grant?: CbsGrant; start(response: Buffer | undefined): Promise<void> } {
+  #plainMechanism(): {
+    outcome?: boolean;
+    username?: string;
+    grant?: CbsGrant;
+    start(response: Buffer | undefined): Promise<void>;
+  } {
     const core = this.#core;
     const refused = this.#refusedTokens;
-    const mechanism: { outcome?: boolean; username?: string; grant?: CbsGrant; start(response: Buffer | undefined): Promise<void> } = {
+    const mechanism: {
+      outcome?: boolean;
+      username?: string;
+      grant?: CbsGrant;
+      start(response: Buffer | undefined): Promise<void>;
+    } = {
       async start(response) {
         const fields = (response ?? Buffer.alloc(0)).toString('utf8').split('\u0000');
         const username = fields[1] ?? '';
@@ -365,7 +431,8 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       if (context.sender !== undefined) this.#onSenderOpen(context.connection, context.sender);
     });
     container.on('receiver_open', (context: EventContext) => {
-      if (context.receiver !== undefined) this.#onReceiverOpen(context.connection, context.receiver);
+      if (context.receiver !== undefined)
+        this.#onReceiverOpen(context.connection, context.receiver);
     });
     container.on('sender_close', (context: EventContext) => {
       if (context.sender !== undefined) this.#onLinkClosed(context.connection, context.sender);
@@ -445,7 +512,10 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       this.#byIdentity.set(key, states);
     }
     states.add(state);
-    if (states.size === 1) bestEffort(() => { this.#core.setConnectionState(identity.deviceId, identity.moduleId, 'Connected'); });
+    if (states.size === 1)
+      bestEffort(() => {
+        this.#core.setConnectionState(identity.deviceId, identity.moduleId, 'Connected');
+      });
   }
 
   #removeIdentity(state: ConnectionState, key: string, identity: DeviceIdentity): void {
@@ -455,7 +525,9 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     states.delete(state);
     if (states.size > 0) return;
     this.#byIdentity.delete(key);
-    bestEffort(() => { this.#core.setConnectionState(identity.deviceId, identity.moduleId, 'Disconnected'); });
+    bestEffort(() => {
+      this.#core.setConnectionState(identity.deviceId, identity.moduleId, 'Disconnected');
+    });
   }
 
   // --- links ----------------------------------------------------------------------------------
@@ -501,14 +573,29 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
   ): TwinLink | undefined {
     const parsed = typeof address === 'string' ? parseTwinLinkAddress(address) : undefined;
     if (parsed === undefined) {
-      this.#refuse(link, terminus, 'amqp:not-found', 'LinkAddressNotFound', `The link address '${String(address)}' did not match any of the expected formats.`);
+      this.#refuse(
+        link,
+        terminus,
+        'amqp:not-found',
+        'LinkAddressNotFound',
+        `The link address '${String(address)}' did not match any of the expected formats.`,
+      );
       return undefined;
     }
-    const identity: DeviceIdentity = parsed.moduleId === undefined ? { deviceId: parsed.deviceId } : { deviceId: parsed.deviceId, moduleId: parsed.moduleId };
+    const identity: DeviceIdentity =
+      parsed.moduleId === undefined
+        ? { deviceId: parsed.deviceId }
+        : { deviceId: parsed.deviceId, moduleId: parsed.moduleId };
     const properties = internalsOf(link).remote.attach?.properties ?? {};
     const channelId = properties[TWIN_LINK_PROPERTY.channelCorrelationId];
     if (channelId !== undefined && channelId !== null && typeof channelId !== 'string') {
-      this.#refuse(link, terminus, 'amqp:invalid-field', 'ArgumentInvalid', `The link property ${TWIN_LINK_PROPERTY.channelCorrelationId} must be a string.`);
+      this.#refuse(
+        link,
+        terminus,
+        'amqp:invalid-field',
+        'ArgumentInvalid',
+        `The link property ${TWIN_LINK_PROPERTY.channelCorrelationId} must be a string.`,
+      );
       return undefined;
     }
     if (!this.#authorized(state, identity)) {
@@ -522,19 +609,32 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       return undefined;
     }
     this.#addIdentity(state, identity);
-    return { identity, key: identityKey(identity), channelId: typeof channelId === 'string' ? channelId : undefined, state };
+    return {
+      identity,
+      key: identityKey(identity),
+      channelId: typeof channelId === 'string' ? channelId : undefined,
+      state,
+    };
   }
 
   #authorized(state: ConnectionState, identity: DeviceIdentity): boolean {
     const now = this.#now();
-    const covered = [...state.grants.values()].some((grant) => grantCovers(grant, this.#core.hostName, identity, now));
+    const covered = [...state.grants.values()].some((grant) =>
+      grantCovers(grant, this.#core.hostName, identity, now),
+    );
     if (!covered) return false;
     const entry = this.#core.getEntry(identity.deviceId, identity.moduleId);
     if (entry === undefined) return false;
     return this.#core.getEntry(identity.deviceId)?.identity.status !== 'disabled';
   }
 
-  #refuse(link: Sender | Receiver, terminus: 'source' | 'target', condition: string, code: string, message: string): void {
+  #refuse(
+    link: Sender | Receiver,
+    terminus: 'source' | 'target',
+    condition: string,
+    code: string,
+    message: string,
+  ): void {
     // A null terminus in our ATTACH is the refusal; the DETACH carries the reason (§5.3, §5.6).
     internalsOf(link).local.attach[terminus] = null;
     link.close({ condition, description: linkErrorDescription(code, message) });
@@ -567,7 +667,9 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     (context.delivery as { accept?: () => void } | undefined)?.accept?.();
     const twin = state.twinReceivers.get(receiver);
     if (twin === undefined) return;
-    bestEffort(() => { this.#core.touchActivity(twin.identity.deviceId, twin.identity.moduleId); });
+    bestEffort(() => {
+      this.#core.touchActivity(twin.identity.deviceId, twin.identity.moduleId);
+    });
     const queue = state.queues.get(twin.key) ?? Promise.resolve();
     const next = queue.then(() => this.#answerTwinRequest(twin, message)).catch(noop);
     state.queues.set(twin.key, next);
@@ -586,7 +688,10 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
         this.#sendCbsResponse(state, replyTo, correlationId, status);
       });
     };
-    const read = readPutToken(message.application_properties as Record<string, unknown> | undefined, message.body);
+    const read = readPutToken(
+      message.application_properties as Record<string, unknown> | undefined,
+      message.body,
+    );
     if (!read.ok) {
       answer(read);
       return;
@@ -607,12 +712,21 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     );
   }
 
-  #sendCbsResponse(state: ConnectionState, replyTo: string | undefined, correlationId: unknown, status: CbsStatus): void {
+  #sendCbsResponse(
+    state: ConnectionState,
+    replyTo: string | undefined,
+    correlationId: unknown,
+    status: CbsStatus,
+  ): void {
     if (state.closed) return;
     const senders = [...state.cbsSenders].filter((sender) => sender.is_open());
     // Prefer the receiver whose target is the request's reply-to (C# uses a GUID address).
     const sender =
-      senders.find((candidate) => replyTo !== undefined && internalsOf(candidate).remote.attach?.target?.address === replyTo) ?? senders[0];
+      senders.find(
+        (candidate) =>
+          replyTo !== undefined &&
+          internalsOf(candidate).remote.attach?.target?.address === replyTo,
+      ) ?? senders[0];
     if (sender === undefined) return;
     const bytes = encodeMessage({
       correlationId,
@@ -630,7 +744,10 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     state.grantTimers.get(grant.resource)?.cancel();
     state.grants.set(grant.resource, grant);
     this.#scheduleGrantExpiry(state, grant);
-    if (grant.identity !== undefined && this.#core.getEntry(grant.identity.deviceId, grant.identity.moduleId) !== undefined) {
+    if (
+      grant.identity !== undefined &&
+      this.#core.getEntry(grant.identity.deviceId, grant.identity.moduleId) !== undefined
+    ) {
       this.#addIdentity(state, grant.identity);
     }
   }
@@ -655,7 +772,9 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     const description = linkErrorDescription('IotHubUnauthorizedAccess', reason);
     const now = this.#now();
     const stillCovered = (identity: DeviceIdentity): boolean =>
-      [...state.grants.values()].some((grant) => grantCovers(grant, this.#core.hostName, identity, now));
+      [...state.grants.values()].some((grant) =>
+        grantCovers(grant, this.#core.hostName, identity, now),
+      );
     for (const twin of [...state.twinSenders]) {
       if (stillCovered(twin.identity)) continue;
       state.twinSenders.delete(twin);
@@ -680,8 +799,12 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     const correlationId = message.correlation_id;
     let response: OutgoingMessage;
     let delayInMs: number | undefined;
-    if (operation === KnownTwinAmqpOperation.get || (operation === KnownTwinAmqpOperation.patch && resource === REPORTED_PROPERTIES_RESOURCE)) {
-      const kind: DeviceTwinOperation = operation === KnownTwinAmqpOperation.get ? 'getTwin' : 'updateReported';
+    if (
+      operation === KnownTwinAmqpOperation.get ||
+      (operation === KnownTwinAmqpOperation.patch && resource === REPORTED_PROPERTIES_RESOURCE)
+    ) {
+      const kind: DeviceTwinOperation =
+        operation === KnownTwinAmqpOperation.get ? 'getTwin' : 'updateReported';
       ({ response, delayInMs } = await this.#twinOperation(twin, kind, message, annotations));
     } else if (
       (operation === KnownTwinAmqpOperation.put || operation === KnownTwinAmqpOperation.delete) &&
@@ -691,7 +814,11 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       // §5.4: any 2xx is accepted; 200 assumed (§10).
       response = { annotations: { [TWIN_ANNOTATION.status]: amqpInt(200) } };
     } else {
-      response = this.#errorResponse(400, 'ArgumentInvalid', `Unsupported twin operation '${String(operation)}' on resource '${String(resource)}'.`);
+      response = this.#errorResponse(
+        400,
+        'ArgumentInvalid',
+        `Unsupported twin operation '${String(operation)}' on resource '${String(resource)}'.`,
+      );
     }
     response.correlationId = correlationId;
     this.#deferred.run(delayInMs, () => {
@@ -725,36 +852,65 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       if (kind === 'getTwin') {
         // §5.4: status 200 and one data section with the device view (both $version, no tags).
         const document = this.#core.getDeviceTwin(deviceId, moduleId);
-        return { annotations: { [TWIN_ANNOTATION.status]: amqpInt(200) }, body: JSON.stringify(document) };
+        return {
+          annotations: { [TWIN_ANNOTATION.status]: amqpInt(200) },
+          body: JSON.stringify(document),
+        };
       }
       const text = bodyText(message.body);
       let patch: unknown;
       try {
         patch = JSON.parse(text ?? '');
       } catch {
-        return this.#errorResponse(400, 'ArgumentInvalid', 'The reported properties patch is not valid JSON.');
+        return this.#errorResponse(
+          400,
+          'ArgumentInvalid',
+          'The reported properties patch is not valid JSON.',
+        );
       }
       // A non-null `version` annotation is taken as the reported base version (§5.4, UNCONFIRMED).
       const base = annotations[TWIN_ANNOTATION.version];
       const baseVersion = typeof base === 'number' ? base : undefined;
       const { version } = await this.#core.updateReported(deviceId, moduleId, patch, baseVersion);
       // §5.4: 204 with the new reported version as a long, no body.
-      return { annotations: { [TWIN_ANNOTATION.status]: amqpInt(204), [TWIN_ANNOTATION.version]: amqpLong(version) } };
+      return {
+        annotations: {
+          [TWIN_ANNOTATION.status]: amqpInt(204),
+          [TWIN_ANNOTATION.version]: amqpLong(version),
+        },
+      };
     } catch (error) {
-      if (isHubError(error)) return this.#errorResponse(error.statusCode, error.code, wireTextOf(error) ?? error.message);
+      if (isHubError(error))
+        return this.#errorResponse(
+          error.statusCode,
+          error.code,
+          wireTextOf(error) ?? error.message,
+        );
       return this.#errorResponse(500, 'ServerError', 'The hub failed to process the twin request.');
     }
   }
 
   #errorResponse(statusCode: number, code: string | number, text: string): OutgoingMessage {
-    const body = formatDeviceErrorBody(code, text, randomUUID().replaceAll('-', ''), new Date(this.#now()).toISOString());
-    return { annotations: { [TWIN_ANNOTATION.status]: amqpInt(statusCode) }, body: JSON.stringify(body) };
+    const body = formatDeviceErrorBody(
+      code,
+      text,
+      randomUUID().replaceAll('-', ''),
+      new Date(this.#now()).toISOString(),
+    );
+    return {
+      annotations: { [TWIN_ANNOTATION.status]: amqpInt(statusCode) },
+      body: JSON.stringify(body),
+    };
   }
 
   /** The hub sender paired with a client sender: same channel-correlation-id, else the identity's (§5.3). */
   #pairedSenders(twin: TwinLink): TwinSenderLink[] {
-    const candidates = [...twin.state.twinSenders].filter((sender) => sender.key === twin.key && sender.link.is_open());
-    const paired = candidates.filter((sender) => twin.channelId !== undefined && sender.channelId === twin.channelId);
+    const candidates = [...twin.state.twinSenders].filter(
+      (sender) => sender.key === twin.key && sender.link.is_open(),
+    );
+    const paired = candidates.filter(
+      (sender) => twin.channelId !== undefined && sender.channelId === twin.channelId,
+    );
     return paired.length > 0 ? paired : candidates.slice(0, 1);
   }
 
@@ -808,14 +964,19 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
         const matches =
           grant.identity === undefined
             ? false
-            : grant.identity.deviceId === identity.deviceId && (identity.moduleId === undefined || grant.identity.moduleId === identity.moduleId);
+            : grant.identity.deviceId === identity.deviceId &&
+              (identity.moduleId === undefined || grant.identity.moduleId === identity.moduleId);
         if (!matches) continue;
         state.grants.delete(resource);
         state.grantTimers.get(resource)?.cancel();
         state.grantTimers.delete(resource);
         changed = true;
       }
-      if (changed) this.#detachUncovered(state, `The credentials of ${describeIdentity(identity)} were revoked.`);
+      if (changed)
+        this.#detachUncovered(
+          state,
+          `The credentials of ${describeIdentity(identity)} were revoked.`,
+        );
     }
   }
 

@@ -33,14 +33,17 @@ export function encodeMessage(message: OutgoingMessage): Buffer {
   if (message.correlationId !== undefined) amqp.correlation_id = message.correlationId;
   if (message.to !== undefined) amqp.to = message.to;
   if (message.annotations !== undefined) amqp.message_annotations = message.annotations;
-  if (message.applicationProperties !== undefined) amqp.application_properties = message.applicationProperties;
+  if (message.applicationProperties !== undefined)
+    amqp.application_properties = message.applicationProperties;
   if (message.body !== undefined) {
     amqp.body = rhea.message.data_section(Buffer.from(message.body, 'utf8'));
     return rhea.message.encode(amqp);
   }
   const encoded = rhea.message.encode(amqp);
   const tail = encoded.subarray(encoded.length - NULL_VALUE_BODY.length);
-  return tail.equals(NULL_VALUE_BODY) ? encoded.subarray(0, encoded.length - NULL_VALUE_BODY.length) : encoded;
+  return tail.equals(NULL_VALUE_BODY)
+    ? encoded.subarray(0, encoded.length - NULL_VALUE_BODY.length)
+    : encoded;
 }
 
 /** An AMQP int (the `status` annotation, the CBS `status-code`). */
@@ -66,8 +69,13 @@ export function bodyText(body: unknown): string | undefined {
   if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
   if (typeof body === 'object' && 'content' in body) {
     const section = body as { content: unknown; multiple?: boolean };
-    const parts = section.multiple === true && Array.isArray(section.content) ? section.content : [section.content];
-    const buffers = parts.filter((part): part is Uint8Array => part instanceof Uint8Array).map((part) => Buffer.from(part));
+    const parts =
+      section.multiple === true && Array.isArray(section.content)
+        ? section.content
+        : [section.content];
+    const buffers = parts
+      .filter((part): part is Uint8Array => part instanceof Uint8Array)
+      .map((part) => Buffer.from(part));
     return Buffer.concat(buffers).toString('utf8');
   }
   return undefined;

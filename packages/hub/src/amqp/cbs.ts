@@ -47,7 +47,7 @@ function textOf(value: unknown): string | undefined {
   if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
   // A data-section body (rhea Section): `content` holds the bytes.
   if (typeof value === 'object' && value !== null && 'content' in value) {
-    const content = (value).content;
+    const content = value.content;
     if (content instanceof Uint8Array) return Buffer.from(content).toString('utf8');
   }
   return undefined;
@@ -67,7 +67,11 @@ export function readPutToken(
   const properties = applicationProperties ?? {};
   const operation = properties[CBS_PROPERTY.operation];
   if (operation !== CBS_PUT_TOKEN_OPERATION) {
-    return { ok: false, statusCode: 400, description: `Unsupported CBS operation '${String(operation)}'.` };
+    return {
+      ok: false,
+      statusCode: 400,
+      description: `Unsupported CBS operation '${String(operation)}'.`,
+    };
   }
   const type = properties[CBS_PROPERTY.type];
   if (typeof type !== 'string' || !TOKEN_TYPES.has(type)) {
@@ -75,11 +79,19 @@ export function readPutToken(
   }
   const audience = properties[CBS_PROPERTY.name];
   if (typeof audience !== 'string' || audience === '') {
-    return { ok: false, statusCode: 400, description: 'The put-token request has no audience (name).' };
+    return {
+      ok: false,
+      statusCode: 400,
+      description: 'The put-token request has no audience (name).',
+    };
   }
   const token = textOf(body);
   if (token === undefined || token.trim() === '') {
-    return { ok: false, statusCode: 400, description: 'The put-token request has no token in its body.' };
+    return {
+      ok: false,
+      statusCode: 400,
+      description: 'The put-token request has no token in its body.',
+    };
   }
   return { ok: true, request: { token: token.trim(), audience } };
 }
@@ -107,7 +119,9 @@ function pathAfterHost(resource: string): string {
  * @returns whether they agree
  */
 export function audienceMatches(audience: string, resourceUri: string): boolean {
-  return pathAfterHost(decodeOnce(audience)).toLowerCase() === pathAfterHost(resourceUri).toLowerCase();
+  return (
+    pathAfterHost(decodeOnce(audience)).toLowerCase() === pathAfterHost(resourceUri).toLowerCase()
+  );
 }
 
 /**
@@ -123,7 +137,12 @@ export function identityOfResource(resourceUri: string): DeviceIdentity | undefi
   if (deviceId === undefined || deviceId === '') return undefined;
   if (segments.length === 3) return { deviceId };
   const moduleId = segments[4];
-  if (segments.length === 5 && segments[3] === 'modules' && moduleId !== undefined && moduleId !== '') {
+  if (
+    segments.length === 5 &&
+    segments[3] === 'modules' &&
+    moduleId !== undefined &&
+    moduleId !== ''
+  ) {
     return { deviceId, moduleId };
   }
   return undefined;
@@ -147,40 +166,80 @@ export async function verifyPutToken(
   try {
     parsed = parseSasToken(request.token);
   } catch {
-    return { ok: false, statusCode: 401, description: 'Unauthorized: the token is not a SharedAccessSignature.' };
+    return {
+      ok: false,
+      statusCode: 401,
+      description: 'Unauthorized: the token is not a SharedAccessSignature.',
+    };
   }
   if (refusedTokens.has(request.token)) {
     return { ok: false, statusCode: 401, description: 'Unauthorized: the token has expired.' };
   }
   if (!audienceMatches(request.audience, parsed.resourceUri)) {
-    return { ok: false, statusCode: 401, description: "Unauthorized: the audience does not match the token's resource." };
+    return {
+      ok: false,
+      statusCode: 401,
+      description: "Unauthorized: the audience does not match the token's resource.",
+    };
   }
   if (!hostMatches(parsed.resourceUri, core.hostName)) {
-    return { ok: false, statusCode: 401, description: `Unauthorized: the token is not for hub '${core.hostName}'.` };
+    return {
+      ok: false,
+      statusCode: 401,
+      description: `Unauthorized: the token is not for hub '${core.hostName}'.`,
+    };
   }
   const identity = identityOfResource(parsed.resourceUri);
   if (identity !== undefined) {
     const result = await core.authenticateDevice(request.token, identity);
-    if (!result.ok) return { ok: false, statusCode: 401, description: `Unauthorized: ${result.message}` };
+    if (!result.ok)
+      return { ok: false, statusCode: 401, description: `Unauthorized: ${result.message}` };
     return {
       ok: true,
-      grant: { resource: parsed.resourceUri.toLowerCase(), expiresAtMs: parsed.expiresOnInSeconds * 1000, token: request.token, identity },
+      grant: {
+        resource: parsed.resourceUri.toLowerCase(),
+        expiresAtMs: parsed.expiresOnInSeconds * 1000,
+        token: request.token,
+        identity,
+      },
     };
   }
   // A hub- or /devices-wide scope is only possible with a policy that may connect devices.
-  const policy = parsed.keyName === undefined ? undefined : core.policies.find((candidate) => candidate.keyName === parsed.keyName);
+  const policy =
+    parsed.keyName === undefined
+      ? undefined
+      : core.policies.find((candidate) => candidate.keyName === parsed.keyName);
   if (policy === undefined) {
-    return { ok: false, statusCode: 401, description: 'Unauthorized: a token for a whole hub must be signed with a shared access policy.' };
+    return {
+      ok: false,
+      statusCode: 401,
+      description:
+        'Unauthorized: a token for a whole hub must be signed with a shared access policy.',
+    };
   }
   if (!policy.rights.includes('DeviceConnect')) {
-    return { ok: false, statusCode: 401, description: `Unauthorized: policy '${policy.keyName}' lacks DeviceConnect.` };
+    return {
+      ok: false,
+      statusCode: 401,
+      description: `Unauthorized: policy '${policy.keyName}' lacks DeviceConnect.`,
+    };
   }
-  const keys = [policy.primaryKey, ...(policy.secondaryKey === undefined ? [] : [policy.secondaryKey])];
-  const verdict = await verifySasToken(parsed, keys, { nowInSeconds: Math.floor(Date.now() / 1000) });
-  if (!verdict.ok) return { ok: false, statusCode: 401, description: `Unauthorized: ${verdict.message}` };
+  const keys = [
+    policy.primaryKey,
+    ...(policy.secondaryKey === undefined ? [] : [policy.secondaryKey]),
+  ];
+  const verdict = await verifySasToken(parsed, keys, {
+    nowInSeconds: Math.floor(Date.now() / 1000),
+  });
+  if (!verdict.ok)
+    return { ok: false, statusCode: 401, description: `Unauthorized: ${verdict.message}` };
   return {
     ok: true,
-    grant: { resource: parsed.resourceUri.toLowerCase(), expiresAtMs: parsed.expiresOnInSeconds * 1000, token: request.token },
+    grant: {
+      resource: parsed.resourceUri.toLowerCase(),
+      expiresAtMs: parsed.expiresOnInSeconds * 1000,
+      token: request.token,
+    },
   };
 }
 
@@ -200,7 +259,12 @@ function hostMatches(resourceUri: string, hostName: string): boolean {
  * @param nowMs - the current time
  * @returns whether it is covered
  */
-export function grantCovers(grant: CbsGrant, hostName: string, identity: DeviceIdentity, nowMs: number): boolean {
+export function grantCovers(
+  grant: CbsGrant,
+  hostName: string,
+  identity: DeviceIdentity,
+  nowMs: number,
+): boolean {
   if (grant.expiresAtMs <= nowMs) return false;
   const host = hostName.toLowerCase();
   const resource = `${host}/devices/${identity.deviceId}${identity.moduleId === undefined ? '' : `/modules/${identity.moduleId}`}`;

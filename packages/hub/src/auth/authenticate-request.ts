@@ -47,19 +47,30 @@ export class RequestAuthenticator {
   readonly #policies: ReadonlyMap<string, SharedAccessPolicy>;
   readonly #issuer: { key: Uint8Array; audiences: string[]; issuer?: string } | undefined;
   // The same token is typically reused for a while by a client; skip the HMAC for repeats.
-  readonly #cache = new Map<string, { principal: RequestPrincipal; audience: string; expiresOnInSeconds: number }>();
+  readonly #cache = new Map<
+    string,
+    { principal: RequestPrincipal; audience: string; expiresOnInSeconds: number }
+  >();
 
   /**
    * @param hostName - the hub host name tokens must be scoped to
    * @param policies - the shared access policies
    * @param tokenIssuer - the Bearer token issuer, if Bearer tokens are accepted
    */
-  constructor(hostName: string, policies: readonly SharedAccessPolicy[], tokenIssuer?: TokenIssuerOptions) {
+  constructor(
+    hostName: string,
+    policies: readonly SharedAccessPolicy[],
+    tokenIssuer?: TokenIssuerOptions,
+  ) {
     this.#hostName = hostName;
     this.#policies = new Map(policies.map((policy) => [policy.keyName, policy]));
     if (tokenIssuer !== undefined) {
-      const key = typeof tokenIssuer.key === 'string' ? new TextEncoder().encode(tokenIssuer.key) : tokenIssuer.key;
-      if (key.length < 32) throw new RangeError('tokenIssuer.key must be at least 32 bytes (HS256).');
+      const key =
+        typeof tokenIssuer.key === 'string'
+          ? new TextEncoder().encode(tokenIssuer.key)
+          : tokenIssuer.key;
+      if (key.length < 32)
+        throw new RangeError('tokenIssuer.key must be at least 32 bytes (HS256).');
       const audience = (tokenIssuer.audience ?? IOT_HUB_AUDIENCE).replace(/\/+$/, '');
       this.#issuer = { key, audiences: [audience, `${audience}/`] };
       if (tokenIssuer.issuer !== undefined) this.#issuer.issuer = tokenIssuer.issuer;
@@ -75,18 +86,28 @@ export class RequestAuthenticator {
    * @returns the caller
    * @throws a 401 IotHubUnauthorizedAccess HubError (the message never contains the token)
    */
-  async authenticate(authorization: string | null, resourcePath: string, action: HubDataAction): Promise<RequestPrincipal> {
+  async authenticate(
+    authorization: string | null,
+    resourcePath: string,
+    action: HubDataAction,
+  ): Promise<RequestPrincipal> {
     if (authorization === null || authorization.trim() === '') {
-      throw unauthorized('The request has no Authorization header; send a SharedAccessSignature or Bearer token.');
+      throw unauthorized(
+        'The request has no Authorization header; send a SharedAccessSignature or Bearer token.',
+      );
     }
     const text = authorization.trim();
     let principal: RequestPrincipal;
     if (/^SharedAccessSignature\s/i.test(text)) principal = await this.#fromSas(text, resourcePath);
-    else if (/^Bearer\s/i.test(text)) principal = await this.#fromBearer(text.replace(/^Bearer\s+/i, ''));
-    else throw unauthorized('Unsupported Authorization scheme; use SharedAccessSignature or Bearer.');
+    else if (/^Bearer\s/i.test(text))
+      principal = await this.#fromBearer(text.replace(/^Bearer\s+/i, ''));
+    else
+      throw unauthorized('Unsupported Authorization scheme; use SharedAccessSignature or Bearer.');
     if (!principal.actions.has(action)) {
       const what = principal.kind === 'policy' ? `Policy '${principal.name}'` : 'The bearer token';
-      throw unauthorized(`${what} is not allowed to perform ${action} (${requiredPermission(action)} needed).`);
+      throw unauthorized(
+        `${what} is not allowed to perform ${action} (${requiredPermission(action)} needed).`,
+      );
     }
     return principal;
   }
@@ -102,14 +123,22 @@ export class RequestAuthenticator {
     try {
       parsed = parseSasToken(token);
     } catch (error) {
-      throw unauthorized(`Malformed SharedAccessSignature: ${error instanceof Error ? error.message : 'unreadable'}.`);
+      throw unauthorized(
+        `Malformed SharedAccessSignature: ${error instanceof Error ? error.message : 'unreadable'}.`,
+      );
     }
     if (parsed.keyName === undefined) {
-      throw unauthorized('A device or module token cannot call the service API; use a shared access policy (skn).');
+      throw unauthorized(
+        'A device or module token cannot call the service API; use a shared access policy (skn).',
+      );
     }
     const policy = this.#policies.get(parsed.keyName);
-    if (policy === undefined) throw unauthorized(`Unknown shared access policy '${parsed.keyName}'.`);
-    const keys = policy.secondaryKey === undefined ? [policy.primaryKey] : [policy.primaryKey, policy.secondaryKey];
+    if (policy === undefined)
+      throw unauthorized(`Unknown shared access policy '${parsed.keyName}'.`);
+    const keys =
+      policy.secondaryKey === undefined
+        ? [policy.primaryKey]
+        : [policy.primaryKey, policy.secondaryKey];
     const verdict = await verifySasToken(parsed, keys, { nowInSeconds });
     if (!verdict.ok) {
       throw unauthorized(
@@ -121,15 +150,25 @@ export class RequestAuthenticator {
       );
     }
     this.#checkScope(parsed.resourceUri, resourcePath);
-    const principal: RequestPrincipal = { kind: 'policy', name: policy.keyName, actions: actionsForPermissions(policy.rights) };
+    const principal: RequestPrincipal = {
+      kind: 'policy',
+      name: policy.keyName,
+      actions: actionsForPermissions(policy.rights),
+    };
     if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
-    this.#cache.set(token, { principal, audience: parsed.resourceUri, expiresOnInSeconds: parsed.expiresOnInSeconds });
+    this.#cache.set(token, {
+      principal,
+      audience: parsed.resourceUri,
+      expiresOnInSeconds: parsed.expiresOnInSeconds,
+    });
     return principal;
   }
 
   #checkScope(audience: string, resourcePath: string): void {
     if (!scopeCovers(audience, this.#hostName, `${this.#hostName}${resourcePath}`)) {
-      throw unauthorized(`The token's resource (sr) does not cover this hub (${this.#hostName}) and path.`);
+      throw unauthorized(
+        `The token's resource (sr) does not cover this hub (${this.#hostName}) and path.`,
+      );
     }
   }
 
@@ -146,15 +185,21 @@ export class RequestAuthenticator {
       if (this.#issuer.issuer !== undefined) options.issuer = this.#issuer.issuer;
       ({ payload } = await jwtVerify(jwt, this.#issuer.key, options));
     } catch (error) {
-      if (error instanceof joseErrors.JWTExpired) throw unauthorized('The bearer token has expired.');
+      if (error instanceof joseErrors.JWTExpired)
+        throw unauthorized('The bearer token has expired.');
       if (error instanceof joseErrors.JWTClaimValidationFailed) {
-        throw unauthorized(`The bearer token was rejected: claim '${error.claim}' is not valid (${error.reason}).`);
+        throw unauthorized(
+          `The bearer token was rejected: claim '${error.claim}' is not valid (${error.reason}).`,
+        );
       }
       throw unauthorized('The bearer token was rejected: its signature or format is not valid.');
     }
-    const roles = Array.isArray(payload.roles) ? payload.roles.filter((role): role is string => typeof role === 'string') : [];
+    const roles = Array.isArray(payload.roles)
+      ? payload.roles.filter((role): role is string => typeof role === 'string')
+      : [];
     const actions = new Set<HubDataAction>();
-    for (const role of roles) for (const action of BEARER_ROLE_ACTIONS[role] ?? []) actions.add(action);
+    for (const role of roles)
+      for (const action of BEARER_ROLE_ACTIONS[role] ?? []) actions.add(action);
     const name = typeof payload.sub === 'string' ? payload.sub : 'bearer';
     return { kind: 'bearer', name, actions };
   }

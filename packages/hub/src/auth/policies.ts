@@ -101,16 +101,17 @@ export function actionsForPermissions(rights: readonly HubPermission[]): Set<Hub
  * The `IoTHub.*` names mirror the policy permissions; the others are Azure's built-in role names
  * for IoT Hub data-plane RBAC, so a token minted for a test can say what the real assignment is.
  */
-export const BEARER_ROLE_ACTIONS: Readonly<Record<string, readonly HubDataAction[]>> = Object.freeze({
-  'IoTHub.Registry.Read': ['devices/read'],
-  'IoTHub.Registry.Write': ['devices/read', 'devices/write'],
-  'IoTHub.Service.Connect': ['twins/read', 'twins/write'],
-  'IoTHub.Twin.Read': ['twins/read'],
-  'IoT Hub Data Contributor': ['devices/read', 'devices/write', 'twins/read', 'twins/write'],
-  'IoT Hub Data Reader': ['devices/read', 'twins/read'],
-  'IoT Hub Registry Contributor': ['devices/read', 'devices/write'],
-  'IoT Hub Twin Contributor': ['twins/read', 'twins/write'],
-});
+export const BEARER_ROLE_ACTIONS: Readonly<Record<string, readonly HubDataAction[]>> =
+  Object.freeze({
+    'IoTHub.Registry.Read': ['devices/read'],
+    'IoTHub.Registry.Write': ['devices/read', 'devices/write'],
+    'IoTHub.Service.Connect': ['twins/read', 'twins/write'],
+    'IoTHub.Twin.Read': ['twins/read'],
+    'IoT Hub Data Contributor': ['devices/read', 'devices/write', 'twins/read', 'twins/write'],
+    'IoT Hub Data Reader': ['devices/read', 'twins/read'],
+    'IoT Hub Registry Contributor': ['devices/read', 'devices/write'],
+    'IoT Hub Twin Contributor': ['twins/read', 'twins/write'],
+  });
 
 /**
  * Checks a policy list: names unique and non-empty, keys base64 of 16-64 bytes, rights known.
@@ -123,19 +124,30 @@ export function assertValidPolicies(policies: readonly SharedAccessPolicy[]): vo
   const known = new Set<string>(Object.values(KnownHubPermission));
   for (const policy of policies) {
     if (typeof policy.keyName !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(policy.keyName)) {
-      throw new TypeError(`Shared access policy name ${JSON.stringify(policy.keyName)} is invalid (1-64 of A-Z a-z 0-9 . _ -).`);
+      throw new TypeError(
+        `Shared access policy name ${JSON.stringify(policy.keyName)} is invalid (1-64 of A-Z a-z 0-9 . _ -).`,
+      );
     }
-    if (names.has(policy.keyName)) throw new TypeError(`Shared access policy '${policy.keyName}' is defined twice.`);
+    if (names.has(policy.keyName))
+      throw new TypeError(`Shared access policy '${policy.keyName}' is defined twice.`);
     names.add(policy.keyName);
     for (const key of [policy.primaryKey, policy.secondaryKey]) {
       if (key === undefined) continue;
-      const bytes = typeof key === 'string' && /^[A-Za-z0-9+/]+={0,2}$/.test(key) ? Buffer.from(key, 'base64').length : 0;
+      const bytes =
+        typeof key === 'string' && /^[A-Za-z0-9+/]+={0,2}$/.test(key)
+          ? Buffer.from(key, 'base64').length
+          : 0;
       if (bytes < 16 || bytes > 64) {
-        throw new TypeError(`A key of shared access policy '${policy.keyName}' is not base64 of 16 to 64 bytes.`);
+        throw new TypeError(
+          `A key of shared access policy '${policy.keyName}' is not base64 of 16 to 64 bytes.`,
+        );
       }
     }
     for (const right of policy.rights) {
-      if (!known.has(right)) throw new TypeError(`Shared access policy '${policy.keyName}' has unknown right ${JSON.stringify(right)}.`);
+      if (!known.has(right))
+        throw new TypeError(
+          `Shared access policy '${policy.keyName}' has unknown right ${JSON.stringify(right)}.`,
+        );
     }
   }
 }

@@ -9,14 +9,7 @@
  * add their own names (for example `deviceGetTwin`); `'*'` matches every operation.
  */
 export type HubOperation =
-  | 'getTwin'
-  | 'updateTwin'
-  | 'replaceTwin'
-  | 'query'
-  | 'bulk'
-  | 'device'
-  | '*'
-  | (string & {});
+  'getTwin' | 'updateTwin' | 'replaceTwin' | 'query' | 'bulk' | 'device' | '*' | (string & {});
 
 /** Options of {@link HubFaults.failNext}. */
 export interface FailNextOptions {
@@ -90,23 +83,42 @@ export class FaultInjector implements HubFaults {
   #delays: Armed<number>[] = [];
 
   failNext(options: FailNextOptions): void {
-    if (!Number.isInteger(options.statusCode) || options.statusCode < 400 || options.statusCode > 599) {
-      throw new RangeError(`failNext needs an HTTP error status (400-599), got ${String(options.statusCode)}.`);
+    if (
+      !Number.isInteger(options.statusCode) ||
+      options.statusCode < 400 ||
+      options.statusCode > 599
+    ) {
+      throw new RangeError(
+        `failNext needs an HTTP error status (400-599), got ${String(options.statusCode)}.`,
+      );
     }
     const failure: InjectedFailure = {
       statusCode: options.statusCode,
-      message: options.message ?? `Injected fault (hub.faults.failNext) for operation '${options.operation ?? '*'}'.`,
+      message:
+        options.message ??
+        `Injected fault (hub.faults.failNext) for operation '${options.operation ?? '*'}'.`,
     };
     if (options.code !== undefined) failure.code = options.code;
-    if (options.retryAfterInSeconds !== undefined) failure.retryAfterInSeconds = options.retryAfterInSeconds;
-    this.#failures.push({ operation: options.operation ?? '*', remaining: count(options.times), value: failure });
+    if (options.retryAfterInSeconds !== undefined)
+      failure.retryAfterInSeconds = options.retryAfterInSeconds;
+    this.#failures.push({
+      operation: options.operation ?? '*',
+      remaining: count(options.times),
+      value: failure,
+    });
   }
 
   delayNext(options: DelayNextOptions): void {
     if (!Number.isFinite(options.delayInMs) || options.delayInMs < 0) {
-      throw new RangeError(`delayNext needs a non-negative delayInMs, got ${String(options.delayInMs)}.`);
+      throw new RangeError(
+        `delayNext needs a non-negative delayInMs, got ${String(options.delayInMs)}.`,
+      );
     }
-    this.#delays.push({ operation: options.operation ?? '*', remaining: count(options.times), value: options.delayInMs });
+    this.#delays.push({
+      operation: options.operation ?? '*',
+      remaining: count(options.times),
+      value: options.delayInMs,
+    });
   }
 
   clear(): void {
@@ -132,7 +144,8 @@ export class FaultInjector implements HubFaults {
 
 function count(times: number | undefined): number {
   if (times === undefined) return 1;
-  if (!Number.isInteger(times) || times < 1) throw new RangeError(`times must be a positive integer, got ${String(times)}.`);
+  if (!Number.isInteger(times) || times < 1)
+    throw new RangeError(`times must be a positive integer, got ${String(times)}.`);
   return times;
 }
 

@@ -3,7 +3,12 @@
  * plus the MQTT and AMQP endpoints registered on the hub, and WebSocket upgrades on
  * `/$iothub/websocket` for the endpoints that take them (protocol.md §1).
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -79,11 +84,14 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
   const { core, certificates } = hubInternals(hub);
   const host = options.host ?? '127.0.0.1';
   if (options.plainHttp === true && !isLoopback(host)) {
-    throw new RangeError(`plainHttp is only allowed on loopback addresses, not '${host}'. Use HTTPS (the default).`);
+    throw new RangeError(
+      `plainHttp is only allowed on loopback addresses, not '${host}'. Use HTTPS (the default).`,
+    );
   }
   const pick = (value: number | undefined, standard: number) => {
     const port = value ?? (options.standardPorts === true ? standard : 0);
-    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError(`Invalid port ${String(port)}.`);
+    if (!Number.isInteger(port) || port < 0 || port > 65_535)
+      throw new RangeError(`Invalid port ${String(port)}.`);
     return port;
   };
   const httpsPort = pick(options.httpsPort, STANDARD_PORTS.https);
@@ -95,7 +103,10 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
   const server: HttpServer =
     options.plainHttp === true
       ? createHttpServer(listener)
-      : createHttpsServer({ key: certificates.serverKey, cert: certificates.serverCertificate }, listener);
+      : createHttpsServer(
+          { key: certificates.serverKey, cert: certificates.serverCertificate },
+          listener,
+        );
   server.keepAliveTimeout = 65_000;
   const sockets = new Set<Socket | Duplex>();
   server.on('connection', (socket: Socket) => {
@@ -110,7 +121,11 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
       .filter((value) => value !== '');
     const endpoint =
       path === '/$iothub/websocket'
-        ? core.endpoints.find((candidate) => candidate.handleUpgrade !== undefined && offered.some((p) => candidate.webSocketSubprotocols?.includes(p)))
+        ? core.endpoints.find(
+            (candidate) =>
+              candidate.handleUpgrade !== undefined &&
+              offered.some((p) => candidate.webSocketSubprotocols?.includes(p)),
+          )
         : undefined;
     if (endpoint?.handleUpgrade === undefined) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -149,10 +164,16 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
     });
   try {
     for (const protocol of ['mqtt', 'amqp'] as const) {
-      const port = pick(protocol === 'mqtt' ? options.mqttPort : options.amqpPort, STANDARD_PORTS[protocol]);
+      const port = pick(
+        protocol === 'mqtt' ? options.mqttPort : options.amqpPort,
+        STANDARD_PORTS[protocol],
+      );
       const endpoint = core.endpoints.find((candidate) => candidate.protocol === protocol);
       if (endpoint === undefined) {
-        if ((protocol === 'mqtt' ? options.mqttPort : options.amqpPort) !== undefined || options.standardPorts === true) {
+        if (
+          (protocol === 'mqtt' ? options.mqttPort : options.amqpPort) !== undefined ||
+          options.standardPorts === true
+        ) {
           notServed.push({ protocol, requestedPort: port });
         }
         continue;
@@ -191,13 +212,24 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
   };
 }
 
-function describeListenError(error: NodeJS.ErrnoException, host: string, port: number, what: string): Error {
+function describeListenError(
+  error: NodeJS.ErrnoException,
+  host: string,
+  port: number,
+  what: string,
+): Error {
   const where = `${host}:${String(port)}`;
   if (error.code === 'EADDRINUSE') {
-    return new Error(`Cannot serve ${what} on ${where}: the port is already in use. Stop the other server or pick another port.`, { cause: error });
+    return new Error(
+      `Cannot serve ${what} on ${where}: the port is already in use. Stop the other server or pick another port.`,
+      { cause: error },
+    );
   }
   if (error.code === 'EACCES') {
-    return new Error(`Cannot serve ${what} on ${where}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE).`, { cause: error });
+    return new Error(
+      `Cannot serve ${what} on ${where}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE).`,
+      { cause: error },
+    );
   }
   return new Error(`Cannot serve ${what} on ${where}: ${error.message}`, { cause: error });
 }

@@ -7,7 +7,12 @@ import { defaultHubErrorCode } from '@twinkit/twin-model/errors';
 import type { RequestAuthenticator } from '../auth/authenticate-request.js';
 import type { HubDataAction } from '../auth/policies.js';
 import type { HubCore, HubEntry } from '../hub-core.js';
-import { assertValidId, formatIdentityEtag, readIdentityRequest, toIdentityJson } from '../state/identity.js';
+import {
+  assertValidId,
+  formatIdentityEtag,
+  readIdentityRequest,
+  toIdentityJson,
+} from '../state/identity.js';
 import { handleBulk } from './bulk.js';
 import { errorResponse, jsonResponse, toErrorResponse } from './error-response.js';
 import { hubFailure } from './hub-failure.js';
@@ -35,7 +40,11 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
   const app = new Hono({ strict: true });
 
   const route =
-    (operation: string, action: HubDataAction | ((request: Request) => Promise<HubDataAction>), handler: Handler) =>
+    (
+      operation: string,
+      action: HubDataAction | ((request: Request) => Promise<HubDataAction>),
+      handler: Handler,
+    ) =>
     async (c: Context): Promise<Response> => {
       const request = c.req.raw;
       try {
@@ -45,8 +54,14 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
         const failure = await core.faults.apply(operation);
         if (failure !== undefined) {
           const headers: Record<string, string> = {};
-          if (failure.retryAfterInSeconds !== undefined) headers['retry-after'] = String(failure.retryAfterInSeconds);
-          return errorResponse(failure.statusCode, failure.code ?? defaultHubErrorCode(failure.statusCode), failure.message, headers);
+          if (failure.retryAfterInSeconds !== undefined)
+            headers['retry-after'] = String(failure.retryAfterInSeconds);
+          return errorResponse(
+            failure.statusCode,
+            failure.code ?? defaultHubErrorCode(failure.statusCode),
+            failure.message,
+            headers,
+          );
         }
         return await handler(request, c.req.param());
       } catch (error) {
@@ -54,7 +69,9 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
       }
     };
 
-  app.get('/health', () => jsonResponse(200, { status: 'ok', devices: core.deviceCount, modules: core.moduleCount }));
+  app.get('/health', () =>
+    jsonResponse(200, { status: 'ok', devices: core.deviceCount, modules: core.moduleCount }),
+  );
 
   // ---- twins (§6.4)
   const getTwin: Handler = (_request, params) => {
@@ -107,7 +124,8 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
     // Twin-only batches need ServiceConnect; anything touching identities needs RegistryWrite.
     try {
       const items: unknown = await request.json();
-      if (Array.isArray(items) && items.length > 0 && items.every(isTwinImport)) return 'twins/write';
+      if (Array.isArray(items) && items.length > 0 && items.every(isTwinImport))
+        return 'twins/write';
     } catch {
       // The handler reports malformed JSON after authentication.
     }
@@ -138,12 +156,20 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
   };
   const deleteIdentity: Handler = async (request, params) => {
     const deviceId = requireId(params.id, 'DeviceId');
-    await core.deleteIdentity({ deviceId, moduleId: optionalId(params.mid) }, request.headers.get('if-match') ?? undefined);
+    await core.deleteIdentity(
+      { deviceId, moduleId: optionalId(params.mid) },
+      request.headers.get('if-match') ?? undefined,
+    );
     return new Response(null, { status: 204 });
   };
   const listModules: Handler = (_request, params) => {
     const modules = core.modulesOf(requireId(params.id, 'DeviceId'));
-    return Promise.resolve(jsonResponse(200, modules.map((entry) => toIdentityJson(entry.identity))));
+    return Promise.resolve(
+      jsonResponse(
+        200,
+        modules.map((entry) => toIdentityJson(entry.identity)),
+      ),
+    );
   };
   for (const path of ['/devices/:id', '/devices/:id/modules/:mid']) {
     app.get(path, route('device', 'devices/read', getIdentity));
@@ -153,7 +179,11 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
   app.get('/devices/:id/modules', route('device', 'devices/read', listModules));
 
   app.notFound((c) =>
-    errorResponse(404, 'NotFound', `The hub has no ${c.req.method} ${new URL(c.req.url).pathname} endpoint.`),
+    errorResponse(
+      404,
+      'NotFound',
+      `The hub has no ${c.req.method} ${new URL(c.req.url).pathname} endpoint.`,
+    ),
   );
   app.onError((error) => toErrorResponse(error));
 
@@ -198,10 +228,22 @@ function optionalId(value: string | undefined): string | undefined {
 function checkBodyIds(body: unknown, deviceId: string, moduleId: string | undefined): void {
   const record = body as Record<string, unknown>;
   if (typeof record.deviceId === 'string' && record.deviceId !== deviceId) {
-    throw hubFailure(400, 'ArgumentInvalid', `The deviceId in the body ('${record.deviceId}') does not match the URL ('${deviceId}').`);
+    throw hubFailure(
+      400,
+      'ArgumentInvalid',
+      `The deviceId in the body ('${record.deviceId}') does not match the URL ('${deviceId}').`,
+    );
   }
-  if (moduleId !== undefined && typeof record.moduleId === 'string' && record.moduleId !== moduleId) {
-    throw hubFailure(400, 'ArgumentInvalid', `The moduleId in the body ('${record.moduleId}') does not match the URL ('${moduleId}').`);
+  if (
+    moduleId !== undefined &&
+    typeof record.moduleId === 'string' &&
+    record.moduleId !== moduleId
+  ) {
+    throw hubFailure(
+      400,
+      'ArgumentInvalid',
+      `The moduleId in the body ('${record.moduleId}') does not match the URL ('${moduleId}').`,
+    );
   }
 }
 

@@ -58,7 +58,11 @@ interface BulkError {
  */
 export async function handleBulk(core: HubCore, body: unknown): Promise<Response> {
   if (!Array.isArray(body)) {
-    throw hubFailure(400, 'ArgumentInvalid', 'The bulk request body must be a JSON array of device entries.');
+    throw hubFailure(
+      400,
+      'ArgumentInvalid',
+      'The bulk request body must be a JSON array of device entries.',
+    );
   }
   if (body.length > MAX_BULK_ITEMS) {
     throw hubFailure(
@@ -71,19 +75,36 @@ export async function handleBulk(core: HubCore, body: unknown): Promise<Response
   const commits: Promise<void>[] = [];
   const seen = new Set<string>();
   for (const item of body as unknown[]) {
-    const record = typeof item === 'object' && item !== null && !Array.isArray(item) ? (item as Record<string, unknown>) : {};
-    const deviceId = typeof record.id === 'string' ? record.id : typeof record.deviceId === 'string' ? record.deviceId : '';
-    const moduleId = typeof record.moduleId === 'string' && record.moduleId !== '' ? record.moduleId : undefined;
+    const record =
+      typeof item === 'object' && item !== null && !Array.isArray(item)
+        ? (item as Record<string, unknown>)
+        : {};
+    const deviceId =
+      typeof record.id === 'string'
+        ? record.id
+        : typeof record.deviceId === 'string'
+          ? record.deviceId
+          : '';
+    const moduleId =
+      typeof record.moduleId === 'string' && record.moduleId !== '' ? record.moduleId : undefined;
     const rawMode = record.importMode;
     // C# omits importMode when it is its default, createOrUpdate; Node capitalises some modes.
-    const mode = rawMode === undefined || rawMode === null ? 'createOrUpdate' : MODES.get(typeof rawMode === 'string' ? rawMode.toLowerCase() : JSON.stringify(rawMode));
+    const mode =
+      rawMode === undefined || rawMode === null
+        ? 'createOrUpdate'
+        : MODES.get(typeof rawMode === 'string' ? rawMode.toLowerCase() : JSON.stringify(rawMode));
     try {
-      if (mode === undefined) throw hubFailure(400, 'ArgumentInvalid', `Unknown importMode ${JSON.stringify(rawMode)}.`);
+      if (mode === undefined)
+        throw hubFailure(400, 'ArgumentInvalid', `Unknown importMode ${JSON.stringify(rawMode)}.`);
       assertValidId(deviceId, 'DeviceId');
       if (moduleId !== undefined) assertValidId(moduleId, 'ModuleId');
       const key = `${deviceId}\u0000${moduleId ?? ''}`;
       if (seen.has(key)) {
-        throw hubFailure(400, 'ArgumentInvalid', 'The same identity appears more than once in this bulk request.');
+        throw hubFailure(
+          400,
+          'ArgumentInvalid',
+          'The same identity appears more than once in this bulk request.',
+        );
       }
       seen.add(key);
       const committed = applyEntry(core, { deviceId, moduleId }, mode, record);
@@ -97,18 +118,36 @@ export async function handleBulk(core: HubCore, body: unknown): Promise<Response
   return jsonResponse(errors.length === 0 ? 200 : 400, result);
 }
 
-function applyEntry(core: HubCore, ids: IdentityIds, mode: ImportMode, record: Record<string, unknown>): Promise<void> {
+function applyEntry(
+  core: HubCore,
+  ids: IdentityIds,
+  mode: ImportMode,
+  record: Record<string, unknown>,
+): Promise<void> {
   const needsEtag = mode.endsWith('IfMatchETag');
   const commits: Promise<void>[] = [];
   switch (mode) {
     case 'updateTwin':
     case 'updateTwinIfMatchETag': {
-      commits.push(writeTwinPart(core, ids, record, needsEtag ? quoted(requireEtag(record.twinETag, 'twinETag', mode)) : undefined, true));
+      commits.push(
+        writeTwinPart(
+          core,
+          ids,
+          record,
+          needsEtag ? quoted(requireEtag(record.twinETag, 'twinETag', mode)) : undefined,
+          true,
+        ),
+      );
       break;
     }
     case 'delete':
     case 'deleteIfMatchETag':
-      commits.push(core.deleteIdentity(ids, needsEtag ? quoted(requireEtag(record.eTag, 'eTag', mode)) : undefined));
+      commits.push(
+        core.deleteIdentity(
+          ids,
+          needsEtag ? quoted(requireEtag(record.eTag, 'eTag', mode)) : undefined,
+        ),
+      );
       break;
     case 'create':
     case 'update':
@@ -152,7 +191,11 @@ function writeTwinPart(
 
 function requireEtag(value: unknown, field: string, mode: string): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw hubFailure(400, 'ArgumentInvalid', `importMode ${mode} needs the ${field} of the current identity or twin.`);
+    throw hubFailure(
+      400,
+      'ArgumentInvalid',
+      `importMode ${mode} needs the ${field} of the current identity or twin.`,
+    );
   }
   return value.trim();
 }
@@ -161,10 +204,27 @@ function quoted(etag: string): string {
   return etag.startsWith('"') ? etag : `"${etag}"`;
 }
 
-function toBulkError(error: unknown, deviceId: string, moduleId: string | undefined, operation: string): BulkError {
+function toBulkError(
+  error: unknown,
+  deviceId: string,
+  moduleId: string | undefined,
+  operation: string,
+): BulkError {
   if (isHubError(error)) {
-    return { deviceId, moduleId: moduleId ?? null, errorCode: error.code, errorStatus: hubTextOf(error), operation };
+    return {
+      deviceId,
+      moduleId: moduleId ?? null,
+      errorCode: error.code,
+      errorStatus: hubTextOf(error),
+      operation,
+    };
   }
   const text = error instanceof Error ? error.message : String(error);
-  return { deviceId, moduleId: moduleId ?? null, errorCode: 'ArgumentInvalid', errorStatus: text, operation };
+  return {
+    deviceId,
+    moduleId: moduleId ?? null,
+    errorCode: 'ArgumentInvalid',
+    errorStatus: text,
+    operation,
+  };
 }

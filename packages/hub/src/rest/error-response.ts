@@ -17,7 +17,8 @@ import { wireTextOf } from './hub-failure.js';
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** The hub's message for a query that does not parse (twin-semantics §7.8). */
-export const INVALID_QUERY_TEXT = 'The query is invalid. Please check the format of the query and try again.';
+export const INVALID_QUERY_TEXT =
+  'The query is invalid. Please check the format of the query and try again.';
 
 /**
  * A JSON response with the content type IoT Hub uses.
@@ -26,7 +27,11 @@ export const INVALID_QUERY_TEXT = 'The query is invalid. Please check the format
  * @param body - any JSON-serialisable value
  * @param headers - extra headers
  */
-export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+export function jsonResponse(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify(body), {
     status,
     headers: { 'content-type': JSON_CONTENT_TYPE, ...headers },
@@ -73,7 +78,8 @@ export function hubTextOf(error: HubError): string {
 export function toErrorResponse(error: unknown): Response {
   if (isHubError(error)) {
     const headers: Record<string, string> = {};
-    if (error.retryAfterInMs !== undefined) headers['retry-after'] = String(Math.ceil(error.retryAfterInMs / 1000));
+    if (error.retryAfterInMs !== undefined)
+      headers['retry-after'] = String(Math.ceil(error.retryAfterInMs / 1000));
     return errorResponse(error.statusCode, error.code, hubTextOf(error), headers);
   }
   if (isTwinValidationError(error)) {
@@ -82,7 +88,9 @@ export function toErrorResponse(error: unknown): Response {
   }
   if (isQuerySyntaxError(error)) {
     // twin-model's query errors already start with the hub's sentence; keep its detail after it.
-    const text = error.message.startsWith(INVALID_QUERY_TEXT) ? error.message : `${INVALID_QUERY_TEXT} ${error.message}`;
+    const text = error.message.startsWith(INVALID_QUERY_TEXT)
+      ? error.message
+      : `${INVALID_QUERY_TEXT} ${error.message}`;
     return errorResponse(400, 'ArgumentInvalid', text);
   }
   const detail = error instanceof Error ? error.message : String(error);

@@ -21,7 +21,11 @@ export function hubFailure(
   statusCode: number,
   code: string,
   text: string,
-  context: { deviceId?: string | undefined; moduleId?: string | undefined; retryAfterInMs?: number | undefined } = {},
+  context: {
+    deviceId?: string | undefined;
+    moduleId?: string | undefined;
+    retryAfterInMs?: number | undefined;
+  } = {},
 ): HubError {
   const error = createHubError({ statusCode, code, message: text, ...context });
   wireTexts.set(error, text);

@@ -42,7 +42,11 @@ const resultCaches = new WeakMap<HubCore, Map<string, CachedResult>>();
  * @returns 200 with a JSON array, `x-ms-item-type` always, `x-ms-continuation` only when more pages exist
  * @throws 400 ArgumentInvalid for a bad body, query or continuation token
  */
-export async function handleQuery(core: HubCore, request: Request, paging: QueryPaging): Promise<Response> {
+export async function handleQuery(
+  core: HubCore,
+  request: Request,
+  paging: QueryPaging,
+): Promise<Response> {
   const body = await readJson(request);
   const text =
     typeof body === 'object' && body !== null && !Array.isArray(body)
@@ -56,17 +60,28 @@ export async function handleQuery(core: HubCore, request: Request, paging: Query
 
   const requestedSize = request.headers.get('x-ms-max-item-count');
   const parsedSize = requestedSize === null ? undefined : Number.parseInt(requestedSize, 10);
-  const pageSize = clampPageSize(Number.isFinite(parsedSize) ? parsedSize : undefined, paging.maxPageSize);
+  const pageSize = clampPageSize(
+    Number.isFinite(parsedSize) ? parsedSize : undefined,
+    paging.maxPageSize,
+  );
 
   let offset = 0;
   const continuation = request.headers.get('x-ms-continuation');
   if (continuation !== null && continuation !== '') {
     const state = await readContinuationToken(continuation, paging.secret);
     if (state === undefined) {
-      throw hubFailure(400, 'ArgumentInvalid', 'The continuation token is not valid for this hub; restart the query.');
+      throw hubFailure(
+        400,
+        'ArgumentInvalid',
+        'The continuation token is not valid for this hub; restart the query.',
+      );
     }
     if (state.queryHash !== queryHash) {
-      throw hubFailure(400, 'ArgumentInvalid', 'The continuation token belongs to a different query; re-send the same query text.');
+      throw hubFailure(
+        400,
+        'ArgumentInvalid',
+        'The continuation token belongs to a different query; re-send the same query text.',
+      );
     }
     offset = state.offset;
   }
@@ -76,7 +91,10 @@ export async function handleQuery(core: HubCore, request: Request, paging: Query
   const headers: Record<string, string> = { 'x-ms-item-type': compiled.itemType };
   const next = offset + page.length;
   if (page.length > 0 && next < items.length) {
-    headers['x-ms-continuation'] = await createContinuationToken({ offset: next, queryHash }, paging.secret);
+    headers['x-ms-continuation'] = await createContinuationToken(
+      { offset: next, queryHash },
+      paging.secret,
+    );
   }
   return jsonResponse(200, page, headers);
 }
@@ -96,7 +114,10 @@ function resultsOf(core: HubCore, compiled: CompiledQuery, queryHash: string): J
   return items;
 }
 
-function* documentsOf(core: HubCore, collection: CompiledQuery['collection']): IterableIterator<JsonObject> {
+function* documentsOf(
+  core: HubCore,
+  collection: CompiledQuery['collection'],
+): IterableIterator<JsonObject> {
   switch (collection) {
     case 'devices':
       for (const entry of core.deviceEntries()) yield core.serviceDocument(entry);

@@ -46,7 +46,12 @@ export interface IdentityRecord {
 export type DeviceIdentityJson = Record<string, unknown>;
 
 const ID_PATTERN = /^[A-Za-z0-9\-:.+%_#*?!(),=@;$']{1,128}$/;
-const AUTH_TYPES: readonly AuthenticationType[] = ['sas', 'selfSigned', 'certificateAuthority', 'none'];
+const AUTH_TYPES: readonly AuthenticationType[] = [
+  'sas',
+  'selfSigned',
+  'certificateAuthority',
+  'none',
+];
 
 /**
  * Checks a device or module id against IoT Hub's rules: ≤128 ASCII characters from
@@ -74,7 +79,10 @@ export function assertValidId(id: string, what: 'DeviceId' | 'ModuleId'): void {
  */
 export function generateKeyPair(): { primaryKey: string; secondaryKey: string } {
   const bytes = randomBytes(64);
-  return { primaryKey: bytes.subarray(0, 32).toString('base64'), secondaryKey: bytes.subarray(32).toString('base64') };
+  return {
+    primaryKey: bytes.subarray(0, 32).toString('base64'),
+    secondaryKey: bytes.subarray(32).toString('base64'),
+  };
 }
 
 let generationSequence = 0;
@@ -87,7 +95,8 @@ let generationSequence = 0;
 export function generateGenerationId(now: Date): string {
   // .NET ticks of the creation time; the sequence keeps ids made in the same millisecond distinct.
   generationSequence = (generationSequence + 1) % 10_000;
-  const ticks = BigInt(now.getTime()) * 10_000n + 621_355_968_000_000_000n + BigInt(generationSequence);
+  const ticks =
+    BigInt(now.getTime()) * 10_000n + 621_355_968_000_000_000n + BigInt(generationSequence);
   return ticks.toString();
 }
 
@@ -140,12 +149,20 @@ export interface IdentityRequest {
 export function readIdentityRequest(body: unknown): IdentityRequest {
   const record = asRecord(body);
   if (record === undefined) {
-    throw hubFailure(400, 'ArgumentInvalid', 'The request body must be a JSON object describing the identity.');
+    throw hubFailure(
+      400,
+      'ArgumentInvalid',
+      'The request body must be a JSON object describing the identity.',
+    );
   }
   const request: IdentityRequest = { keysOmitted: true };
   if (record.status !== undefined && record.status !== null) {
     if (record.status !== 'enabled' && record.status !== 'disabled') {
-      throw hubFailure(400, 'ArgumentInvalid', `Status ${JSON.stringify(record.status)} is invalid; use 'enabled' or 'disabled'.`);
+      throw hubFailure(
+        400,
+        'ArgumentInvalid',
+        `Status ${JSON.stringify(record.status)} is invalid; use 'enabled' or 'disabled'.`,
+      );
     }
     request.status = record.status;
   }
@@ -167,7 +184,10 @@ export function readIdentityRequest(body: unknown): IdentityRequest {
     if (auth.type === undefined || auth.type === null) {
       // Node fills the type in the same way when it is missing (protocol.md §6.7).
       type = primaryThumbprint !== null || secondaryThumbprint !== null ? 'selfSigned' : 'sas';
-    } else if (typeof auth.type === 'string' && (AUTH_TYPES as readonly string[]).includes(auth.type)) {
+    } else if (
+      typeof auth.type === 'string' &&
+      (AUTH_TYPES as readonly string[]).includes(auth.type)
+    ) {
       type = auth.type as AuthenticationType;
     } else {
       throw hubFailure(
@@ -183,11 +203,19 @@ export function readIdentityRequest(body: unknown): IdentityRequest {
     };
     if (type === 'sas') {
       if ((primaryKey === null) !== (secondaryKey === null)) {
-        throw hubFailure(400, 'ArgumentInvalid', 'Give both symmetric keys, or neither to have them generated.');
+        throw hubFailure(
+          400,
+          'ArgumentInvalid',
+          'Give both symmetric keys, or neither to have them generated.',
+        );
       }
       for (const key of [primaryKey, secondaryKey]) {
         if (key !== null && !isValidKey(key)) {
-          throw hubFailure(400, 'ArgumentInvalid', 'A symmetric key must be base64 of 16 to 64 bytes.');
+          throw hubFailure(
+            400,
+            'ArgumentInvalid',
+            'A symmetric key must be base64 of 16 to 64 bytes.',
+          );
         }
       }
       if (primaryKey !== null && secondaryKey !== null) {
@@ -195,7 +223,8 @@ export function readIdentityRequest(body: unknown): IdentityRequest {
         request.keysOmitted = false;
       }
     } else if (type === 'selfSigned') {
-      const valid = (value: string | null) => value === null || /^([0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/.test(value);
+      const valid = (value: string | null) =>
+        value === null || /^([0-9A-Fa-f]{40}|[0-9A-Fa-f]{64})$/.test(value);
       if (primaryThumbprint === null || !valid(primaryThumbprint) || !valid(secondaryThumbprint)) {
         throw hubFailure(
           400,
@@ -279,20 +308,21 @@ export function updateIdentityRecord(
     next.statusUpdatedTime = formatTimestamp(now);
   }
   if (request.statusReason !== undefined) next.statusReason = request.statusReason;
-  if (request.capabilities !== undefined && record.moduleId === undefined) next.capabilities = request.capabilities;
-  if (request.managedBy !== undefined && record.moduleId !== undefined) next.managedBy = request.managedBy;
+  if (request.capabilities !== undefined && record.moduleId === undefined)
+    next.capabilities = request.capabilities;
+  if (request.managedBy !== undefined && record.moduleId !== undefined)
+    next.managedBy = request.managedBy;
   const auth = request.authentication;
   if (auth !== undefined) {
     if (auth.type === 'sas' && request.keysOmitted) {
       // Node's update sends empty keys when the app gave none; keep the current keys rather than
       // rotating them silently (or generate them when the identity switches to sas).
-      const current = record.authentication.type === 'sas' ? record.authentication.symmetricKey : undefined;
+      const current =
+        record.authentication.type === 'sas' ? record.authentication.symmetricKey : undefined;
       next.authentication = {
         type: 'sas',
         symmetricKey:
-          current?.primaryKey && current.secondaryKey
-            ? { ...current }
-            : generateKeyPair(),
+          current?.primaryKey && current.secondaryKey ? { ...current } : generateKeyPair(),
         x509Thumbprint: { primaryThumbprint: null, secondaryThumbprint: null },
       };
     } else {
@@ -345,5 +375,7 @@ export function toIdentityJson(record: IdentityRecord): DeviceIdentityJson {
 export function signingKeys(record: IdentityRecord): string[] {
   if (record.authentication.type !== 'sas') return [];
   const { primaryKey, secondaryKey } = record.authentication.symmetricKey;
-  return [primaryKey, secondaryKey].filter((key): key is string => typeof key === 'string' && key !== '');
+  return [primaryKey, secondaryKey].filter(
+    (key): key is string => typeof key === 'string' && key !== '',
+  );
 }

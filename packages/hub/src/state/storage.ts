@@ -99,7 +99,9 @@ export class HubStorage {
     this.#statements = {
       put: { identities: upsert('identities'), twins: upsert('twins') },
       delete: {
-        identities: this.#db.prepare('DELETE FROM identities WHERE device_id = ? AND module_id = ?'),
+        identities: this.#db.prepare(
+          'DELETE FROM identities WHERE device_id = ? AND module_id = ?',
+        ),
         twins: this.#db.prepare('DELETE FROM twins WHERE device_id = ? AND module_id = ?'),
       },
       deleteDevice: [
@@ -127,7 +129,11 @@ export class HubStorage {
     const rows = this.#db
       .prepare(`SELECT device_id, module_id, body FROM ${table} ORDER BY rowid`)
       .all() as { device_id: string; module_id: string; body: string }[];
-    return rows.map((row) => ({ deviceId: row.device_id, moduleId: row.module_id, body: row.body }));
+    return rows.map((row) => ({
+      deviceId: row.device_id,
+      moduleId: row.module_id,
+      body: row.body,
+    }));
   }
 
   /**
@@ -137,7 +143,9 @@ export class HubStorage {
    * @returns the value, or `undefined`
    */
   getMeta(key: string): string | undefined {
-    const rows = this.#db.prepare('SELECT value FROM meta WHERE key = ?').all(key) as { value: string }[];
+    const rows = this.#db.prepare('SELECT value FROM meta WHERE key = ?').all(key) as {
+      value: string;
+    }[];
     return rows[0]?.value;
   }
 
@@ -184,7 +192,8 @@ export class HubStorage {
       const operations = batch.flatMap((pending) => pending.operations);
       // A row written several times in one batch only needs its last value.
       const lastPut = new Map<string, StorageOperation>();
-      for (const operation of operations) if (operation.kind === 'put') lastPut.set(putKey(operation), operation);
+      for (const operation of operations)
+        if (operation.kind === 'put') lastPut.set(putKey(operation), operation);
       this.#db.exec('BEGIN IMMEDIATE');
       try {
         for (const operation of operations) {
@@ -207,7 +216,11 @@ export class HubStorage {
   #apply(operation: StorageOperation): void {
     switch (operation.kind) {
       case 'put':
-        this.#statements.put[operation.table].run(operation.deviceId, operation.moduleId, operation.body);
+        this.#statements.put[operation.table].run(
+          operation.deviceId,
+          operation.moduleId,
+          operation.body,
+        );
         return;
       case 'delete':
         this.#statements.delete[operation.table].run(operation.deviceId, operation.moduleId);

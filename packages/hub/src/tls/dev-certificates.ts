@@ -34,7 +34,11 @@ export interface DevCertificates {
   caFile?: string;
 }
 
-const ALGORITHM: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+const ALGORITHM: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = {
+  name: 'ECDSA',
+  namedCurve: 'P-256',
+  hash: 'SHA-256',
+};
 const DAY_IN_MS = 86_400_000;
 
 let providerReady = false;
@@ -54,11 +58,15 @@ function useNodeCrypto(): void {
  *   (omitted → everything stays in memory)
  * @returns the PEM material
  */
-export async function loadOrCreateDevCertificates(options: { hostName: string; dataDir?: string | undefined }): Promise<DevCertificates> {
+export async function loadOrCreateDevCertificates(options: {
+  hostName: string;
+  dataDir?: string | undefined;
+}): Promise<DevCertificates> {
   useNodeCrypto();
   const { dataDir, hostName } = options;
   const names = requiredNames(hostName);
-  const file = (name: keyof typeof CERTIFICATE_FILES) => (dataDir === undefined ? undefined : join(dataDir, CERTIFICATE_FILES[name]));
+  const file = (name: keyof typeof CERTIFICATE_FILES) =>
+    dataDir === undefined ? undefined : join(dataDir, CERTIFICATE_FILES[name]);
   const read = (name: keyof typeof CERTIFICATE_FILES) => {
     const path = file(name);
     return path !== undefined && existsSync(path) ? readFileSync(path, 'utf8') : undefined;
@@ -96,7 +104,11 @@ export async function loadOrCreateDevCertificates(options: { hostName: string; d
     write('serverKey', serverKeyPem, true);
     write('serverCertificate', serverPem, false);
   }
-  const result: DevCertificates = { caCertificate: caPem, serverCertificate: serverPem, serverKey: serverKeyPem };
+  const result: DevCertificates = {
+    caCertificate: caPem,
+    serverCertificate: serverPem,
+    serverKey: serverKeyPem,
+  };
   const caFile = file('caCertificate');
   if (caFile !== undefined) result.caFile = caFile;
   return result;
@@ -111,7 +123,7 @@ function requiredNames(hostName: string): { dns: string[]; ip: string[] } {
 }
 
 async function generateKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']));
+  return await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
 }
 
 async function exportKeyPem(key: CryptoKey): Promise<string> {
@@ -121,7 +133,10 @@ async function exportKeyPem(key: CryptoKey): Promise<string> {
 
 async function importPrivateKey(pem: string): Promise<CryptoKey> {
   const der = x509.PemConverter.decode(pem)[0];
-  if (der === undefined) throw new Error('The development CA key file is empty or not PEM; delete ca.pem and ca-key.pem to recreate them.');
+  if (der === undefined)
+    throw new Error(
+      'The development CA key file is empty or not PEM; delete ca.pem and ca-key.pem to recreate them.',
+    );
   return webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, false, ['sign']);
 }
 
@@ -137,11 +152,18 @@ async function createCa(): Promise<{ certificate: string; keyPem: string; keys: 
     keys,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certificate: certificate.toString('pem'), keyPem: await exportKeyPem(keys.privateKey), keys };
+  return {
+    certificate: certificate.toString('pem'),
+    keyPem: await exportKeyPem(keys.privateKey),
+    keys,
+  };
 }
 
 async function createServerCertificate(
@@ -164,7 +186,10 @@ async function createServerCertificate(
     signingKey: caKey,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement,
+        true,
+      ),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension([
         ...names.dns.map((value) => ({ type: 'dns' as const, value })),
@@ -195,7 +220,10 @@ function certificateExpiresSoon(pem: string): boolean {
 function coversNames(pem: string, names: { dns: string[]; ip: string[] }): boolean {
   try {
     const certificate = new NodeX509Certificate(pem);
-    return names.dns.every((name) => certificate.checkHost(name) !== undefined) && names.ip.every((ip) => certificate.checkIP(ip) !== undefined);
+    return (
+      names.dns.every((name) => certificate.checkHost(name) !== undefined) &&
+      names.ip.every((ip) => certificate.checkIP(ip) !== undefined)
+    );
   } catch {
     return false;
   }

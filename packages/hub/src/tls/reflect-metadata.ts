@@ -33,8 +33,16 @@ if (typeof reflect.getMetadata !== 'function') {
     }
     return entries;
   };
-  const find = (key: unknown, target: Target, property?: string | symbol): { found: boolean; value: unknown } => {
-    for (let current: Target | null = target; current !== null; current = Object.getPrototypeOf(current) as Target | null) {
+  const find = (
+    key: unknown,
+    target: Target,
+    property?: string | symbol,
+  ): { found: boolean; value: unknown } => {
+    for (
+      let current: Target | null = target;
+      current !== null;
+      current = Object.getPrototypeOf(current) as Target | null
+    ) {
       const entries = own(current, property, false);
       if (entries?.has(key) === true) return { found: true, value: entries.get(key) };
     }

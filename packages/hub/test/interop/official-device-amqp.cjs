@@ -7,7 +7,8 @@
 const { Client } = require('azure-iot-device');
 const { Amqp, AmqpWs } = require('azure-iot-device-amqp');
 
-const promisify = (fn) => new Promise((resolve, reject) => fn((error, value) => (error ? reject(error) : resolve(value))));
+const promisify = (fn) =>
+  new Promise((resolve, reject) => fn((error, value) => (error ? reject(error) : resolve(value))));
 
 async function main() {
   const Transport = process.env.PROTOCOL === 'ws' ? AmqpWs : Amqp;
@@ -19,7 +20,9 @@ async function main() {
     desired: twin.properties.desired.$version,
     reported: twin.properties.reported.$version,
   };
-  await promisify((done) => twin.properties.reported.update({ interop: 'amqp', transport: process.env.PROTOCOL }, done));
+  await promisify((done) =>
+    twin.properties.reported.update({ interop: 'amqp', transport: process.env.PROTOCOL }, done),
+  );
   const desired = new Promise((resolve) => {
     twin.on('properties.desired', (delta) => {
       if (delta.color !== undefined) resolve({ color: delta.color, version: delta.$version });
@@ -31,7 +34,10 @@ async function main() {
   process.stdout.write('READY\n');
   report.desired = await desired;
   const again = await client.getTwin();
-  report.after = { reported: again.properties.reported.$version, interop: again.properties.reported.interop };
+  report.after = {
+    reported: again.properties.reported.$version,
+    interop: again.properties.reported.interop,
+  };
   await client.close();
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }

@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createSasToken, formatDeviceConnectionString, parseServiceConnectionString } from '@twinkit/twin-model/protocol';
+import {
+  createSasToken,
+  formatDeviceConnectionString,
+  parseServiceConnectionString,
+} from '@twinkit/twin-model/protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { attachAmqpEndpoint, findAmqpEndpoint } from '../../src/amqp/amqp-endpoint.js';
 import { createHub, hubInternals, type Hub } from '../../src/hub.js';
@@ -24,7 +28,11 @@ interface PeerReport {
   after: { reported: number; interop: string };
 }
 
-async function updateDesired(hub: Hub, deviceId: string, desired: Record<string, unknown>): Promise<void> {
+async function updateDesired(
+  hub: Hub,
+  deviceId: string,
+  desired: Record<string, unknown>,
+): Promise<void> {
   const service = parseServiceConnectionString(hub.serviceConnectionString);
   const token = await createSasToken({
     resourceUri: hub.hostName,
@@ -43,7 +51,12 @@ async function updateDesired(hub: Hub, deviceId: string, desired: Record<string,
 }
 
 /** Runs the SDK peer; once it is subscribed, sets a desired property through the REST API. */
-async function runPeer(hub: Hub, protocol: 'amqp' | 'ws', connectionString: string, caFile: string): Promise<PeerReport> {
+async function runPeer(
+  hub: Hub,
+  protocol: 'amqp' | 'ws',
+  connectionString: string,
+  caFile: string,
+): Promise<PeerReport> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_EXTRA_CA_CERTS: caFile,
@@ -70,7 +83,8 @@ async function runPeer(hub: Hub, protocol: 'amqp' | 'ws', connectionString: stri
     }
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0 || report === undefined) throw new Error(`SDK peer exited with ${String(code)}: ${stderr}`);
+  if (code !== 0 || report === undefined)
+    throw new Error(`SDK peer exited with ${String(code)}: ${stderr}`);
   return report;
 }
 
@@ -94,54 +108,71 @@ async function withHub(
 }
 
 describe('official azure-iot-device-amqp against the hub', () => {
-  it('Amqp (TLS, HostName=localhost:<port>) reads the twin, reports, and receives a desired change', { timeout: 60_000 }, async () => {
-    await withHub(
-      async (hub, server, caFile) => {
-        const device = await hub.createDevice('interop-amqp');
-        const connectionString = formatDeviceConnectionString({
-          hostName: `localhost:${String(server.ports.amqp)}`,
-          deviceId: 'interop-amqp',
-          sharedAccessKey: device.primaryKey,
-        });
-        const report = await runPeer(hub, 'amqp', connectionString, caFile);
-        expect(report.initial).toEqual({ desired: 1, reported: 1 });
-        expect(report.desired).toEqual({ color: 'blue', version: 2 });
-        expect(report.after).toEqual({ reported: 2, interop: 'amqp' });
-        expect(hubInternals(hub).core.getTwin('interop-amqp')?.reported).toEqual({ interop: 'amqp', transport: 'amqp' });
-      },
-      (hub) => listen(hub, { host: '127.0.0.1', httpsPort: 0, mqttPort: 0, amqpPort: 0 }),
-    );
-  });
-
-  it('AmqpWs (wss://localhost:443/$iothub/websocket) reads the twin, reports, and receives a desired change', { timeout: 90_000 }, async () => {
-    await withHub(
-      async (hub, _server, caFile) => {
-        const device = await hub.createDevice('interop-amqp');
-        const connectionString = formatDeviceConnectionString({
-          hostName: 'localhost',
-          deviceId: 'interop-amqp',
-          sharedAccessKey: device.primaryKey,
-        });
-        const report = await runPeer(hub, 'ws', connectionString, caFile);
-        expect(report.initial).toEqual({ desired: 1, reported: 1 });
-        expect(report.desired).toEqual({ color: 'blue', version: 2 });
-        expect(report.after).toEqual({ reported: 2, interop: 'amqp' });
-        expect(hubInternals(hub).core.getTwin('interop-amqp')?.reported).toEqual({ interop: 'amqp', transport: 'ws' });
-      },
-      async (hub) => {
-        try {
-          // Other interop suites also bind 443; wait for them to release it.
-          return await vi.waitFor(() => listen(hub, { host: '127.0.0.1', httpsPort: 443, mqttPort: 0, amqpPort: 0 }), {
-            timeout: 40_000,
-            interval: 200,
+  it(
+    'Amqp (TLS, HostName=localhost:<port>) reads the twin, reports, and receives a desired change',
+    { timeout: 60_000 },
+    async () => {
+      await withHub(
+        async (hub, server, caFile) => {
+          const device = await hub.createDevice('interop-amqp');
+          const connectionString = formatDeviceConnectionString({
+            hostName: `localhost:${String(server.ports.amqp)}`,
+            deviceId: 'interop-amqp',
+            sharedAccessKey: device.primaryKey,
           });
-        } catch (error) {
-          throw new Error(
-            `AmqpWs always dials port 443, so this test needs 127.0.0.1:443: ${error instanceof Error ? error.message : String(error)}`,
-            { cause: error },
-          );
-        }
-      },
-    );
-  });
+          const report = await runPeer(hub, 'amqp', connectionString, caFile);
+          expect(report.initial).toEqual({ desired: 1, reported: 1 });
+          expect(report.desired).toEqual({ color: 'blue', version: 2 });
+          expect(report.after).toEqual({ reported: 2, interop: 'amqp' });
+          expect(hubInternals(hub).core.getTwin('interop-amqp')?.reported).toEqual({
+            interop: 'amqp',
+            transport: 'amqp',
+          });
+        },
+        (hub) => listen(hub, { host: '127.0.0.1', httpsPort: 0, mqttPort: 0, amqpPort: 0 }),
+      );
+    },
+  );
+
+  it(
+    'AmqpWs (wss://localhost:443/$iothub/websocket) reads the twin, reports, and receives a desired change',
+    { timeout: 90_000 },
+    async () => {
+      await withHub(
+        async (hub, _server, caFile) => {
+          const device = await hub.createDevice('interop-amqp');
+          const connectionString = formatDeviceConnectionString({
+            hostName: 'localhost',
+            deviceId: 'interop-amqp',
+            sharedAccessKey: device.primaryKey,
+          });
+          const report = await runPeer(hub, 'ws', connectionString, caFile);
+          expect(report.initial).toEqual({ desired: 1, reported: 1 });
+          expect(report.desired).toEqual({ color: 'blue', version: 2 });
+          expect(report.after).toEqual({ reported: 2, interop: 'amqp' });
+          expect(hubInternals(hub).core.getTwin('interop-amqp')?.reported).toEqual({
+            interop: 'amqp',
+            transport: 'ws',
+          });
+        },
+        async (hub) => {
+          try {
+            // Other interop suites also bind 443; wait for them to release it.
+            return await vi.waitFor(
+              () => listen(hub, { host: '127.0.0.1', httpsPort: 443, mqttPort: 0, amqpPort: 0 }),
+              {
+                timeout: 40_000,
+                interval: 200,
+              },
+            );
+          } catch (error) {
+            throw new Error(
+              `AmqpWs always dials port 443, so this test needs 127.0.0.1:443: ${error instanceof Error ? error.message : String(error)}`,
+              { cause: error },
+            );
+          }
+        },
+      );
+    },
+  );
 });

@@ -25,7 +25,11 @@ async function main() {
     { tags: { city: 'Paris' }, properties: { desired: { rate: 5 } } },
     twin.etag,
   );
-  report.updated = { etag: updated.etag, tags: updated.tags, rate: updated.properties.desired.rate };
+  report.updated = {
+    etag: updated.etag,
+    tags: updated.tags,
+    rate: updated.properties.desired.rate,
+  };
 
   try {
     await registry.updateTwin('interop-dev', { tags: { city: 'Lyon' } }, twin.etag);

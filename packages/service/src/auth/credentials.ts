@@ -99,8 +99,10 @@ export class SasKeyCredential implements NamedKeyCredential {
 }
 
 function assertNamedKey(name: unknown, key: unknown): void {
-  if (typeof name !== 'string' || name === '') throw new TypeError('The shared access policy name must be a non-empty string');
-  if (typeof key !== 'string' || key === '') throw new TypeError('The shared access key must be a non-empty base64 string');
+  if (typeof name !== 'string' || name === '')
+    throw new TypeError('The shared access policy name must be a non-empty string');
+  if (typeof key !== 'string' || key === '')
+    throw new TypeError('The shared access key must be a non-empty base64 string');
 }
 
 /**

@@ -55,9 +55,15 @@ export type PipelinePolicy = (request: PipelineRequest, next: SendRequest) => Pr
  * @param fetchImpl - the transport
  * @returns a function that runs a request through all of them
  */
-export function createPipeline(policies: readonly PipelinePolicy[], fetchImpl: FetchLike): SendRequest {
+export function createPipeline(
+  policies: readonly PipelinePolicy[],
+  fetchImpl: FetchLike,
+): SendRequest {
   const transport: SendRequest = (request) => sendOverFetch(request, fetchImpl);
-  return policies.reduceRight<SendRequest>((next, policy) => (request) => policy(request, next), transport);
+  return policies.reduceRight<SendRequest>(
+    (next, policy) => (request) => policy(request, next),
+    transport,
+  );
 }
 
 async function sendOverFetch(request: PipelineRequest, fetchImpl: FetchLike): Promise<Response> {

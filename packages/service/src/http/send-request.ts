@@ -59,7 +59,11 @@ export interface RestContext {
  * @throws a {@link HubError} subclass for any status of 300 or more
  * @throws `signal.reason` when the signal aborts
  */
-export async function sendRest(context: RestContext, call: RestCall, signal: AbortSignal | undefined): Promise<RestResult> {
+export async function sendRest(
+  context: RestContext,
+  call: RestCall,
+  signal: AbortSignal | undefined,
+): Promise<RestResult> {
   // A plain object with lower-case names: `fetch` takes it as is, and policies add to it cheaply.
   const headers: Record<string, string> = call.headers === undefined ? {} : { ...call.headers };
   let body: string | undefined;
@@ -70,7 +74,8 @@ export async function sendRest(context: RestContext, call: RestCall, signal: Abo
   headers.accept = 'application/json';
   let url = `${context.baseUrl}${withApiVersion(call.path, context.apiVersion)}`;
   if (call.query !== undefined) {
-    for (const [name, value] of Object.entries(call.query)) url += `&${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
+    for (const [name, value] of Object.entries(call.query))
+      url += `&${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
   }
   const response = await context.send({
     method: call.method,
@@ -83,7 +88,8 @@ export async function sendRest(context: RestContext, call: RestCall, signal: Abo
   const text = await abortable(response.text(), signal);
   if (response.status >= 300 && call.acceptErrorBody !== undefined) {
     const body = tryParseJson(text);
-    if (body !== undefined && call.acceptErrorBody(body)) return { status: response.status, headers: response.headers, body };
+    if (body !== undefined && call.acceptErrorBody(body))
+      return { status: response.status, headers: response.headers, body };
   }
   if (response.status >= 300) {
     const parsed = parseHubErrorBody(text);

@@ -16,7 +16,9 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter(new Headers({ 'x-ms-retry-after-ms': '10' }))).toBe(10);
     expect(parseRetryAfter(new Headers({ 'retry-after': '3' }))).toBe(3_000);
     const now = Date.parse('2030-01-01T00:00:00Z');
-    expect(parseRetryAfter(new Headers({ 'retry-after': 'Tue, 01 Jan 2030 00:00:05 GMT' }), now)).toBe(5_000);
+    expect(
+      parseRetryAfter(new Headers({ 'retry-after': 'Tue, 01 Jan 2030 00:00:05 GMT' }), now),
+    ).toBe(5_000);
     expect(parseRetryAfter(new Headers({ 'retry-after': 'soon' }))).toBeUndefined();
     expect(parseRetryAfter(new Headers())).toBeUndefined();
   });

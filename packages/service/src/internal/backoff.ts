@@ -31,7 +31,10 @@ export function backoffDelay(
  * @param nowInMs - the current time, for HTTP dates
  * @returns milliseconds to wait, or `undefined` when the response says nothing usable
  */
-export function parseRetryAfter(headers: Headers, nowInMs: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  headers: Headers,
+  nowInMs: number = Date.now(),
+): number | undefined {
   for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
     const value = headers.get(name);
     if (value !== null && /^\d+(\.\d+)?$/.test(value.trim())) return Math.ceil(Number(value));

@@ -23,7 +23,13 @@ interface LoggerState {
   sink: LogSink;
 }
 
-const RANK: Readonly<Record<LogLevel, number>> = { verbose: 0, info: 1, warning: 2, error: 3, off: 4 };
+const RANK: Readonly<Record<LogLevel, number>> = {
+  verbose: 0,
+  info: 1,
+  warning: 2,
+  error: 3,
+  off: 4,
+};
 
 // Symbol.for so two copies of a package (or the device and service packages) share one state.
 const STATE_KEY = Symbol.for('@twinkit/logger');
@@ -31,8 +37,15 @@ const STATE_KEY = Symbol.for('@twinkit/logger');
 function defaultSink(entry: LogEntry): void {
   const line = `${entry.namespace} [${entry.level}] ${entry.message}`;
   // Logging to the console is this sink's whole purpose; users replace it with setLogSink.
-  // eslint-disable-next-line no-console
-  (entry.level === 'error' ? console.error : entry.level === 'warning' ? console.warn : console.debug)(line);
+  /* eslint-disable no-console -- see above */
+  const write =
+    entry.level === 'error'
+      ? console.error
+      : entry.level === 'warning'
+        ? console.warn
+        : console.debug;
+  /* eslint-enable no-console */
+  write(line);
 }
 
 function state(): LoggerState {
@@ -57,7 +70,8 @@ function state(): LoggerState {
  * ```
  */
 export function setLogLevel(level: LogLevel): void {
-  if (!(level in RANK)) throw new RangeError(`Unknown log level '${level}'; use verbose, info, warning, error or off`);
+  if (!(level in RANK))
+    throw new RangeError(`Unknown log level '${level}'; use verbose, info, warning, error or off`);
   state().level = level;
 }
 

@@ -29,7 +29,8 @@ export const KnownHubErrorCode = Object.freeze({
 } as const);
 
 /** A hub error code: one of {@link KnownHubErrorCode} or any other string the hub sends. */
-export type HubErrorCode = (typeof KnownHubErrorCode)[keyof typeof KnownHubErrorCode] | (string & {});
+export type HubErrorCode =
+  (typeof KnownHubErrorCode)[keyof typeof KnownHubErrorCode] | (string & {});
 
 /** What the vocabulary knows about one code. */
 export interface HubErrorCodeInfo {

@@ -28,7 +28,10 @@ export interface CreateHubErrorInput {
   cause?: unknown;
 }
 
-type HubErrorClass = new (message: string, options: ConstructorParameters<typeof HubError>[1]) => HubError;
+type HubErrorClass = new (
+  message: string,
+  options: ConstructorParameters<typeof HubError>[1],
+) => HubError;
 
 function classFor(statusCode: number): HubErrorClass {
   switch (statusCode) {
@@ -66,7 +69,9 @@ const advice: Readonly<Record<number, string>> = {
 
 function describeTarget(deviceId: string | undefined, moduleId: string | undefined): string {
   if (deviceId === undefined) return '';
-  return moduleId === undefined ? ` for device '${deviceId}'` : ` for module '${deviceId}/${moduleId}'`;
+  return moduleId === undefined
+    ? ` for device '${deviceId}'`
+    : ` for module '${deviceId}/${moduleId}'`;
 }
 
 /**
@@ -85,7 +90,9 @@ export function createHubError(input: CreateHubErrorInput): HubError {
   const known = input.code === undefined ? undefined : lookupHubErrorCode(input.code);
   const code =
     known?.code ??
-    (typeof input.code === 'string' && input.code !== '' ? input.code : defaultHubErrorCode(input.statusCode));
+    (typeof input.code === 'string' && input.code !== ''
+      ? input.code
+      : defaultHubErrorCode(input.statusCode));
   const target = describeTarget(input.deviceId, input.moduleId);
   const head = input.operation ? `${input.operation}${target} failed` : `Request${target} failed`;
   const rawText = input.message?.trim();

@@ -48,7 +48,12 @@ export function parseHubErrorBody(body: string): ParsedHubErrorBody {
   const record = value as Record<string, unknown>;
   const device = fromDeviceShape(record);
   if (device) return device;
-  const outer = typeof record.Message === 'string' ? record.Message : typeof record.message === 'string' ? record.message : undefined;
+  const outer =
+    typeof record.Message === 'string'
+      ? record.Message
+      : typeof record.message === 'string'
+        ? record.message
+        : undefined;
   if (outer === undefined) return { message: text };
   if (outer.trimStart().startsWith('{')) {
     const inner = parseHubErrorBody(outer);
@@ -101,6 +106,7 @@ export function formatDeviceErrorBody(
   trackingId: string,
   timestamp: string,
 ): { errorCode: number; trackingId: string; message: string; timestampUtc: string } {
-  const numeric = typeof code === 'number' ? code : (lookupHubErrorCode(code)?.numericCode ?? 500001);
+  const numeric =
+    typeof code === 'number' ? code : (lookupHubErrorCode(code)?.numericCode ?? 500001);
   return { errorCode: numeric, trackingId, message, timestampUtc: timestamp };
 }

@@ -143,7 +143,10 @@ describe('parseHubErrorBody', () => {
   });
 
   it('keeps an unknown classic code and text with semicolons', () => {
-    expect(parseHubErrorBody('{"Message":"ErrorCode:Weird;a;b"}')).toEqual({ code: 'Weird', message: 'a;b' });
+    expect(parseHubErrorBody('{"Message":"ErrorCode:Weird;a;b"}')).toEqual({
+      code: 'Weird',
+      message: 'a;b',
+    });
     expect(parseHubErrorBody('{"Message":"ErrorCode:;text"}')).toEqual({ message: 'text' });
   });
 
@@ -164,7 +167,10 @@ describe('parseHubErrorBody', () => {
       message: 'bad',
       trackingId: 'x',
     });
-    expect(parseHubErrorBody('{"errorCode":"Custom","Message":"m"}')).toEqual({ code: 'Custom', message: 'm' });
+    expect(parseHubErrorBody('{"errorCode":"Custom","Message":"m"}')).toEqual({
+      code: 'Custom',
+      message: 'm',
+    });
     expect(parseHubErrorBody('{"errorCode":"PreconditionFailed"}')).toEqual({
       code: 'PreconditionFailed',
       numericCode: 412001,
@@ -189,7 +195,12 @@ describe('parseHubErrorBody', () => {
     expect(parseHubErrorBody(JSON.stringify(rest)).code).toBe('PreconditionFailed');
 
     const device = formatDeviceErrorBody('ArgumentInvalid', 'bad key', 't', '2024-01-01T00:00:00Z');
-    expect(device).toEqual({ errorCode: 400004, trackingId: 't', message: 'bad key', timestampUtc: '2024-01-01T00:00:00Z' });
+    expect(device).toEqual({
+      errorCode: 400004,
+      trackingId: 't',
+      message: 'bad key',
+      timestampUtc: '2024-01-01T00:00:00Z',
+    });
     expect(formatDeviceErrorBody(412001, 'x', 't', 'now').errorCode).toBe(412001);
     expect(formatDeviceErrorBody('Unknown', 'x', 't', 'now').errorCode).toBe(500001);
   });
@@ -253,10 +264,15 @@ describe('guards', () => {
   });
 
   it('falls back to the name, so errors from another realm or copy still match', () => {
-    const foreign = Object.assign(new Error('stale'), { name: 'PreconditionFailedError', statusCode: 412 });
+    const foreign = Object.assign(new Error('stale'), {
+      name: 'PreconditionFailedError',
+      statusCode: 412,
+    });
     expect(isPreconditionFailedError(foreign)).toBe(true);
     expect(isHubError(foreign)).toBe(true);
-    expect(isHubError(Object.assign(new Error('x'), { name: 'PreconditionFailedError' }))).toBe(false);
+    expect(isHubError(Object.assign(new Error('x'), { name: 'PreconditionFailedError' }))).toBe(
+      false,
+    );
   });
 
   it('isRetryableError covers hub, transport and timeout errors', () => {

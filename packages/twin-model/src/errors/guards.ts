@@ -48,9 +48,11 @@ export function isHubError(error: unknown): error is HubError {
 }
 
 /** Whether `error` is a {@link BadRequestError} (400). */
-export const isBadRequestError = (error: unknown): error is BadRequestError => hasName(error, 'BadRequestError');
+export const isBadRequestError = (error: unknown): error is BadRequestError =>
+  hasName(error, 'BadRequestError');
 /** Whether `error` is an {@link UnauthorizedError} (401). */
-export const isUnauthorizedError = (error: unknown): error is UnauthorizedError => hasName(error, 'UnauthorizedError');
+export const isUnauthorizedError = (error: unknown): error is UnauthorizedError =>
+  hasName(error, 'UnauthorizedError');
 /** Whether `error` is a {@link QuotaExceededError} (403). */
 export const isQuotaExceededError = (error: unknown): error is QuotaExceededError =>
   hasName(error, 'QuotaExceededError');
@@ -58,7 +60,8 @@ export const isQuotaExceededError = (error: unknown): error is QuotaExceededErro
 export const isDeviceNotFoundError = (error: unknown): error is DeviceNotFoundError =>
   hasName(error, 'DeviceNotFoundError');
 /** Whether `error` is a {@link ConflictError} (409). */
-export const isConflictError = (error: unknown): error is ConflictError => hasName(error, 'ConflictError');
+export const isConflictError = (error: unknown): error is ConflictError =>
+  hasName(error, 'ConflictError');
 /** Whether `error` is a {@link PreconditionFailedError} (412, stale ETag or version). */
 export const isPreconditionFailedError = (error: unknown): error is PreconditionFailedError =>
   hasName(error, 'PreconditionFailedError');
@@ -66,7 +69,8 @@ export const isPreconditionFailedError = (error: unknown): error is Precondition
 export const isPayloadTooLargeError = (error: unknown): error is PayloadTooLargeError =>
   hasName(error, 'PayloadTooLargeError');
 /** Whether `error` is a {@link ThrottledError} (429). */
-export const isThrottledError = (error: unknown): error is ThrottledError => hasName(error, 'ThrottledError');
+export const isThrottledError = (error: unknown): error is ThrottledError =>
+  hasName(error, 'ThrottledError');
 /** Whether `error` is a {@link ServiceUnavailableError} (5xx). */
 export const isServiceUnavailableError = (error: unknown): error is ServiceUnavailableError =>
   hasName(error, 'ServiceUnavailableError');
@@ -74,9 +78,11 @@ export const isServiceUnavailableError = (error: unknown): error is ServiceUnava
 export const isTwinValidationError = (error: unknown): error is TwinValidationError =>
   hasName(error, 'TwinValidationError');
 /** Whether `error` is a {@link QuerySyntaxError}. */
-export const isQuerySyntaxError = (error: unknown): error is QuerySyntaxError => hasName(error, 'QuerySyntaxError');
+export const isQuerySyntaxError = (error: unknown): error is QuerySyntaxError =>
+  hasName(error, 'QuerySyntaxError');
 /** Whether `error` is a {@link TransportError}. */
-export const isTransportError = (error: unknown): error is TransportError => hasName(error, 'TransportError');
+export const isTransportError = (error: unknown): error is TransportError =>
+  hasName(error, 'TransportError');
 /** Whether `error` is an {@link OperationTimeoutError}. */
 export const isOperationTimeoutError = (error: unknown): error is OperationTimeoutError =>
   hasName(error, 'OperationTimeoutError');

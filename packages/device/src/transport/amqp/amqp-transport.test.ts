@@ -2,7 +2,11 @@ import { createSasToken } from '@twinkit/twin-model/protocol';
 import { TransportError, UnauthorizedError } from '@twinkit/twin-model/errors';
 import { describe, expect, it, vi } from 'vitest';
 // The hub's AMQP test support (hub internals; not part of @twinkit/hub's public API).
-import { startAmqpTestHub, type AmqpTestHub, type KeyedAmqpIdentity } from '../../../../hub/src/amqp/amqp-test-hub.js';
+import {
+  startAmqpTestHub,
+  type AmqpTestHub,
+  type KeyedAmqpIdentity,
+} from '../../../../hub/src/amqp/amqp-test-hub.js';
 import { DeviceClient } from '../../device-client.js';
 import type { DesiredChange } from '../../desired/desired-router.js';
 import { describeTransportContract, type TransportContractFixture } from '../transport.contract.js';
@@ -44,7 +48,10 @@ async function fixture(webSocket: boolean): Promise<TransportContractFixture> {
     badConnectParams: () => connectParams(hub, device, { webSocket, key: WRONG_KEY }),
     updateDesired: (patch) => hub.updateDesired(device, patch),
     failNext: (operation, statusCode) => {
-      hub.hub.faults.failNext({ operation: operation === 'getTwin' ? 'deviceGetTwin' : 'deviceUpdateReported', statusCode });
+      hub.hub.faults.failNext({
+        operation: operation === 'getTwin' ? 'deviceGetTwin' : 'deviceUpdateReported',
+        statusCode,
+      });
       return Promise.resolve();
     },
     dropConnection: () => {
@@ -77,7 +84,9 @@ describe('AmqpTransport', () => {
     const device = await hub.createDevice('dev-1');
     const { handlers, disconnects } = recorder();
     const transport = amqp()(handlers, { operationTimeoutInMs: 4_000 });
-    await transport.connect(await connectParams(hub, device, { expiresOnInSeconds: Math.floor(Date.now() / 1000) + 600 }));
+    await transport.connect(
+      await connectParams(hub, device, { expiresOnInSeconds: Math.floor(Date.now() / 1000) + 600 }),
+    );
     expect(hub.endpoint.connectionCount).toBe(1);
     await transport.updateCredentials(await connectParams(hub, device));
     expect(hub.endpoint.connectionCount).toBe(1);
@@ -92,7 +101,9 @@ describe('AmqpTransport', () => {
     const device = await hub.createDevice('dev-1');
     const transport = amqp()(recorder().handlers, { operationTimeoutInMs: 4_000 });
     await transport.connect(await connectParams(hub, device));
-    await expect(transport.updateCredentials(await connectParams(hub, device, { key: WRONG_KEY }))).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(
+      transport.updateCredentials(await connectParams(hub, device, { key: WRONG_KEY })),
+    ).rejects.toBeInstanceOf(UnauthorizedError);
     await transport.disconnect();
   });
 
@@ -129,7 +140,9 @@ describe('AmqpTransport', () => {
     const transport = amqp()(recorder().handlers, { operationTimeoutInMs: 4_000 });
     await transport.connect(await connectParams(hub, device));
     hub.endpoint.faults.delayNextTwinResponses({ operation: 'getTwin', delayInMs: 1_000 });
-    await expect(transport.getTwin({ timeoutInMs: 100 })).rejects.toMatchObject({ name: 'OperationTimeoutError' });
+    await expect(transport.getTwin({ timeoutInMs: 100 })).rejects.toMatchObject({
+      name: 'OperationTimeoutError',
+    });
     await transport.disconnect();
   });
 
@@ -163,39 +176,47 @@ describe('AmqpTransport', () => {
 });
 
 describe('DeviceClient over amqp()', () => {
-  it('resyncs desired changes missed while the connection was down and flushes queued reported updates', { timeout: 20_000 }, async () => {
-    await using hub = await startAmqpTestHub();
-    const device = await hub.hub.createDevice('dev-1');
-    const client = DeviceClient.fromConnectionString(
-      `HostName=localhost:${String(hub.amqpPort)};DeviceId=dev-1;SharedAccessKey=${device.primaryKey}`,
-      { transport: amqp(), ca: hub.hub.caCertificate, retryOptions: { retryDelayInMs: 50, maxRetryDelayInMs: 200 } },
-    );
-    await using _client = client;
-    const changes: DesiredChange[] = [];
-    client.onDesired('rate', (change) => {
-      changes.push(change);
-    });
-    await client.open();
-    await hub.updateDesired({ deviceId: 'dev-1' }, { rate: 1 });
-    await vi.waitFor(() => {
-      expect(changes.map((change) => change.value)).toEqual([1]);
-    });
-    const states: string[] = [];
-    client.on('connectionStateChange', (change) => {
-      states.push(change.state);
-    });
-    // A desired change and a reported update made around a dropped connection still arrive: the
-    // change by notification or by the resync after reconnecting, the update from the outbox.
-    hub.endpoint.faults.dropConnection({ deviceId: 'dev-1' });
-    await hub.updateDesired({ deviceId: 'dev-1' }, { rate: 2 });
-    const reported = client.updateReportedProperties({ offline: true });
-    await vi.waitFor(() => {
-      expect(changes.map((change) => change.value)).toEqual([1, 2]);
-    });
-    await expect(reported).resolves.toMatchObject({ version: expect.any(Number) as number });
-    expect(states).toEqual(expect.arrayContaining(['reconnecting', 'connected']));
-    expect(hub.core.getTwin('dev-1')?.reported).toEqual({ offline: true });
-  });
+  it(
+    'resyncs desired changes missed while the connection was down and flushes queued reported updates',
+    { timeout: 20_000 },
+    async () => {
+      await using hub = await startAmqpTestHub();
+      const device = await hub.hub.createDevice('dev-1');
+      const client = DeviceClient.fromConnectionString(
+        `HostName=localhost:${String(hub.amqpPort)};DeviceId=dev-1;SharedAccessKey=${device.primaryKey}`,
+        {
+          transport: amqp(),
+          ca: hub.hub.caCertificate,
+          retryOptions: { retryDelayInMs: 50, maxRetryDelayInMs: 200 },
+        },
+      );
+      await using _client = client;
+      const changes: DesiredChange[] = [];
+      client.onDesired('rate', (change) => {
+        changes.push(change);
+      });
+      await client.open();
+      await hub.updateDesired({ deviceId: 'dev-1' }, { rate: 1 });
+      await vi.waitFor(() => {
+        expect(changes.map((change) => change.value)).toEqual([1]);
+      });
+      const states: string[] = [];
+      client.on('connectionStateChange', (change) => {
+        states.push(change.state);
+      });
+      // A desired change and a reported update made around a dropped connection still arrive: the
+      // change by notification or by the resync after reconnecting, the update from the outbox.
+      hub.endpoint.faults.dropConnection({ deviceId: 'dev-1' });
+      await hub.updateDesired({ deviceId: 'dev-1' }, { rate: 2 });
+      const reported = client.updateReportedProperties({ offline: true });
+      await vi.waitFor(() => {
+        expect(changes.map((change) => change.value)).toEqual([1, 2]);
+      });
+      await expect(reported).resolves.toMatchObject({ version: expect.any(Number) as number });
+      expect(states).toEqual(expect.arrayContaining(['reconnecting', 'connected']));
+      expect(hub.core.getTwin('dev-1')?.reported).toEqual({ offline: true });
+    },
+  );
 });
 
 describe('amqp', () => {

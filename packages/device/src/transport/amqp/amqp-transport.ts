@@ -51,7 +51,12 @@ import type {
   TransportRequestOptions,
   UpdateReportedResult,
 } from '../transport.js';
-import { describeIdentity, errorContextOf, parseDeviceTwin, type ErrorContext } from '../transport-helpers.js';
+import {
+  describeIdentity,
+  errorContextOf,
+  parseDeviceTwin,
+  type ErrorContext,
+} from '../transport-helpers.js';
 import { translateAmqpError, translateCbsStatus, translateTwinStatus } from './translate-error.js';
 import { WebSocketStream } from './websocket-stream.js';
 
@@ -84,8 +89,13 @@ function bodyText(body: unknown): string | undefined {
   if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
   if (typeof body === 'object' && 'content' in body) {
     const section = body as { content: unknown; multiple?: boolean };
-    const parts = section.multiple === true && Array.isArray(section.content) ? section.content : [section.content];
-    return Buffer.concat(parts.filter((part): part is Uint8Array => part instanceof Uint8Array)).toString('utf8');
+    const parts =
+      section.multiple === true && Array.isArray(section.content)
+        ? section.content
+        : [section.content];
+    return Buffer.concat(
+      parts.filter((part): part is Uint8Array => part instanceof Uint8Array),
+    ).toString('utf8');
   }
   return undefined;
 }
@@ -110,7 +120,11 @@ export class AmqpTransport implements DeviceTransport {
   #live: Live | undefined;
   #params: ConnectParams | undefined;
 
-  constructor(options: AmqpTransportOptions, handlers: TransportHandlers, context: TransportContext) {
+  constructor(
+    options: AmqpTransportOptions,
+    handlers: TransportHandlers,
+    context: TransportContext,
+  ) {
     this.#options = options;
     this.#handlers = handlers;
     this.#context = context;
@@ -121,9 +135,12 @@ export class AmqpTransport implements DeviceTransport {
     this.#params = params;
     const timeoutInMs = options.timeoutInMs ?? this.#context.operationTimeoutInMs;
     try {
-      this.#live = await withDeadline('connect', timeoutInMs, options.abortSignal, (signal) => this.#open(params, signal, timeoutInMs));
+      this.#live = await withDeadline('connect', timeoutInMs, options.abortSignal, (signal) =>
+        this.#open(params, signal, timeoutInMs),
+      );
     } catch (error) {
-      if (options.abortSignal?.aborted === true && error === options.abortSignal.reason) throw error;
+      if (options.abortSignal?.aborted === true && error === options.abortSignal.reason)
+        throw error;
       if (error instanceof OperationTimeoutError) throw error;
       throw translateAmqpError(error, this.#errorContext('Connect'));
     }
@@ -139,36 +156,56 @@ export class AmqpTransport implements DeviceTransport {
 
   async getTwin(options: TransportRequestOptions = {}): Promise<DeviceTwin> {
     const operation = 'Twin read';
-    const response = await this.#request(operation, { [TWIN_ANNOTATION.operation]: KnownTwinAmqpOperation.get }, ' ', options);
+    const response = await this.#request(
+      operation,
+      { [TWIN_ANNOTATION.operation]: KnownTwinAmqpOperation.get },
+      ' ',
+      options,
+    );
     this.#throwIfFailed(response, operation);
     const twin = parseDeviceTwin(response.body);
     if (twin === undefined) {
-      throw new TransportError(`${operation} returned a body that is not a device twin`, { retryable: true });
+      throw new TransportError(`${operation} returned a body that is not a device twin`, {
+        retryable: true,
+      });
     }
     return twin;
   }
 
-  async patchReported(patch: JsonObject, options: TransportRequestOptions = {}): Promise<UpdateReportedResult> {
+  async patchReported(
+    patch: JsonObject,
+    options: TransportRequestOptions = {},
+  ): Promise<UpdateReportedResult> {
     const operation = 'Reported properties update';
     const response = await this.#request(
       operation,
-      { [TWIN_ANNOTATION.operation]: KnownTwinAmqpOperation.patch, [TWIN_ANNOTATION.resource]: REPORTED_PROPERTIES_RESOURCE },
+      {
+        [TWIN_ANNOTATION.operation]: KnownTwinAmqpOperation.patch,
+        [TWIN_ANNOTATION.resource]: REPORTED_PROPERTIES_RESOURCE,
+      },
       JSON.stringify(patch),
       options,
     );
     this.#throwIfFailed(response, operation);
     if (response.version === undefined) {
-      throw new TransportError(`${operation} was accepted but the hub sent no version`, { retryable: false });
+      throw new TransportError(`${operation} was accepted but the hub sent no version`, {
+        retryable: false,
+      });
     }
     return { version: response.version };
   }
 
-  async setDesiredSubscription(enabled: boolean, options: TransportRequestOptions = {}): Promise<void> {
+  async setDesiredSubscription(
+    enabled: boolean,
+    options: TransportRequestOptions = {},
+  ): Promise<void> {
     const operation = enabled ? 'Desired subscription' : 'Desired unsubscription';
     const response = await this.#request(
       operation,
       {
-        [TWIN_ANNOTATION.operation]: enabled ? KnownTwinAmqpOperation.put : KnownTwinAmqpOperation.delete,
+        [TWIN_ANNOTATION.operation]: enabled
+          ? KnownTwinAmqpOperation.put
+          : KnownTwinAmqpOperation.delete,
         [TWIN_ANNOTATION.resource]: DESIRED_NOTIFICATIONS_RESOURCE,
       },
       ' ',
@@ -177,7 +214,10 @@ export class AmqpTransport implements DeviceTransport {
     this.#throwIfFailed(response, operation);
   }
 
-  async updateCredentials(params: ConnectParams, options: TransportRequestOptions = {}): Promise<void> {
+  async updateCredentials(
+    params: ConnectParams,
+    options: TransportRequestOptions = {},
+  ): Promise<void> {
     const live = this.#requireLive('Credential update');
     this.#params = params;
     if (live.cbs === undefined || params.sasToken === undefined) return;
@@ -185,7 +225,10 @@ export class AmqpTransport implements DeviceTransport {
     // subscription stay as they are.
     this.#log.info(`presenting a renewed token for ${describeIdentity(params)} on $cbs`);
     const timeoutInMs = options.timeoutInMs ?? this.#context.operationTimeoutInMs;
-    await this.#putToken(live.cbs.sender, params, { timeoutInMs, abortSignal: options.abortSignal });
+    await this.#putToken(live.cbs.sender, params, {
+      timeoutInMs,
+      abortSignal: options.abortSignal,
+    });
   }
 
   // --- connection -------------------------------------------------------------------------------
@@ -195,7 +238,9 @@ export class AmqpTransport implements DeviceTransport {
     const checkpoint = (): void => {
       if (signal.aborted) throw signal.reason;
     };
-    this.#log.info(`connecting ${describeIdentity(params)} over AMQP${this.#options.webSocket === true ? ' (WebSocket)' : ''}`);
+    this.#log.info(
+      `connecting ${describeIdentity(params)} over AMQP${this.#options.webSocket === true ? ' (WebSocket)' : ''}`,
+    );
     try {
       await connection.open({ abortSignal: signal });
       checkpoint();
@@ -235,7 +280,8 @@ export class AmqpTransport implements DeviceTransport {
       const properties = {
         [TWIN_LINK_PROPERTY.channelCorrelationId]: `twin:${randomUUID()}`,
         [TWIN_LINK_PROPERTY.apiVersion]: API_VERSION,
-        [TWIN_LINK_PROPERTY.clientVersion]: this.#options.clientVersion ?? DEFAULT_AMQP_CLIENT_VERSION,
+        [TWIN_LINK_PROPERTY.clientVersion]:
+          this.#options.clientVersion ?? DEFAULT_AMQP_CLIENT_VERSION,
       };
       const twinReceiver = await session.createReceiver({
         source: { address },
@@ -265,12 +311,16 @@ export class AmqpTransport implements DeviceTransport {
       });
       checkpoint();
       const onConnectionLost = (context: EventContext): void => {
-        this.#onLost(connection, context.error ?? (context.connection as { error?: unknown } | undefined)?.error);
+        this.#onLost(
+          connection,
+          context.error ?? (context.connection as { error?: unknown } | undefined)?.error,
+        );
       };
       connection.on(ConnectionEvents.disconnected, onConnectionLost);
       connection.on(ConnectionEvents.connectionClose, onConnectionLost);
       connection.on(ConnectionEvents.connectionError, onConnectionLost);
-      if (!connection.isOpen()) throw new TransportError('The connection closed while the twin links were attached.');
+      if (!connection.isOpen())
+        throw new TransportError('The connection closed while the twin links were attached.');
       this.#log.info(`connected ${describeIdentity(params)}`);
       return { connection, session, cbs, twinSender, twinReceiver };
     } catch (error) {
@@ -292,7 +342,8 @@ export class AmqpTransport implements DeviceTransport {
     if (params.clientCertificate !== undefined) {
       tls.cert = params.clientCertificate.certificate;
       tls.key = params.clientCertificate.key;
-      if (params.clientCertificate.passphrase !== undefined) tls.passphrase = params.clientCertificate.passphrase;
+      if (params.clientCertificate.passphrase !== undefined)
+        tls.passphrase = params.clientCertificate.passphrase;
     }
     const base = {
       // §5.1: Node and C# put the hub FQDN in OPEN; no SASL layer, authentication goes through CBS.
@@ -313,7 +364,14 @@ export class AmqpTransport implements DeviceTransport {
         port,
         options: {},
         connect: (_port: number, _host: string, _options: unknown, callback: () => void) =>
-          new WebSocketStream({ host, port, path, protocol: AMQP_WEBSOCKET_SUBPROTOCOL, tls, onOpen: callback }),
+          new WebSocketStream({
+            host,
+            port,
+            path,
+            protocol: AMQP_WEBSOCKET_SUBPROTOCOL,
+            tls,
+            onOpen: callback,
+          }),
       }),
     } as unknown as ConnectionOptions;
   }
@@ -332,7 +390,9 @@ export class AmqpTransport implements DeviceTransport {
     try {
       audience = parseSasToken(token).rawResource;
     } catch {
-      audience = encodeURIComponent(deviceResourceUri(params.hostName, params.deviceId, params.moduleId));
+      audience = encodeURIComponent(
+        deviceResourceUri(params.hostName, params.deviceId, params.moduleId),
+      );
     }
     const request: Message = {
       message_id: rid,
@@ -352,7 +412,11 @@ export class AmqpTransport implements DeviceTransport {
     }
     const answer = await response;
     if (answer.statusCode !== 200) {
-      throw translateCbsStatus(answer.statusCode, answer.description, { operation: 'Connect', deviceId: params.deviceId, moduleId: params.moduleId });
+      throw translateCbsStatus(answer.statusCode, answer.description, {
+        operation: 'Connect',
+        deviceId: params.deviceId,
+        moduleId: params.moduleId,
+      });
     }
   }
 
@@ -375,7 +439,11 @@ export class AmqpTransport implements DeviceTransport {
       const rid = String(message.correlation_id);
       const status = numberOf(annotations[TWIN_ANNOTATION.status]);
       this.#log.verbose(`response ${String(status)} for correlation-id ${rid}`);
-      this.#tracker.resolve(rid, { status, version: numberOf(annotations[TWIN_ANNOTATION.version]), body });
+      this.#tracker.resolve(rid, {
+        status,
+        version: numberOf(annotations[TWIN_ANNOTATION.version]),
+        body,
+      });
       return;
     }
     let value: unknown;
@@ -403,7 +471,10 @@ export class AmqpTransport implements DeviceTransport {
     this.#live = undefined;
     const error = translateAmqpError(cause, this.#errorContext('Connection'));
     this.#log.info(`connection lost: ${error.message}`);
-    this.#retire(live, error instanceof TransportError ? error : new TransportError(error.message, { cause: error }));
+    this.#retire(
+      live,
+      error instanceof TransportError ? error : new TransportError(error.message, { cause: error }),
+    );
     void this.#close(connection, undefined);
     this.#handlers.disconnected(error);
   }
@@ -416,10 +487,14 @@ export class AmqpTransport implements DeviceTransport {
 
   async #close(connection: Connection, signal: AbortSignal | undefined): Promise<void> {
     try {
-      await withDeadline('disconnect', this.#context.operationTimeoutInMs, signal, (inner) => connection.close({ abortSignal: inner }));
+      await withDeadline('disconnect', this.#context.operationTimeoutInMs, signal, (inner) =>
+        connection.close({ abortSignal: inner }),
+      );
     } catch {
       // The hub did not answer the CLOSE; drop the socket instead.
-      (connection as unknown as { _connection?: { socket?: { destroy?: () => void } } })._connection?.socket?.destroy?.();
+      (
+        connection as unknown as { _connection?: { socket?: { destroy?: () => void } } }
+      )._connection?.socket?.destroy?.();
     }
   }
 
@@ -433,7 +508,9 @@ export class AmqpTransport implements DeviceTransport {
   ): Promise<TwinResponse> {
     const live = this.#live;
     if (live === undefined) {
-      return Promise.reject(new TransportError(`${operation} failed: the transport is not connected.`));
+      return Promise.reject(
+        new TransportError(`${operation} failed: the transport is not connected.`),
+      );
     }
     const { rid, response } = this.#tracker.start(operation, {
       timeoutInMs: options.timeoutInMs ?? this.#context.operationTimeoutInMs,
@@ -454,13 +531,18 @@ export class AmqpTransport implements DeviceTransport {
   }
 
   #throwIfFailed(response: TwinResponse, operation: string): void {
-    const error: HubError | undefined = translateTwinStatus(response.status, response.body, this.#errorContext(operation));
+    const error: HubError | undefined = translateTwinStatus(
+      response.status,
+      response.body,
+      this.#errorContext(operation),
+    );
     if (error !== undefined) throw error;
   }
 
   #requireLive(operation: string): Live {
     const live = this.#live;
-    if (live === undefined) throw new TransportError(`${operation} failed: the transport is not connected.`);
+    if (live === undefined)
+      throw new TransportError(`${operation} failed: the transport is not connected.`);
     return live;
   }
 
@@ -476,4 +558,3 @@ function linkErrorOf(context: EventContext): unknown {
   const session = context.session as { error?: unknown } | undefined;
   return session?.error ?? context.error;
 }
-

@@ -19,7 +19,12 @@ describe('translateTwinStatus', () => {
   });
 
   it('maps the status and the device error body to the HubError subclass', () => {
-    const body = JSON.stringify({ errorCode: 412001, trackingId: 't', message: 'stale', timestampUtc: 'now' });
+    const body = JSON.stringify({
+      errorCode: 412001,
+      trackingId: 't',
+      message: 'stale',
+      timestampUtc: 'now',
+    });
     const error = translateTwinStatus(412, body, context);
     expect(error).toBeInstanceOf(PreconditionFailedError);
     expect(error?.message).toContain('stale');
@@ -40,7 +45,10 @@ describe('translateCbsStatus', () => {
 describe('translateAmqpError', () => {
   it('maps amqp:unauthorized-access with a JSON description to UnauthorizedError', () => {
     const description = JSON.stringify({ errorCode: 401002, message: 'token expired' });
-    const error = translateAmqpError({ condition: 'amqp:unauthorized-access', description }, context);
+    const error = translateAmqpError(
+      { condition: 'amqp:unauthorized-access', description },
+      context,
+    );
     expect(error).toBeInstanceOf(UnauthorizedError);
     expect(error.message).toContain('token expired');
   });
@@ -51,7 +59,12 @@ describe('translateAmqpError', () => {
     expect(error).toBeInstanceOf(TransportError);
     expect((error as TransportError).retryable).toBe(true);
     expect(error.cause).toBe(cause);
-    expect(translateAmqpError({ condition: 'amqp:not-found', description: 'no such node' }, context).message).toContain('amqp:not-found');
-    expect(translateAmqpError(new OperationTimeoutError('connect', 10), context)).toBeInstanceOf(TransportError);
+    expect(
+      translateAmqpError({ condition: 'amqp:not-found', description: 'no such node' }, context)
+        .message,
+    ).toContain('amqp:not-found');
+    expect(translateAmqpError(new OperationTimeoutError('connect', 10), context)).toBeInstanceOf(
+      TransportError,
+    );
   });
 });

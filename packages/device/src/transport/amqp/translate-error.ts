@@ -59,7 +59,10 @@ export function translateCbsStatus(
   return createHubError({
     statusCode: status,
     code: status === 401 ? 'IotHubUnauthorizedAccess' : undefined,
-    message: description === undefined ? 'the hub refused the token (CBS put-token)' : `the hub refused the token: ${description}`,
+    message:
+      description === undefined
+        ? 'the hub refused the token (CBS put-token)'
+        : `the hub refused the token: ${description}`,
     operation: context.operation,
     deviceId: context.deviceId,
     moduleId: context.moduleId,
@@ -81,14 +84,22 @@ interface AmqpErrorShape {
  * @param context - for the message
  * @returns the error to surface
  */
-export function translateAmqpError(error: unknown, context: ErrorContext): HubError | TransportError {
+export function translateAmqpError(
+  error: unknown,
+  context: ErrorContext,
+): HubError | TransportError {
   if (error instanceof HubError || error instanceof TransportError) return error;
   if (error instanceof OperationTimeoutError) {
     return new TransportError(`${context.operation} failed: ${error.message}`, { cause: error });
   }
   const shape = (typeof error === 'object' && error !== null ? error : {}) as AmqpErrorShape;
   const condition = typeof shape.condition === 'string' ? shape.condition : undefined;
-  const description = typeof shape.description === 'string' ? shape.description : typeof shape.message === 'string' ? shape.message : undefined;
+  const description =
+    typeof shape.description === 'string'
+      ? shape.description
+      : typeof shape.message === 'string'
+        ? shape.message
+        : undefined;
   if (condition === 'amqp:unauthorized-access') {
     const parsed = parseHubErrorBody(description ?? '');
     return createHubError({

@@ -2,16 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { decodeFrame, encodeClientFrame } from './websocket-stream.js';
 
 describe('encodeClientFrame / decodeFrame', () => {
-  it.each([0, 125, 126, 65_535, 65_536])('round-trips a masked binary frame of %i bytes', (length) => {
-    const payload = Buffer.alloc(length, 0xab);
-    const frame = encodeClientFrame(0x2, payload);
-    expect((frame[1] ?? 0) & 0x80).toBe(0x80);
-    const decoded = decodeFrame(frame);
-    expect(decoded?.opcode).toBe(0x2);
-    expect(decoded?.fin).toBe(true);
-    expect(decoded?.size).toBe(frame.length);
-    expect(decoded?.payload.equals(payload)).toBe(true);
-  });
+  it.each([0, 125, 126, 65_535, 65_536])(
+    'round-trips a masked binary frame of %i bytes',
+    (length) => {
+      const payload = Buffer.alloc(length, 0xab);
+      const frame = encodeClientFrame(0x2, payload);
+      expect((frame[1] ?? 0) & 0x80).toBe(0x80);
+      const decoded = decodeFrame(frame);
+      expect(decoded?.opcode).toBe(0x2);
+      expect(decoded?.fin).toBe(true);
+      expect(decoded?.size).toBe(frame.length);
+      expect(decoded?.payload.equals(payload)).toBe(true);
+    },
+  );
 
   it('waits for more bytes when a frame is incomplete', () => {
     const frame = encodeClientFrame(0x2, Buffer.alloc(300, 1));

@@ -142,12 +142,18 @@ export class WebSocketStream extends Duplex {
       },
     });
     request.once('upgrade', (response: IncomingMessage, socket: Socket, head: Buffer) => {
-      const expected = createHash('sha1').update(key + ACCEPT_GUID).digest('base64');
+      const expected = createHash('sha1')
+        .update(key + ACCEPT_GUID)
+        .digest('base64');
       const accepted = response.headers['sec-websocket-accept'];
       const protocol = response.headers['sec-websocket-protocol'];
       if (accepted !== expected || protocol?.toLowerCase() !== options.protocol.toLowerCase()) {
         socket.destroy();
-        this.destroy(new Error(`The server answered the WebSocket upgrade without the ${options.protocol} subprotocol.`));
+        this.destroy(
+          new Error(
+            `The server answered the WebSocket upgrade without the ${options.protocol} subprotocol.`,
+          ),
+        );
         return;
       }
       this.#attach(socket, head);
@@ -155,7 +161,11 @@ export class WebSocketStream extends Duplex {
     });
     request.once('response', (response: IncomingMessage) => {
       response.resume();
-      this.destroy(new Error(`The server refused the WebSocket upgrade with HTTP ${String(response.statusCode)}.`));
+      this.destroy(
+        new Error(
+          `The server refused the WebSocket upgrade with HTTP ${String(response.statusCode)}.`,
+        ),
+      );
     });
     request.once('error', (error) => {
       this.destroy(error);
@@ -227,7 +237,11 @@ export class WebSocketStream extends Duplex {
     this.#socket?.resume();
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+  override _write(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null) => void,
+  ): void {
     const socket = this.#socket;
     if (socket === undefined || socket.destroyed) {
       callback(new Error('The WebSocket is not open.'));

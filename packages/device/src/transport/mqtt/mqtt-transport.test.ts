@@ -46,7 +46,11 @@ async function hubFixture(webSocket: boolean): Promise<TransportContractFixture>
     keepAliveInSeconds: 60,
   };
   const sign = (key: string) =>
-    createSasToken({ resourceUri: deviceResourceUri(testHub.hub.hostName, 'dev-1'), key, expiresOnInSeconds: inAnHour() });
+    createSasToken({
+      resourceUri: deviceResourceUri(testHub.hub.hostName, 'dev-1'),
+      key,
+      expiresOnInSeconds: inAnHour(),
+    });
   return {
     factory: mqtt({ webSocket }),
     connectParams: async () => ({ ...base, sasToken: await sign(primaryKey) }),

@@ -59,7 +59,9 @@ class AuthorizationCache {
     if (this.#isTokenCredential) return cached.header;
     // A rotated key (SasKeyCredential.update) must take effect on the very next request.
     const { name, key } = this.#credential as NamedKeyCredential;
-    return cached.signedWith?.name === name && cached.signedWith.key === key ? cached.header : undefined;
+    return cached.signedWith?.name === name && cached.signedWith.key === key
+      ? cached.header
+      : undefined;
   }
 
   /**
@@ -106,7 +108,12 @@ class AuthorizationCache {
     const { name, key } = credential;
     const lifetime = this.#options.tokenLifetimeInSeconds;
     const expiresOnInSeconds = Math.ceil(now / 1000) + lifetime;
-    const header = await createSasToken({ resourceUri: this.#resourceUri, key, keyName: name, expiresOnInSeconds });
+    const header = await createSasToken({
+      resourceUri: this.#resourceUri,
+      key,
+      keyName: name,
+      expiresOnInSeconds,
+    });
     // Renew once three quarters of the lifetime are gone (900 s early for a one-hour token).
     return { header, renewAt: now + lifetime * 750, signedWith: { name, key } };
   }
@@ -122,12 +129,17 @@ class AuthorizationCache {
  * @param options - token lifetime
  * @returns the policy
  */
-export function authPolicy(credential: RegistryCredential, resourceUri: string, options: SasTokenOptions): PipelinePolicy {
+export function authPolicy(
+  credential: RegistryCredential,
+  resourceUri: string,
+  options: SasTokenOptions,
+): PipelinePolicy {
   const cache = new AuthorizationCache(credential, resourceUri, options);
   return async (request, next) => {
     // Read per request rather than captured once, so a replaced clock (fake timers) is honoured.
     const time = options.now?.() ?? Date.now();
-    request.headers[HEADER.authorization] = cache.current(time) ?? (await cache.renew(time, request.signal));
+    request.headers[HEADER.authorization] =
+      cache.current(time) ?? (await cache.renew(time, request.signal));
     return next(request);
   };
 }

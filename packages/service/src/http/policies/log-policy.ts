@@ -9,7 +9,8 @@ const REDACTED = new Set([HEADER.authorization, 'cookie', 'set-cookie', 'proxy-a
 
 function formatHeaders(entries: Iterable<[string, string]>): string {
   const parts: string[] = [];
-  for (const [name, value] of entries) parts.push(`${name}: ${REDACTED.has(name.toLowerCase()) ? 'REDACTED' : value}`);
+  for (const [name, value] of entries)
+    parts.push(`${name}: ${REDACTED.has(name.toLowerCase()) ? 'REDACTED' : value}`);
   return parts.join('; ');
 }
 
@@ -30,15 +31,23 @@ export function logPolicy(): PipelinePolicy {
     if (!log.enabled('info')) return next(request);
     const started = Date.now();
     const requestId = request.headers[HEADER.requestId] ?? '-';
-    log.info(`${request.operation}: ${request.method} ${pathOf(request.url)} request-id=${requestId}`);
-    if (log.enabled('verbose')) log.verbose(`request headers: ${formatHeaders(Object.entries(request.headers))}`);
+    log.info(
+      `${request.operation}: ${request.method} ${pathOf(request.url)} request-id=${requestId}`,
+    );
+    if (log.enabled('verbose'))
+      log.verbose(`request headers: ${formatHeaders(Object.entries(request.headers))}`);
     try {
       const response = await next(request);
-      log.info(`${request.operation}: ${response.status} in ${Date.now() - started} ms request-id=${requestId}`);
-      if (log.enabled('verbose')) log.verbose(`response headers: ${formatHeaders(response.headers)}`);
+      log.info(
+        `${request.operation}: ${response.status} in ${Date.now() - started} ms request-id=${requestId}`,
+      );
+      if (log.enabled('verbose'))
+        log.verbose(`response headers: ${formatHeaders(response.headers)}`);
       return response;
     } catch (error) {
-      log.warning(`${request.operation}: failed after ${Date.now() - started} ms request-id=${requestId}: ${error instanceof Error ? error.name : 'error'}`);
+      log.warning(
+        `${request.operation}: failed after ${Date.now() - started} ms request-id=${requestId}: ${error instanceof Error ? error.name : 'error'}`,
+      );
       throw error;
     }
   };

@@ -40,12 +40,17 @@ export function retryPolicy(options: ResolvedRetryOptions): PipelinePolicy {
           backoffDelay(attempt, options.retryDelayInMs, options.maxRetryDelayInMs);
         // Free the connection; the body of a response we will not use is never read.
         await response.body?.cancel().catch(() => undefined);
-        log.info(`${request.operation}: ${response.status} from the hub, retry ${attempt}/${options.maxRetries} in ${waitInMs} ms`);
+        log.info(
+          `${request.operation}: ${response.status} from the hub, retry ${attempt}/${options.maxRetries} in ${waitInMs} ms`,
+        );
       } catch (error) {
         request.signal?.throwIfAborted();
-        if (!isTransportError(error) || !error.retryable || attempt > options.maxRetries) throw error;
+        if (!isTransportError(error) || !error.retryable || attempt > options.maxRetries)
+          throw error;
         waitInMs = backoffDelay(attempt, options.retryDelayInMs, options.maxRetryDelayInMs);
-        log.info(`${request.operation}: ${error.message}; retry ${attempt}/${options.maxRetries} in ${waitInMs} ms`);
+        log.info(
+          `${request.operation}: ${error.message}; retry ${attempt}/${options.maxRetries} in ${waitInMs} ms`,
+        );
       }
       await delay(waitInMs, request.signal);
     }
