@@ -6,6 +6,7 @@
  * @internal
  */
 import type { DeviceTwin, JsonObject } from '@twinkit/twin-model';
+import { TransportError } from '@twinkit/twin-model/errors';
 import type { ConnectParams } from './transport.js';
 
 /** Who and what a failed request was about, for the messages of translated errors. */
@@ -61,12 +62,30 @@ function isVersionedSection(value: unknown): value is JsonObject & { $version: n
 }
 
 /**
+ * Reads the device view of a twin from a successful twin GET response body.
+ *
+ * @param body - the body's text
+ * @param operation - what was asked, for the error message
+ * @returns the twin
+ * @throws {@link TransportError} (retryable) when the body is not JSON or a section or its `$version` is missing
+ */
+export function readDeviceTwin(body: string | undefined, operation: string): DeviceTwin {
+  const twin = parseDeviceTwin(body);
+  if (twin === undefined) {
+    throw new TransportError(`${operation} returned a body that is not a device twin`, {
+      retryable: true,
+    });
+  }
+  return twin;
+}
+
+/**
  * Reads the device view of a twin from a twin GET response body.
  *
  * @param body - the body's text
  * @returns the twin, or `undefined` when the body is not JSON or a section or its `$version` is missing
  */
-export function parseDeviceTwin(body: string | undefined): DeviceTwin | undefined {
+function parseDeviceTwin(body: string | undefined): DeviceTwin | undefined {
   let value: unknown;
   try {
     value = JSON.parse(body ?? '');

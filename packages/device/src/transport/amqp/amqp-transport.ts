@@ -54,7 +54,7 @@ import type {
 import {
   describeIdentity,
   errorContextOf,
-  parseDeviceTwin,
+  readDeviceTwin,
   type ErrorContext,
 } from '../transport-helpers.js';
 import { translateAmqpError, translateCbsStatus, translateTwinStatus } from './translate-error.js';
@@ -163,13 +163,7 @@ export class AmqpTransport implements DeviceTransport {
       options,
     );
     this.#throwIfFailed(response, operation);
-    const twin = parseDeviceTwin(response.body);
-    if (twin === undefined) {
-      throw new TransportError(`${operation} returned a body that is not a device twin`, {
-        retryable: true,
-      });
-    }
-    return twin;
+    return readDeviceTwin(response.body, operation);
   }
 
   async patchReported(

@@ -34,7 +34,7 @@ import { RequestTracker } from '../request-tracker.js';
 import {
   describeIdentity,
   errorContextOf,
-  parseDeviceTwin,
+  readDeviceTwin,
   type ErrorContext,
 } from '../transport-helpers.js';
 import { translateConnectionError, translateTwinResponse } from './translate-error.js';
@@ -111,13 +111,7 @@ export class MqttTransport implements DeviceTransport {
     const operation = 'Twin read';
     const response = await this.#request(operation, twinGetTopic, '', options);
     this.#throwIfFailed(response, operation);
-    const twin = parseDeviceTwin(response.body);
-    if (twin === undefined) {
-      throw new TransportError(`${operation} returned a body that is not a device twin`, {
-        retryable: true,
-      });
-    }
-    return twin;
+    return readDeviceTwin(response.body, operation);
   }
 
   async patchReported(
