@@ -301,7 +301,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       `maxPageSize must be a positive integer, got ${String(options.maxPageSize)}.`,
     );
   }
-  const certificates = await loadOrCreateDevCertificates({ hostName, dataDir: options.dataDir });
+  const certificates = loadOrCreateDevCertificates({ hostName, dataDir: options.dataDir });
   const faults = new FaultInjector();
   const core = new HubCore({
     hostName,

@@ -1,6 +1,7 @@
 /**
  * Test helpers: `startTestHub()` starts an in-memory hub listening on 127.0.0.1 with ephemeral
- * ports, disposable with `await using`; `createTestAccessToken()` mints Bearer JWTs for a hub
+ * ports, disposable with `await using`; `createTestClientCertificate()` makes a self-signed
+ * certificate for X.509 devices; `createTestAccessToken()` mints Bearer JWTs for a hub
  * configured with a `tokenIssuer`.
  *
  * @example
@@ -14,6 +15,7 @@
  *
  * @module @twinkit/hub/testing
  */
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { SignJWT } from 'jose';
 import {
   formatDeviceConnectionString,
@@ -23,6 +25,7 @@ import {
 import { IOT_HUB_AUDIENCE } from './auth/authenticate-request.js';
 import { createHub, type Hub, type HubOptions } from './hub.js';
 import { listen, type HubServer } from './node/listen.js';
+import { createCertificate } from './tls/x509-certificate-builder.js';
 
 /** Options of {@link startTestHub}. */
 export interface StartTestHubOptions extends HubOptions {
@@ -167,4 +170,57 @@ export async function createTestAccessToken(
     .setExpirationTime(expires);
   if (options.issuer !== undefined) jwt = jwt.setIssuer(options.issuer);
   return { token: await jwt.sign(key), expiresOnTimestamp: expires * 1000 };
+}
+
+/** A self-signed client certificate from {@link createTestClientCertificate}. */
+export interface TestClientCertificate {
+  /** PEM certificate, for the device's TLS `cert`. */
+  cert: string;
+  /** PKCS#8 PEM private key, for the device's TLS `key`. */
+  key: string;
+  /** Upper-case hex SHA-1 thumbprint, what a self-signed X.509 device identity registers. */
+  sha1Thumbprint: string;
+  /** Upper-case hex SHA-256 thumbprint. */
+  sha256Thumbprint: string;
+}
+
+/**
+ * Creates a self-signed ECDSA P-256 client certificate for testing X.509 (thumbprint)
+ * authentication against the hub: register the thumbprint on a device, then connect with the
+ * certificate and key.
+ *
+ * @param commonName - the subject CN; IoT Hub expects the device id
+ * @param options - `validForDays` (default 1)
+ * @returns the PEM certificate, key and thumbprints
+ * @example
+ * ```ts
+ * const certificate = createTestClientCertificate('dev-1');
+ * // register certificate.sha1Thumbprint as the device's primary thumbprint
+ * ```
+ */
+export function createTestClientCertificate(
+  commonName: string,
+  options: { validForDays?: number } = {},
+): TestClientCertificate {
+  const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const now = Date.now();
+  const dayInMs = 86_400_000;
+  const cert = createCertificate({
+    subject: { commonName },
+    notBefore: new Date(now - dayInMs),
+    notAfter: new Date(now + (options.validForDays ?? 1) * dayInMs),
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    keyUsage: ['digitalSignature'],
+    extendedKeyUsage: ['clientAuth'],
+  });
+  const raw = new X509Certificate(cert).raw;
+  const thumbprint = (algorithm: string) =>
+    createHash(algorithm).update(raw).digest('hex').toUpperCase();
+  return {
+    cert,
+    key: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    sha1Thumbprint: thumbprint('sha1'),
+    sha256Thumbprint: thumbprint('sha256'),
+  };
 }
