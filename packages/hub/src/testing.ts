@@ -17,13 +17,8 @@
  */
 import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { SignJWT } from 'jose';
-import {
-  formatDeviceConnectionString,
-  parseServiceConnectionString,
-  formatServiceConnectionString,
-} from '@twinkit/twin-model/protocol';
 import { IOT_HUB_AUDIENCE } from './auth/authenticate-request.js';
-import { createHub, type Hub, type HubOptions } from './hub.js';
+import { createHub, type CreatedIdentity, type Hub, type HubOptions } from './hub.js';
 import { listen, type HubServer } from './node/listen.js';
 import { createCertificate } from './tls/x509-certificate-builder.js';
 
@@ -51,10 +46,10 @@ export interface TestHub extends AsyncDisposable {
    * Registers a device with generated keys.
    *
    * @param deviceId - the id
-   * @returns its connection string (`HostName=<host>:<port>` when listening: the MQTT port when
-   *   the hub serves MQTT, else the HTTPS port) and primary key
+   * @returns its keys and connection strings: `connectionString` names the MQTT port when
+   *   listening, `connectionStrings` one per endpoint (MQTT, AMQP, WebSocket)
    */
-  createDevice(deviceId: string): Promise<{ connectionString: string; primaryKey: string }>;
+  createDevice(deviceId: string): Promise<CreatedIdentity>;
   /** Stops the server and closes the hub. */
   close(): Promise<void>;
 }
@@ -83,17 +78,6 @@ export async function startTestHub(options: StartTestHubOptions = {}): Promise<T
       throw error;
     }
   }
-  const withPort = (port: number | undefined) =>
-    port === undefined ? hub.hostName : `${hub.hostName}:${String(port)}`;
-  let serviceConnectionString = hub.serviceConnectionString;
-  if (server !== undefined) {
-    const parts = parseServiceConnectionString(serviceConnectionString);
-    serviceConnectionString = formatServiceConnectionString({
-      ...parts,
-      hostName: withPort(server.ports.https),
-    });
-  }
-  const devicePort = server === undefined ? undefined : (server.ports.mqtt ?? server.ports.https);
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -105,17 +89,9 @@ export async function startTestHub(options: StartTestHubOptions = {}): Promise<T
   const testHub: TestHub = {
     hub,
     fetch: (input, init) => hub.fetch(input, init),
-    serviceConnectionString,
+    serviceConnectionString: hub.serviceConnectionString,
     caCertificate: hub.caCertificate,
-    async createDevice(deviceId) {
-      const created = await hub.createDevice(deviceId);
-      const connectionString = formatDeviceConnectionString({
-        hostName: withPort(devicePort),
-        deviceId,
-        sharedAccessKey: created.primaryKey,
-      });
-      return { connectionString, primaryKey: created.primaryKey };
-    },
+    createDevice: (deviceId) => hub.createDevice(deviceId),
     close,
     [Symbol.asyncDispose]: close,
   };
