@@ -1,0 +1,104 @@
+/**
+ * Every export entry of every installed package loads by `import` and by `require` (Node ≥ 20.19
+ * loads our ES modules through require(esm)) in a child `node` in the packed app, with the same
+ * named exports both ways and the ones each entry promises. The entries come from the installed
+ * package.json files, so a new entry is loaded here without editing this file (and fails until
+ * its promised names are listed below).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { resultOf, runProgram } from './helpers/run-program.ts';
+
+const { appDir } = inject('packedApp');
+
+/** Names each entry must export (a sample of its public API, values only). */
+const promisedExports: Record<string, readonly string[]> = {
+  '@twinkit/twin-model': ['applyPatch', 'diff', 'createHubError', 'PreconditionFailedError', 'parseDeviceConnectionString'],
+  '@twinkit/twin-model/errors': ['HubError', 'PreconditionFailedError', 'createHubError', 'isPreconditionFailedError'],
+  '@twinkit/twin-model/protocol': ['createSasToken', 'parseDeviceConnectionString', 'twinGetTopic', 'HEADER'],
+  '@twinkit/twin-model/query': ['compileQuery', 'parseQuery', 'createPagedIterator', 'QuerySyntaxError'],
+  '@twinkit/device': ['DeviceClient', 'mqtt', 'SasKeyCredential', 'PreconditionFailedError', 'isHubError'],
+  '@twinkit/device/amqp': ['amqp'],
+  '@twinkit/device/testing': ['createFakeTransport', 'describeTransportContract', 'FakeTransport'],
+  '@twinkit/service': ['Registry', 'SasKeyCredential', 'createDeviceConnectionString', 'PreconditionFailedError', 'Query'],
+  '@twinkit/hub': ['createHub', 'listen', 'WELL_KNOWN_POLICIES'],
+  '@twinkit/hub/testing': ['startTestHub', 'createTestAccessToken', 'createTestClientCertificate'],
+};
+
+/** Every specifier the installed `@twinkit/*` packages export, except their package.json. */
+function installedEntries(): string[] {
+  const scopeDir = join(appDir, 'node_modules/@twinkit');
+  const entries: string[] = [];
+  for (const dir of readdirSync(scopeDir)) {
+    const manifest = JSON.parse(readFileSync(join(scopeDir, dir, 'package.json'), 'utf8')) as {
+      name: string;
+      exports: Record<string, unknown>;
+    };
+    for (const key of Object.keys(manifest.exports)) {
+      if (key === './package.json') continue;
+      entries.push(key === '.' ? manifest.name : `${manifest.name}/${key.slice(2)}`);
+    }
+  }
+  return entries.sort();
+}
+
+const entries = installedEntries();
+
+/** A program that loads each entry one way and prints `{ entry: { keys } | { error } }`. */
+function loaderProgram(way: 'import' | 'require'): string {
+  const load = way === 'import' ? 'await import(entry)' : 'require(entry)';
+  return `
+    const entries = ${JSON.stringify(entries)};
+    (async () => {
+      const report = {};
+      for (const entry of entries) {
+        try {
+          const namespace = ${load};
+          report[entry] = { keys: Object.keys(namespace).filter((key) => key !== 'default' && key !== '__esModule').sort() };
+        } catch (error) {
+          report[entry] = { error: String(error && error.stack || error) };
+        }
+      }
+      console.log('TWINKIT_RESULT ' + JSON.stringify(report));
+    })();`;
+}
+
+describe('every export entry of the installed packages', () => {
+  const loaded: Record<'import' | 'require', Record<string, { keys?: string[]; error?: string }>> = {
+    import: {},
+    require: {},
+  };
+
+  beforeAll(async () => {
+    for (const way of ['import', 'require'] as const) {
+      // A CommonJS program (`.cjs` semantics via --input-type) so `require` is the real one.
+      const output = await runProgram(
+        process.execPath,
+        ['--input-type=commonjs', '-e', loaderProgram(way)],
+        { cwd: appDir },
+      );
+      loaded[way] = resultOf(output) as (typeof loaded)[typeof way];
+    }
+  });
+
+  it('finds the entries in the installed package.json files', () => {
+    expect(entries.length).toBeGreaterThanOrEqual(Object.keys(promisedExports).length);
+    expect(entries).toEqual(expect.arrayContaining(Object.keys(promisedExports)));
+  });
+
+  for (const entry of entries) {
+    for (const way of ['import', 'require'] as const) {
+      it(`${way}s ${entry} with its promised named exports`, () => {
+        const result = loaded[way][entry];
+        expect(result?.error).toBeUndefined();
+        const promised = promisedExports[entry];
+        expect(promised, `list what ${entry} promises in promisedExports`).toBeDefined();
+        expect(result?.keys).toEqual(expect.arrayContaining([...(promised ?? [])]));
+      });
+    }
+    it(`gives ${entry} the same named exports by import and by require`, () => {
+      expect(loaded.require[entry]?.keys).toEqual(loaded.import[entry]?.keys);
+    });
+  }
+});
