@@ -5,9 +5,8 @@
  * package.json files, so a new entry is loaded here without editing this file (and fails until
  * its promised names are listed below).
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { installedEntries } from './helpers/entries.ts';
 import { resultOf, runProgram } from './helpers/run-program.ts';
 
 const { appDir } = inject('packedApp');
@@ -26,24 +25,7 @@ const promisedExports: Record<string, readonly string[]> = {
   '@twinkit/hub/testing': ['startTestHub', 'createTestAccessToken', 'createTestClientCertificate'],
 };
 
-/** Every specifier the installed `@twinkit/*` packages export, except their package.json. */
-function installedEntries(): string[] {
-  const scopeDir = join(appDir, 'node_modules/@twinkit');
-  const entries: string[] = [];
-  for (const dir of readdirSync(scopeDir)) {
-    const manifest = JSON.parse(readFileSync(join(scopeDir, dir, 'package.json'), 'utf8')) as {
-      name: string;
-      exports: Record<string, unknown>;
-    };
-    for (const key of Object.keys(manifest.exports)) {
-      if (key === './package.json') continue;
-      entries.push(key === '.' ? manifest.name : `${manifest.name}/${key.slice(2)}`);
-    }
-  }
-  return entries.sort();
-}
-
-const entries = installedEntries();
+const entries = installedEntries(appDir);
 
 /** A program that loads each entry one way and prints `{ entry: { keys } | { error } }`. */
 function loaderProgram(way: 'import' | 'require'): string {

@@ -32,6 +32,17 @@ async function workspaceVitestVersion(): Promise<string> {
   return manifest.version;
 }
 
+/**
+ * A TypeScript app on Node has Node's types; the hub's declarations use them (node:http servers,
+ * Buffer). The app gets the version the workspace builds with.
+ */
+async function workspaceNodeTypesVersion(): Promise<string> {
+  const manifest = JSON.parse(
+    await readFile(join(repoRoot, 'node_modules/@types/node/package.json'), 'utf8'),
+  ) as { version: string };
+  return manifest.version;
+}
+
 /** The child environment: ours, minus what pnpm sets for its own scripts. */
 function npmEnvironment(): NodeJS.ProcessEnv {
   const env = { ...process.env };
@@ -97,6 +108,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
         '--no-update-notifier',
         ...Object.values(tarballs),
         `vitest@${await workspaceVitestVersion()}`,
+        `@types/node@${await workspaceNodeTypesVersion()}`,
       ],
       { cwd: appDir, env: npmEnvironment(), maxBuffer: 16 * 1024 * 1024 },
     );
