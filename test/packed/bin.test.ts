@@ -38,10 +38,13 @@ it('starts with --json, serves TLS with its CA, and creates a device through the
   // The MQTT port presents a certificate for localhost that the printed CA verifies.
   const ca = await readFile(readiness.caFile, 'utf8');
   const authorized = await new Promise<boolean>((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: hub.ports.mqtt, servername: 'localhost', ca }, () => {
-      resolve(socket.authorized);
-      socket.end();
-    });
+    const socket = connect(
+      { host: '127.0.0.1', port: hub.ports.mqtt, servername: 'localhost', ca },
+      () => {
+        resolve(socket.authorized);
+        socket.end();
+      },
+    );
     socket.once('error', reject);
   });
   expect(authorized).toBe(true);
@@ -55,5 +58,7 @@ it('starts with --json, serves TLS with its CA, and creates a device through the
   expect(device.connectionString).toContain(`localhost:${String(hub.ports.mqtt)}`);
 
   // The running hub knows the device: creating it again is a conflict.
-  await expect(hub.createDevice('bin-device-1')).rejects.toThrow(/device create bin-device-1 failed/);
+  await expect(hub.createDevice('bin-device-1')).rejects.toThrow(
+    /device create bin-device-1 failed/,
+  );
 });

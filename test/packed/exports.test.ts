@@ -13,14 +13,47 @@ const { appDir } = inject('packedApp');
 
 /** Names each entry must export (a sample of its public API, values only). */
 const promisedExports: Record<string, readonly string[]> = {
-  '@twinkit/twin-model': ['applyPatch', 'diff', 'createHubError', 'PreconditionFailedError', 'parseDeviceConnectionString'],
-  '@twinkit/twin-model/errors': ['HubError', 'PreconditionFailedError', 'createHubError', 'isPreconditionFailedError'],
-  '@twinkit/twin-model/protocol': ['createSasToken', 'parseDeviceConnectionString', 'twinGetTopic', 'HEADER'],
-  '@twinkit/twin-model/query': ['compileQuery', 'parseQuery', 'createPagedIterator', 'QuerySyntaxError'],
-  '@twinkit/device': ['DeviceClient', 'mqtt', 'SasKeyCredential', 'PreconditionFailedError', 'isHubError'],
+  '@twinkit/twin-model': [
+    'applyPatch',
+    'diff',
+    'createHubError',
+    'PreconditionFailedError',
+    'parseDeviceConnectionString',
+  ],
+  '@twinkit/twin-model/errors': [
+    'HubError',
+    'PreconditionFailedError',
+    'createHubError',
+    'isPreconditionFailedError',
+  ],
+  '@twinkit/twin-model/protocol': [
+    'createSasToken',
+    'parseDeviceConnectionString',
+    'twinGetTopic',
+    'HEADER',
+  ],
+  '@twinkit/twin-model/query': [
+    'compileQuery',
+    'parseQuery',
+    'createPagedIterator',
+    'QuerySyntaxError',
+  ],
+  '@twinkit/device': [
+    'DeviceClient',
+    'mqtt',
+    'SasKeyCredential',
+    'PreconditionFailedError',
+    'isHubError',
+  ],
   '@twinkit/device/amqp': ['amqp'],
   '@twinkit/device/testing': ['createFakeTransport', 'describeTransportContract', 'FakeTransport'],
-  '@twinkit/service': ['Registry', 'SasKeyCredential', 'createDeviceConnectionString', 'PreconditionFailedError', 'Query'],
+  '@twinkit/service': [
+    'Registry',
+    'SasKeyCredential',
+    'createDeviceConnectionString',
+    'PreconditionFailedError',
+    'Query',
+  ],
   '@twinkit/hub': ['createHub', 'listen', 'WELL_KNOWN_POLICIES'],
   '@twinkit/hub/testing': ['startTestHub', 'createTestAccessToken', 'createTestClientCertificate'],
 };
@@ -47,7 +80,10 @@ function loaderProgram(way: 'import' | 'require'): string {
 }
 
 describe('every export entry of the installed packages', () => {
-  const loaded: Record<'import' | 'require', Record<string, { keys?: string[]; error?: string }>> = {
+  const loaded: Record<
+    'import' | 'require',
+    Record<string, { keys?: string[]; error?: string }>
+  > = {
     import: {},
     require: {},
   };

@@ -10,7 +10,8 @@ import { describe, expect, inject, it } from 'vitest';
 import { runProgram } from './helpers/run-program.ts';
 
 const { appDir, tarballs } = inject('packedApp');
-const bin = (name: string) => fileURLToPath(new URL(`./node_modules/.bin/${name}`, import.meta.url));
+const bin = (name: string) =>
+  fileURLToPath(new URL(`./node_modules/.bin/${name}`, import.meta.url));
 
 interface AttwProblem {
   kind: string;
@@ -25,9 +26,13 @@ function isDeliberate(problem: AttwProblem): boolean {
 
 describe.each(Object.entries(tarballs))('%s tarball', (_name, tarball) => {
   it('passes publint at every level, strict', async () => {
-    const output = await runProgram(bin('publint'), ['run', tarball, '--level', 'suggestion', '--strict'], {
-      cwd: appDir,
-    });
+    const output = await runProgram(
+      bin('publint'),
+      ['run', tarball, '--level', 'suggestion', '--strict'],
+      {
+        cwd: appDir,
+      },
+    );
     expect(output.stdout).toContain('All good!');
     expect(output.exitCode).toBe(0);
   });

@@ -19,7 +19,8 @@ import { resultOf, runProgram } from './helpers/run-program.ts';
 import { startWorkerd } from './helpers/workerd.ts';
 
 const { appDir } = inject('packedApp');
-const bin = (name: string) => fileURLToPath(new URL(`./node_modules/.bin/${name}`, import.meta.url));
+const bin = (name: string) =>
+  fileURLToPath(new URL(`./node_modules/.bin/${name}`, import.meta.url));
 const NODE_BUILD = 'node_modules/@twinkit/device/dist/node/index.js';
 const WEB_BUILD = 'node_modules/@twinkit/device/dist/web/index.js';
 
@@ -30,9 +31,13 @@ let pageInputs: string[];
 
 beforeAll(async () => {
   // The page's origin must be known before the hub starts, for --cors.
-  const page = await bundleFromApp(appDir, 'runtimes/browser.mjs', { platform: 'browser', conditions: [] });
+  const page = await bundleFromApp(appDir, 'runtimes/browser.mjs', {
+    platform: 'browser',
+    conditions: [],
+  });
   pageInputs = page.inputs;
-  const html = '<!doctype html><link rel="icon" href="data:,"><script type="module" src="/flows.js"></script>';
+  const html =
+    '<!doctype html><link rel="icon" href="data:,"><script type="module" src="/flows.js"></script>';
   pageServer = createServer((request, response) => {
     if (request.url === '/') response.writeHead(200, { 'content-type': 'text/html' }).end(html);
     else if (request.url === '/flows.js')
@@ -55,7 +60,11 @@ function flowConfig(label: string) {
   return { serviceConnectionString: hub.readiness.serviceConnectionString, prefix: label, label };
 }
 
-const refused412 = { name: 'PreconditionFailedError', statusCode: 412, isPreconditionFailedError: true };
+const refused412 = {
+  name: 'PreconditionFailedError',
+  statusCode: 412,
+  isPreconditionFailedError: true,
+};
 
 /** What both flows must report in every runtime. */
 function expectedFlows(label: string) {
@@ -65,11 +74,7 @@ function expectedFlows(label: string) {
       etagChanged: true,
       desiredMode: 'eco',
       stale: refused412,
-      pages: [
-        [`${label}-0`, `${label}-1`],
-        [`${label}-2`, `${label}-3`],
-        [`${label}-4`],
-      ],
+      pages: [[`${label}-0`, `${label}-1`], [`${label}-2`, `${label}-3`], [`${label}-4`]],
     },
     device: {
       openedDesiredVersion: 1,
@@ -125,17 +130,32 @@ describe('the service and device flows from the install, per runtime', () => {
   });
 
   it('runs in Deno with the web build (--conditions=browser), trusting the CA through DENO_CERT', async () => {
-    await expectProgramFlows('deno-web', bin('deno'), ['run', '--conditions=browser', ...denoArgs.slice(1)], denoEnv(), WEB_BUILD);
+    await expectProgramFlows(
+      'deno-web',
+      bin('deno'),
+      ['run', '--conditions=browser', ...denoArgs.slice(1)],
+      denoEnv(),
+      WEB_BUILD,
+    );
   });
 
-  const bunEnv = () => ({ NODE_EXTRA_CA_CERTS: hub.readiness.caFile, BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0' });
+  const bunEnv = () => ({
+    NODE_EXTRA_CA_CERTS: hub.readiness.caFile,
+    BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0',
+  });
 
   it('runs in Bun with the Node build, trusting the CA through NODE_EXTRA_CA_CERTS', async () => {
     await expectProgramFlows('bun', bin('bun'), ['runtimes/bun.mjs'], bunEnv(), NODE_BUILD);
   });
 
   it('runs in Bun with the web build (--conditions=browser), trusting the CA through NODE_EXTRA_CA_CERTS', async () => {
-    await expectProgramFlows('bun-web', bin('bun'), ['--conditions=browser', 'runtimes/bun.mjs'], bunEnv(), WEB_BUILD);
+    await expectProgramFlows(
+      'bun-web',
+      bin('bun'),
+      ['--conditions=browser', 'runtimes/bun.mjs'],
+      bunEnv(),
+      WEB_BUILD,
+    );
   });
 
   it('runs in workerd, bundled as wrangler does, trusting the CA through tlsOptions.trustedCertificates', async () => {
@@ -145,7 +165,10 @@ describe('the service and device flows from the install, per runtime', () => {
     });
     expect(worker.inputs).toContain(WEB_BUILD);
     await using workerd = await startWorkerd(worker.code, hub.readiness.caFile);
-    const response = await fetch(workerd.url, { method: 'POST', body: JSON.stringify(flowConfig('workerd')) });
+    const response = await fetch(workerd.url, {
+      method: 'POST',
+      body: JSON.stringify(flowConfig('workerd')),
+    });
     expect(await response.json()).toEqual(expectedFlows('workerd'));
   });
 
@@ -159,7 +182,9 @@ describe('the service and device flows from the install, per runtime', () => {
     await page.waitForFunction(() => 'runTwinkitFlows' in globalThis);
     const result = await page.evaluate(
       (config) =>
-        (globalThis as unknown as { runTwinkitFlows: (c: unknown) => Promise<unknown> }).runTwinkitFlows(config),
+        (
+          globalThis as unknown as { runTwinkitFlows: (c: unknown) => Promise<unknown> }
+        ).runTwinkitFlows(config),
       flowConfig('chromium'),
     );
     expect(result, consoleLines.join('\n')).toEqual(expectedFlows('chromium'));

@@ -67,7 +67,11 @@ describe('the device and service flow from the install, per transport', () => {
           serviceSawReported: transport.name,
           serviceSawReportedVersion: 2,
           desiredColor: `green-${transport.name}`,
-          staleUpdate: { name: 'PreconditionFailedError', statusCode: 412, isPreconditionFailedError: true },
+          staleUpdate: {
+            name: 'PreconditionFailedError',
+            statusCode: 412,
+            isPreconditionFailedError: true,
+          },
         },
       });
     });

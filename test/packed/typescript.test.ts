@@ -17,10 +17,34 @@ const { appDir } = inject('packedApp');
 const tsc = fileURLToPath(new URL('./node_modules/typescript/bin/tsc', import.meta.url));
 
 const settings = [
-  { name: 'nodenext (ES module)', dir: 'nodenext-esm', file: 'consumer.mts', module: 'nodenext', moduleResolution: 'nodenext' },
-  { name: 'nodenext (CommonJS)', dir: 'nodenext-cjs', file: 'consumer.cts', module: 'nodenext', moduleResolution: 'nodenext' },
-  { name: 'esnext + bundler', dir: 'bundler', file: 'consumer.ts', module: 'esnext', moduleResolution: 'bundler' },
-  { name: 'commonjs + node10', dir: 'node10', file: 'consumer.ts', module: 'commonjs', moduleResolution: 'node10' },
+  {
+    name: 'nodenext (ES module)',
+    dir: 'nodenext-esm',
+    file: 'consumer.mts',
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+  },
+  {
+    name: 'nodenext (CommonJS)',
+    dir: 'nodenext-cjs',
+    file: 'consumer.cts',
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+  },
+  {
+    name: 'esnext + bundler',
+    dir: 'bundler',
+    file: 'consumer.ts',
+    module: 'esnext',
+    moduleResolution: 'bundler',
+  },
+  {
+    name: 'commonjs + node10',
+    dir: 'node10',
+    file: 'consumer.ts',
+    module: 'commonjs',
+    moduleResolution: 'node10',
+  },
 ] as const;
 
 for (const setting of settings) {
@@ -42,7 +66,11 @@ for (const setting of settings) {
       files: [setting.file],
     };
     await writeFile(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
-    const output = await runProgram(process.execPath, [tsc, '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: dir });
+    const output = await runProgram(
+      process.execPath,
+      [tsc, '-p', 'tsconfig.json', '--pretty', 'false'],
+      { cwd: dir },
+    );
     expect(output.stdout + output.stderr).toBe('');
     expect(output.exitCode).toBe(0);
   });

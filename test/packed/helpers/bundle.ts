@@ -23,7 +23,11 @@ export interface BundleOptions {
  *
  * @param appDir - the packed app (the working directory, so inputs are relative to it)
  */
-export async function bundleFromApp(appDir: string, entry: string, options: BundleOptions): Promise<Bundle> {
+export async function bundleFromApp(
+  appDir: string,
+  entry: string,
+  options: BundleOptions,
+): Promise<Bundle> {
   const result = await build({
     absWorkingDir: appDir,
     entryPoints: [entry],

@@ -36,10 +36,22 @@ export async function launchTrustingChromium(caFile: string): Promise<TrustingBr
     try {
       await run('certutil', ['-d', database, '-N', '--empty-password']);
     } catch (error) {
-      throw new Error('certutil failed or is missing: apt-get install -y libnss3-tools', { cause: error });
+      throw new Error('certutil failed or is missing: apt-get install -y libnss3-tools', {
+        cause: error,
+      });
     }
     // Trust flags "C,,": a CA trusted to issue server certificates (not mail or code signing).
-    await run('certutil', ['-d', database, '-A', '-t', 'C,,', '-n', 'twinkit-hub development CA', '-i', caFile]);
+    await run('certutil', [
+      '-d',
+      database,
+      '-A',
+      '-t',
+      'C,,',
+      '-n',
+      'twinkit-hub development CA',
+      '-i',
+      caFile,
+    ]);
     const browser = await chromium.launch({
       executablePath: chromiumPath,
       env: { ...process.env, HOME: home },

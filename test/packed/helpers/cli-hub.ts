@@ -67,9 +67,23 @@ async function stop(child: ChildProcess): Promise<void> {
  *
  * @throws Error with the hub's output when it exits or stays silent for 60 s
  */
-export async function startCliHub(appDir: string, options: StartCliHubOptions = {}): Promise<CliHub> {
+export async function startCliHub(
+  appDir: string,
+  options: StartCliHubOptions = {},
+): Promise<CliHub> {
   const dataDir = await mkdtemp(join(tmpdir(), 'twinkit-packed-hub-'));
-  const args = ['start', '--data', dataDir, '--json', '--https-port', '0', '--mqtt-port', '0', '--amqp-port', '0'];
+  const args = [
+    'start',
+    '--data',
+    dataDir,
+    '--json',
+    '--https-port',
+    '0',
+    '--mqtt-port',
+    '0',
+    '--amqp-port',
+    '0',
+  ];
   for (const origin of options.corsOrigins ?? []) args.push('--cors', origin);
   const child = spawn(hubBin(appDir), args, { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -80,7 +94,11 @@ export async function startCliHub(appDir: string, options: StartCliHubOptions = 
   try {
     const readiness = await new Promise<Readiness>((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`twinkit-hub printed no readiness line within ${String(READY_TIMEOUT_IN_MS)} ms.\n${stderr}`));
+        reject(
+          new Error(
+            `twinkit-hub printed no readiness line within ${String(READY_TIMEOUT_IN_MS)} ms.\n${stderr}`,
+          ),
+        );
       }, READY_TIMEOUT_IN_MS);
       lines.on('line', (line) => {
         if (!line.startsWith('{')) return;
@@ -89,7 +107,11 @@ export async function startCliHub(appDir: string, options: StartCliHubOptions = 
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`twinkit-hub exited (${String(code ?? signal)}) before it was ready.\n${stderr}`));
+        reject(
+          new Error(
+            `twinkit-hub exited (${String(code ?? signal)}) before it was ready.\n${stderr}`,
+          ),
+        );
       });
     });
     return {
@@ -107,7 +129,9 @@ export async function startCliHub(appDir: string, options: StartCliHubOptions = 
           { cwd: appDir },
         );
         if (output.exitCode !== 0) {
-          throw new Error(`device create ${deviceId} failed (${String(output.exitCode)}): ${output.stderr}`);
+          throw new Error(
+            `device create ${deviceId} failed (${String(output.exitCode)}): ${output.stderr}`,
+          );
         }
         return JSON.parse(output.stdout) as CreatedDevice;
       },

@@ -65,7 +65,9 @@ export async function hubs(): Promise<number> {
  * @param entries - every specifier the installed packages export
  */
 export function consumerSource(entries: readonly string[]): string {
-  const imports = entries.map((entry, index) => `import * as entry${String(index)} from '${entry}';`);
+  const imports = entries.map(
+    (entry, index) => `import * as entry${String(index)} from '${entry}';`,
+  );
   const all = entries.map((_, index) => `entry${String(index)}`).join(', ');
   return `${imports.join('\n')}\n${typedUsage}\nexport const everyEntry = [${all}];\n`;
 }

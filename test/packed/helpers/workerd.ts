@@ -68,7 +68,10 @@ export async function startWorkerd(workerCode: string, caFile: string): Promise<
   try {
     const control = createInterface({ input: child.stdio[3] as Readable });
     const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`workerd did not listen.\n${stderr}`)), LISTEN_TIMEOUT_IN_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`workerd did not listen.\n${stderr}`)),
+        LISTEN_TIMEOUT_IN_MS,
+      );
       control.on('line', (line) => {
         const event = JSON.parse(line) as { event?: string; socket?: string; port?: number };
         if (event.event === 'listen' && event.socket === 'http' && event.port !== undefined) {

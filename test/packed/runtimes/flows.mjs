@@ -52,7 +52,11 @@ export async function serviceFlow(registry, { prefix, deviceCount, pageSize }) {
     { onlyIfUnchanged: true },
   );
   const stale = await refusal(() =>
-    registry.updateTwin(twin, { properties: { desired: { mode: 'turbo' } } }, { onlyIfUnchanged: true }),
+    registry.updateTwin(
+      twin,
+      { properties: { desired: { mode: 'turbo' } } },
+      { onlyIfUnchanged: true },
+    ),
   );
   const after = await registry.getTwin(ids[0]);
   const pages = [];
@@ -106,13 +110,20 @@ export async function deviceFlow(registry, settings) {
     );
     let timer;
     const deadline = new Promise((resolve) => {
-      timer = setTimeout(() => resolve('(no desired change within the deadline)'), DESIRED_DEADLINE_IN_MS);
+      timer = setTimeout(
+        () => resolve('(no desired change within the deadline)'),
+        DESIRED_DEADLINE_IN_MS,
+      );
     });
     const desiredColor = await Promise.race([color, deadline]);
     clearTimeout(timer);
     // `seen` is stale now: the same conditional update must be refused, and nothing change.
     const staleUpdate = await refusal(() =>
-      registry.updateTwin(seen, { properties: { desired: { color: 'stale' } } }, { onlyIfUnchanged: true }),
+      registry.updateTwin(
+        seen,
+        { properties: { desired: { color: 'stale' } } },
+        { onlyIfUnchanged: true },
+      ),
     );
     return {
       openedDesiredVersion: twin.desired.$version,
@@ -136,7 +147,11 @@ export async function deviceFlow(registry, settings) {
  */
 export async function runtimeFlows(config, registryOptions) {
   const registry = Registry.fromConnectionString(config.serviceConnectionString, registryOptions);
-  const service = await serviceFlow(registry, { prefix: config.prefix, deviceCount: 5, pageSize: 2 });
+  const service = await serviceFlow(registry, {
+    prefix: config.prefix,
+    deviceCount: 5,
+    pageSize: 2,
+  });
   const device = await deviceFlow(registry, {
     deviceId: `${config.prefix}-device`,
     label: config.label,
