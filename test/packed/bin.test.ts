@@ -1,8 +1,10 @@
 /**
- * The `twinkit-hub` bin as npm installed it: `--help` through npx, `start --json` (the readiness
- * line, every port 0, a temporary `--data`), and `device create` against that running hub.
+ * The bins as npm installed them: `twinkit-hub` (`--help` through npx, `start --json` with the
+ * readiness line, every port 0 and a temporary `--data`, then `device create` against that
+ * running hub) and `twinkit`, the command line for any hub, against the installed CLI hub.
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { expect, inject, it } from 'vitest';
 import { hubBin, startCliHub } from './helpers/cli-hub.ts';
@@ -61,4 +63,50 @@ it('starts with --json, serves TLS with its CA, and creates a device through the
   await expect(hub.createDevice('bin-device-1')).rejects.toThrow(
     /device create bin-device-1 failed/,
   );
+});
+
+it('runs the twinkit command line against the installed hub, trusting its CA with --ca', async () => {
+  await using hub = await startCliHub(appDir);
+  await hub.createDevice('cli-device-1');
+  const twinkit = (...args: string[]) =>
+    runProgram(
+      join(appDir, 'node_modules/.bin/twinkit'),
+      [
+        ...args,
+        '--hub',
+        hub.readiness.serviceConnectionString,
+        '--ca',
+        hub.readiness.caFile,
+        '-o',
+        'json',
+      ],
+      { cwd: appDir },
+    );
+  const shown = await twinkit('twin', 'show', 'cli-device-1');
+  expect(shown.stderr).toBe('');
+  expect(shown.exitCode).toBe(0);
+  const twin = JSON.parse(shown.stdout) as { deviceId: string; etag: string };
+  expect(twin.deviceId).toBe('cli-device-1');
+
+  const updated = await twinkit(
+    'twin',
+    'update',
+    'cli-device-1',
+    '--desired',
+    '{"mode":"eco"}',
+    '--etag',
+    twin.etag,
+  );
+  expect(updated.exitCode).toBe(0);
+  // The ETag read before the update is stale now: refused with the documented exit code 4.
+  const stale = await twinkit(
+    'twin',
+    'update',
+    'cli-device-1',
+    '--desired',
+    '{"mode":"turbo"}',
+    '--etag',
+    twin.etag,
+  );
+  expect(stale.exitCode).toBe(4);
 });
