@@ -5,8 +5,11 @@
  * package.json files, so a new entry is loaded here without editing this file (and fails until
  * its promised names are listed below).
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { installedEntries } from './helpers/entries.ts';
+import { importedPackages } from './helpers/imports-of-build.ts';
 import { resultOf, runProgram } from './helpers/run-program.ts';
 
 const { appDir } = inject('packedApp');
@@ -117,6 +120,28 @@ describe('every export entry of the installed packages', () => {
     }
     it(`gives ${entry} the same named exports by import and by require`, () => {
       expect(loaded.require[entry]?.keys).toEqual(loaded.import[entry]?.keys);
+    });
+  }
+});
+
+describe('the dependencies each installed package declares', () => {
+  const scopeDir = join(appDir, 'node_modules/@twinkit');
+  for (const dir of readdirSync(scopeDir)) {
+    const manifest = JSON.parse(readFileSync(join(scopeDir, dir, 'package.json'), 'utf8')) as {
+      name: string;
+      dependencies?: Record<string, string>;
+      peerDependencies?: Record<string, string>;
+    };
+    it(`${manifest.name} declares every package its build imports, and imports each dependency`, () => {
+      const dependencies = Object.keys(manifest.dependencies ?? {});
+      const declared = new Set([
+        manifest.name,
+        ...dependencies,
+        ...Object.keys(manifest.peerDependencies ?? {}),
+      ]);
+      const imported = importedPackages(join(scopeDir, dir, 'dist'));
+      expect(imported.filter((name) => !declared.has(name))).toEqual([]);
+      expect(dependencies.filter((name) => !imported.includes(name))).toEqual([]);
     });
   }
 });
