@@ -4,7 +4,7 @@
  * thrown by either copy passes `instanceof` with the other's class. The errors are real ones: a
  * stale-ETag update (412) and a device with a wrong key, against the installed CLI hub.
  */
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { beforeAll, expect, inject, it } from 'vitest';
 import { startCliHub, type CliHub } from './helpers/cli-hub.ts';
 import { resultOf, runProgram } from './helpers/run-program.ts';
 
@@ -13,9 +13,7 @@ let hub: CliHub;
 
 beforeAll(async () => {
   hub = await startCliHub(appDir);
-});
-afterAll(async () => {
-  await hub[Symbol.asyncDispose]();
+  return () => hub[Symbol.asyncDispose]();
 });
 
 const program = `

@@ -11,7 +11,7 @@
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { bundleFromApp } from './helpers/bundle.ts';
 import { launchTrustingChromium } from './helpers/chromium.ts';
 import { startCliHub, type CliHub } from './helpers/cli-hub.ts';
@@ -47,12 +47,12 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
   const address = pageServer.address();
   pageOrigin = `http://127.0.0.1:${String(typeof address === 'object' && address !== null ? address.port : 0)}`;
-  hub = await startCliHub(appDir, { corsOrigins: [pageOrigin] });
+  return () => new Promise<void>((resolve) => pageServer.close(() => resolve()));
 });
 
-afterAll(async () => {
-  await hub[Symbol.asyncDispose]();
-  await new Promise((resolve) => pageServer.close(resolve));
+beforeAll(async () => {
+  hub = await startCliHub(appDir, { corsOrigins: [pageOrigin] });
+  return () => hub[Symbol.asyncDispose]();
 });
 
 /** The config every runtime program gets; `label` keeps runtimes' devices apart on one hub. */

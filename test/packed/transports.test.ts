@@ -5,7 +5,7 @@
  * (runtimes/transports.mjs). The device is created with `twinkit-hub device create`; the device
  * trusts the hub's CA through the `ca` option, the service through NODE_EXTRA_CA_CERTS.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { startCliHub, type CliHub } from './helpers/cli-hub.ts';
 import { resultOf, runProgram } from './helpers/run-program.ts';
 
@@ -14,9 +14,7 @@ let hub: CliHub;
 
 beforeAll(async () => {
   hub = await startCliHub(appDir);
-});
-afterAll(async () => {
-  await hub[Symbol.asyncDispose]();
+  return () => hub[Symbol.asyncDispose]();
 });
 
 /** The device's connection string, connecting to `localhost:<port>` as the hub's host. */
