@@ -1,0 +1,16 @@
+/**
+ * The runtime matrix in Bun: both flows from the installed packages. The hub's CA is trusted
+ * the way Bun documents for Node compatibility, `NODE_EXTRA_CA_CERTS=<caFile>`, which Bun's
+ * fetch, WebSocket and node:tls use. Config comes as JSON in TWINKIT_FLOW.
+ */
+import { RESULT_PREFIX, describeError, runtimeFlows } from './flows.mjs';
+
+const config = JSON.parse(Bun.env.TWINKIT_FLOW);
+try {
+  const result = await runtimeFlows(config);
+  const deviceBuild = import.meta.resolve('@twinkit/device');
+  console.log(RESULT_PREFIX + JSON.stringify({ ok: true, deviceBuild, ...result }));
+} catch (error) {
+  console.log(RESULT_PREFIX + JSON.stringify({ ok: false, error: describeError(error) }));
+  process.exitCode = 1;
+}
