@@ -217,19 +217,15 @@ class LocalHub implements Hub {
       options.status === undefined
         ? { keysOmitted: true }
         : { keysOmitted: true, status: options.status };
-    const { entry, committed } = this.#core.createIdentity({ deviceId }, request);
-    await committed;
+    const entry = await this.#core.createIdentity({ deviceId }, request).committed;
     return this.#describe(entry.identity);
   }
 
   async createModule(deviceId: string, moduleId: string): Promise<CreatedModuleIdentity> {
     assertValidId(deviceId, 'DeviceId');
     assertValidId(moduleId, 'ModuleId');
-    const { entry, committed } = this.#core.createIdentity(
-      { deviceId, moduleId },
-      { keysOmitted: true },
-    );
-    await committed;
+    const entry = await this.#core.createIdentity({ deviceId, moduleId }, { keysOmitted: true })
+      .committed;
     return { ...this.#describe(entry.identity), moduleId };
   }
 

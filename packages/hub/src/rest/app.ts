@@ -88,8 +88,7 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
         ifMatch: request.headers.get('if-match') ?? undefined,
         apiVersion: new URL(request.url).searchParams.get('api-version') ?? undefined,
       });
-      await outcome.committed;
-      return twinResponse(core, outcome.entry);
+      return twinResponse(core, await outcome.committed);
     };
   for (const path of ['/twins/:id', '/twins/:id/modules/:mid']) {
     app.get(path, route('getTwin', 'twins/read', getTwin));
@@ -151,8 +150,7 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
       ifMatch === undefined
         ? core.createIdentity({ deviceId, moduleId }, identity)
         : core.updateIdentity({ deviceId, moduleId }, identity, ifMatch);
-    await outcome.committed;
-    return identityResponse(outcome.entry);
+    return identityResponse(await outcome.committed);
   };
   const deleteIdentity: Handler = async (request, params) => {
     const deviceId = requireId(params.id, 'DeviceId');
