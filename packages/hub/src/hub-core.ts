@@ -196,14 +196,14 @@ export class HubCore {
     for (const row of this.#storage.loadAll('twins')) {
       twins.set(
         row.deviceId + MODULE_KEY_SEPARATOR + row.moduleId,
-        this.#parseRow<StoredTwin>('twins', row),
+        this.#parseRow('twins', row) as StoredTwin,
       );
     }
     const now = new Date();
     const pendingModules: { identity: IdentityRecord; twin: StoredTwin }[] = [];
     let highestEtag = 0;
     for (const row of this.#storage.loadAll('identities')) {
-      const identity = this.#parseRow<IdentityRecord>('identities', row);
+      const identity = this.#parseRow('identities', row) as IdentityRecord;
       // Connections do not survive a restart.
       identity.connectionState = 'Disconnected';
       highestEtag = Math.max(highestEtag, identity.etagNumber);
@@ -222,10 +222,10 @@ export class HubCore {
     this.#storage.raiseSequence(Math.max(highestEtag, Math.floor(Date.now() / 1000)));
   }
 
-  #parseRow<T>(
+  #parseRow(
     table: 'identities' | 'twins',
     row: { deviceId: string; moduleId: string; body: string },
-  ): T {
+  ): object {
     let value: unknown;
     try {
       value = JSON.parse(row.body);
@@ -247,7 +247,7 @@ export class HubCore {
         { cause: value },
       );
     }
-    return value as T;
+    return value;
   }
 
   #nextEtagNumber(): number {

@@ -272,6 +272,9 @@ class LocalHub implements Hub {
  * @param options - host name, data directory, policies, Bearer token issuer, If-Match mode, page size
  * @returns the hub
  * @throws {@link TypeError} for invalid policies or host name
+ * @throws {@link HubStorageError} when the data directory is not writable, is held by another
+ *   hub, lost data since the last run (its WAL deleted or cut short, `hub.db` emptied), or holds
+ *   a corrupt database or row; the message names the file and what to do
  * @example
  * ```ts
  * import { createHub } from '@twinkit/hub';
@@ -297,8 +300,8 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       `maxPageSize must be a positive integer, got ${String(options.maxPageSize)}.`,
     );
   }
-  const certificates = await loadOrCreateDevCertificates({ hostName, dataDir: options.dataDir });
   const faults = new FaultInjector();
+  // Storage first: it takes the data directory's lock before anything (the CA) is written there.
   const core = new HubCore({
     hostName,
     dataDir: options.dataDir,
@@ -306,6 +309,13 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     faults,
     ifMatchMode: options.ifMatchMode ?? 'strict',
   });
+  let certificates: DevCertificates;
+  try {
+    certificates = await loadOrCreateDevCertificates({ hostName, dataDir: options.dataDir });
+  } catch (error) {
+    await core.close();
+    throw error;
+  }
   const authenticator = new RequestAuthenticator(hostName, policies, options.tokenIssuer);
   const fetch = createRestApp({
     core,

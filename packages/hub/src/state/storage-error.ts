@@ -104,7 +104,7 @@ export function commitFailure(error: unknown, file: string): HubStorageError {
 function freeSpaceHint(file: string): string {
   try {
     const stats = statfsSync(file.replace(/[^/\\]+$/, '') || '.');
-    const free = Number(stats.bavail) * Number(stats.bsize);
+    const free = stats.bavail * stats.bsize;
     if (free < 1024 * 1024) return `only ${String(free)} bytes are free on its device`;
     return 'the disk has room, so a file size limit (ulimit -f) or an I/O error is likely';
   } catch {

@@ -13,7 +13,7 @@
  * commit marker beside the database detects a store that lost data behind the hub's back
  * (see data-dir.ts).
  */
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'libsql';
 import {
@@ -133,8 +133,9 @@ export class HubStorage {
     let recorded: number | undefined;
     try {
       recorded = marker.read();
-      // SQLite would create an empty hub.db; a marker says there was data, so refuse instead.
-      if (recorded !== undefined && recorded > 0 && !existsSync(this.file))
+      // SQLite would take a missing or empty hub.db for a new database; a marker says there
+      // was data, so refuse instead.
+      if (recorded !== undefined && recorded > 0 && fileSize(this.file) === 0)
         throw lostDataError(dataDir, recorded, 0);
       this.#db = this.#open();
     } catch (error) {
@@ -159,7 +160,7 @@ export class HubStorage {
     this.#marker = marker;
     const interval = options.checkpointIntervalInMs ?? 30_000;
     this.#checkpointTimer = setInterval(() => {
-      if (this.#uncheckpointed) this.#checkpoint('PASSIVE');
+      if (this.#uncheckpointed) this.#checkpoint('TRUNCATE');
     }, interval);
     this.#checkpointTimer.unref();
   }
@@ -362,7 +363,7 @@ export class HubStorage {
     this.#lock?.release();
   }
 
-  #checkpoint(mode: 'PASSIVE' | 'TRUNCATE'): void {
+  #checkpoint(mode: 'TRUNCATE'): void {
     try {
       this.#db.pragma(`wal_checkpoint(${mode})`);
       this.#uncheckpointed = false;
@@ -456,14 +457,6 @@ function putKey(operation: { table: string; deviceId: string; moduleId: string }
   return `${operation.table}\u0000${operation.deviceId}\u0000${operation.moduleId}`;
 }
 
-/**
- * The size of the database file and its WAL (for diagnostics and tests).
- *
- * @param dataDir - the data directory
- * @returns bytes of `hub.db` and `hub.db-wal` (0 when missing)
- */
-export function databaseFileSizes(dataDir: string): { database: number; wal: number } {
-  const size = (file: string) => (existsSync(file) ? statSync(file).size : 0);
-  const database = join(dataDir, DATABASE_FILE_NAME);
-  return { database: size(database), wal: size(`${database}-wal`) };
+function fileSize(file: string): number {
+  return statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 }
