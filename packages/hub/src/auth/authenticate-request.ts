@@ -37,6 +37,10 @@ export interface RequestPrincipal {
 
 const CACHE_LIMIT = 2000;
 
+const ROLE_ACTIONS: ReadonlyMap<string, readonly HubDataAction[]> = new Map(
+  Object.entries(BEARER_ROLE_ACTIONS),
+);
+
 /**
  * Verifies REST credentials.
  *
@@ -178,15 +182,24 @@ export class RequestAuthenticator {
     }
     let payload: Record<string, unknown>;
     try {
-      const options: { audience: string[]; algorithms: string[]; issuer?: string } = {
+      const options: {
+        audience: string[];
+        algorithms: string[];
+        requiredClaims: string[];
+        issuer?: string;
+      } = {
         audience: this.#issuer.audiences,
         algorithms: ['HS256'],
+        // A token without `exp` would be valid forever; Entra ID tokens always carry one.
+        requiredClaims: ['exp'],
       };
       if (this.#issuer.issuer !== undefined) options.issuer = this.#issuer.issuer;
       ({ payload } = await jwtVerify(jwt, this.#issuer.key, options));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired)
         throw unauthorized('The bearer token has expired.');
+      if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'exp')
+        throw unauthorized('The bearer token has no valid expiry (exp); issue tokens that expire.');
       if (error instanceof joseErrors.JWTClaimValidationFailed) {
         throw unauthorized(
           `The bearer token was rejected: claim '${error.claim}' is not valid (${error.reason}).`,
@@ -198,8 +211,10 @@ export class RequestAuthenticator {
       ? payload.roles.filter((role): role is string => typeof role === 'string')
       : [];
     const actions = new Set<HubDataAction>();
+    // A Map, not an object lookup: role names are data, and `__proto__` or `toString` must not
+    // reach Object.prototype.
     for (const role of roles)
-      for (const action of BEARER_ROLE_ACTIONS[role] ?? []) actions.add(action);
+      for (const action of ROLE_ACTIONS.get(role) ?? []) actions.add(action);
     const name = typeof payload.sub === 'string' ? payload.sub : 'bearer';
     return { kind: 'bearer', name, actions };
   }
