@@ -95,6 +95,21 @@ export class RequestAuthenticator {
     resourcePath: string,
     action: HubDataAction,
   ): Promise<RequestPrincipal> {
+    const principal = await this.identify(authorization, resourcePath);
+    this.authorize(principal, action);
+    return principal;
+  }
+
+  /**
+   * Verifies REST credentials without checking an action yet (for routes that must read their
+   * body to know the action: the body is read only once the caller is known).
+   *
+   * @param authorization - the Authorization header, or null
+   * @param resourcePath - the decoded request path
+   * @returns the caller
+   * @throws a 401 IotHubUnauthorizedAccess HubError
+   */
+  async identify(authorization: string | null, resourcePath: string): Promise<RequestPrincipal> {
     if (authorization === null || authorization.trim() === '') {
       throw unauthorized(
         'The request has no Authorization header; send a SharedAccessSignature or Bearer token.',
@@ -107,13 +122,22 @@ export class RequestAuthenticator {
       principal = await this.#fromBearer(text.replace(/^Bearer\s+/i, ''));
     else
       throw unauthorized('Unsupported Authorization scheme; use SharedAccessSignature or Bearer.');
-    if (!principal.actions.has(action)) {
-      const what = principal.kind === 'policy' ? `Policy '${principal.name}'` : 'The bearer token';
-      throw unauthorized(
-        `${what} is not allowed to perform ${action} (${requiredPermission(action)} needed).`,
-      );
-    }
     return principal;
+  }
+
+  /**
+   * Checks that a caller may perform an action.
+   *
+   * @param principal - the caller, from {@link RequestAuthenticator.identify}
+   * @param action - the data action
+   * @throws a 401 IotHubUnauthorizedAccess HubError naming the permission needed
+   */
+  authorize(principal: RequestPrincipal, action: HubDataAction): void {
+    if (principal.actions.has(action)) return;
+    const what = principal.kind === 'policy' ? `Policy '${principal.name}'` : 'The bearer token';
+    throw unauthorized(
+      `${what} is not allowed to perform ${action} (${requiredPermission(action)} needed).`,
+    );
   }
 
   async #fromSas(token: string, resourcePath: string): Promise<RequestPrincipal> {
