@@ -101,7 +101,7 @@ async function openHub(hostName: string, dataDir: string | undefined): Promise<H
     const { createHub } = await import('./hub.js');
     return await createHub({ hostName, ...(dataDir === undefined ? {} : { dataDir }) });
   } catch (error) {
-    if (isHubStorageError(error)) throw new CliFailure(`--data ${dataDir ?? ''}: ${error.message}`);
+    if (isHubStorageError(error)) throw new CliFailure(`--data: ${error.message}`);
     if (error instanceof TypeError && /host name/i.test(error.message))
       throw usageError(`--host-name: ${error.message}`);
     throw error;
