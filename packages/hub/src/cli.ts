@@ -3,7 +3,8 @@
  * `twinkit-hub`: run the local IoT Hub from a terminal or a CI script.
  *
  *   twinkit-hub start [--data DIR | --in-memory] [--host ADDR] [--host-name NAME] [--https-port N]
- *                     [--mqtt-port N] [--amqp-port N] [--standard-ports] [--plain-http] [--json]
+ *                     [--mqtt-port N] [--amqp-port N] [--standard-ports] [--plain-http]
+ *                     [--cors ORIGIN]... [--json]
  *   twinkit-hub device create <id> [--data DIR | --hub CS [--ca FILE]] [--json]
  *   twinkit-hub --version
  *
@@ -14,15 +15,12 @@ import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  formatServiceConnectionString,
-  parseServiceConnectionString,
-} from '@twinkit/twin-model/protocol';
 import { deviceCommand } from './cli/device-command.js';
 import { CliFailure, EXIT_FAILURE, exitWithError, usageError } from './cli/cli-failure.js';
 import { removeEndpointFile, writeEndpointFile, type EndpointInfo } from './cli/endpoint-file.js';
 import type { Hub } from './hub.js';
 import type { HubServer } from './node/listen.js';
+import { assertValidCorsOrigins } from './rest/cors.js';
 import { isHubStorageError } from './state/storage-error.js';
 
 const DEFAULT_DATA_DIR = '.twinkit-hub';
@@ -48,6 +46,8 @@ Options of "start":
   --standard-ports    Use IoT Hub's ports 443, 8883 and 5671, so unmodified Azure SDKs connect with
                       HostName=localhost (443 needs root or CAP_NET_BIND_SERVICE).
   --plain-http        Serve plain HTTP instead of HTTPS (only on loopback addresses).
+  --cors ORIGIN       Let web pages from ORIGIN (e.g. http://localhost:5173, or * for any) call the
+                      REST API (CORS); repeat for several. Off by default, as on Azure IoT Hub.
   --json              Print one JSON line when ready instead of the text summary:
                       {"serviceConnectionString":…,"caFile":…,"endpoints":{…}}
 
@@ -81,10 +81,6 @@ function port(value: string | undefined, flag: string): number | undefined {
   return parsed;
 }
 
-function hostWithPort(hostName: string, boundPort: number, standard: number): string {
-  return boundPort === standard ? hostName : `${hostName}:${String(boundPort)}`;
-}
-
 /** `name@version` of this package (src/cli.ts and dist/cli.js both sit one level below it). */
 function version(): string {
   const script = realpathSync(process.argv[1] ?? '.');
@@ -94,12 +90,20 @@ function version(): string {
   return manifest.version ?? 'unknown';
 }
 
-async function openHub(hostName: string, dataDir: string | undefined): Promise<Hub> {
+async function openHub(
+  hostName: string,
+  dataDir: string | undefined,
+  corsOrigins: string[],
+): Promise<Hub> {
   try {
     // Loaded here, not at the top: `device create`, `--version` and errors start faster without
     // the hub and its protocol stacks.
     const { createHub } = await import('./hub.js');
-    return await createHub({ hostName, ...(dataDir === undefined ? {} : { dataDir }) });
+    return await createHub({
+      hostName,
+      corsOrigins,
+      ...(dataDir === undefined ? {} : { dataDir }),
+    });
   } catch (error) {
     if (isHubStorageError(error)) throw new CliFailure(`--data: ${error.message}`);
     if (error instanceof TypeError && /host name/i.test(error.message))
@@ -121,6 +125,7 @@ async function start(args: string[]): Promise<void> {
       'amqp-port': { type: 'string' },
       'standard-ports': { type: 'boolean', default: false },
       'plain-http': { type: 'boolean', default: false },
+      cors: { type: 'string', multiple: true, default: [] },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -138,7 +143,12 @@ async function start(args: string[]): Promise<void> {
   const mqttPort = port(values['mqtt-port'], '--mqtt-port') ?? 8883;
   const amqpPort = port(values['amqp-port'], '--amqp-port') ?? 5671;
 
-  const hub = await openHub(values['host-name'], dataDir);
+  try {
+    assertValidCorsOrigins(values.cors);
+  } catch (error) {
+    throw usageError(`--cors: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const hub = await openHub(values['host-name'], dataDir, values.cors);
   let server: HubServer;
   try {
     const { listen } = await import('./node/listen.js');
@@ -164,11 +174,7 @@ async function start(args: string[]): Promise<void> {
     caFile = join(tempDir, 'ca.pem');
     writeFileSync(caFile, hub.caCertificate);
   }
-  const parts = parseServiceConnectionString(hub.serviceConnectionString);
-  const serviceConnectionString = formatServiceConnectionString({
-    ...parts,
-    hostName: hostWithPort(hub.hostName, server.ports.https, 443),
-  });
+  const serviceConnectionString = hub.serviceConnectionString;
   const scheme = values['plain-http'] ? 'http' : 'https';
   const endpoints: Record<string, string | null> = {
     https: `${scheme}://${hub.hostName}:${String(server.ports.https)}`,

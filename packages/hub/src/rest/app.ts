@@ -19,6 +19,7 @@ import {
   toIdentityJson,
 } from '../state/identity.js';
 import { handleBulk } from './bulk.js';
+import { corsMiddleware } from './cors.js';
 import { errorResponse, jsonResponse, toErrorResponse } from './error-response.js';
 import { hubFailure } from './hub-failure.js';
 import { REST_BODY_LIMITS, readJson } from './read-json.js';
@@ -29,6 +30,8 @@ export interface RestAppOptions {
   core: HubCore;
   authenticator: RequestAuthenticator;
   paging: QueryPaging;
+  /** Origins allowed to call the API from a web page; empty → no CORS headers at all. */
+  corsOrigins: readonly string[];
 }
 
 /** A route handler; `body` is the parsed request body when the route reads one. */
@@ -55,6 +58,7 @@ type RouteAction =
 export function createRestApp(options: RestAppOptions): (request: Request) => Promise<Response> {
   const { core, authenticator } = options;
   const app = new Hono({ strict: true });
+  if (options.corsOrigins.length > 0) app.use(corsMiddleware(options.corsOrigins));
 
   const route =
     (operation: string, action: RouteAction, handler: Handler, bodyLimit?: number) =>
