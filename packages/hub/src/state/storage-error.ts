@@ -23,6 +23,7 @@ export type HubStorageFailure =
  * REST API answers 503 with its message).
  */
 export class HubStorageError extends Error {
+  /** Always `'HubStorageError'` (guards compare it across copies of the package). */
   override readonly name = 'HubStorageError';
   /** What went wrong. */
   readonly failure: HubStorageFailure;
