@@ -23,6 +23,8 @@ interface Started {
   call: (method: string, path: string, body?: unknown) => Promise<{ status: number; text: string }>;
   url: URL;
   ca: string;
+  /** A SAS token of the hub's service connection string. */
+  authorization: string;
 }
 
 const children: ChildProcess[] = [];
@@ -85,7 +87,7 @@ async function startHub(dataDir: string, prefix: string[] = []): Promise<Started
       },
       body === undefined ? undefined : JSON.stringify(body),
     );
-  return { child, call, url, ca };
+  return { child, call, url, ca, authorization };
 }
 
 function send(
@@ -214,47 +216,71 @@ describe('storage chaos (CLI hub)', () => {
   });
 
   it('answers an unauthenticated 60 MB POST /devices at once, without reading it', async () => {
-    const dataDir = tempDir();
-    const hub = await startHub(dataDir);
-    const pid = hub.child.pid ?? 0;
-    const rssBefore = memoryOf(pid, 'VmRSS');
-    const started = Date.now();
-    // A valid JSON array of device entries (what a real bulk body looks like), 60 MB.
-    const item = '{"id":"device-0000000","importMode":"create"},';
-    const chunk = Buffer.from(item.repeat(Math.floor((1024 * 1024) / item.length)));
-    const last = Buffer.from('{"id":"last"}]');
-    const total = 1 + 60 * chunk.length + last.length;
-    const status = await new Promise<number>((resolvePromise, reject) => {
-      const req = request(
-        new URL('/devices?api-version=2021-04-12', hub.url),
-        {
-          method: 'POST',
-          ca: hub.ca,
-          servername: 'localhost',
-          headers: { 'content-type': 'application/json', 'content-length': total },
-        },
-        (response) => {
-          response.resume();
-          resolvePromise(response.statusCode ?? 0);
-        },
-      );
-      req.on('error', reject);
-      req.write('[');
-      let sent = 0;
-      const pump = () => {
-        while (sent < 60 && req.write(chunk)) sent += 1;
-        if (sent < 60) req.once('drain', pump);
-        else req.end(last);
-      };
-      pump();
-    });
-    const elapsed = Date.now() - started;
-    const peak = memoryOf(pid, 'VmHWM');
-    console.log(
-      `[chaos] unauthenticated 60 MB POST /devices: ${String(status)} after ${String(elapsed)} ms; hub RSS ${String(Math.round(rssBefore / 1024))} MB before, peak ${String(Math.round(peak / 1024))} MB`,
-    );
-    expect(status).toBe(401);
-    expect(elapsed).toBeLessThan(5_000);
-    expect(peak - rssBefore).toBeLessThan(64 * 1024);
+    const hub = await startHub(tempDir());
+    const result = await postBulk(hub, 60);
+    console.log(`[chaos] unauthenticated 60 MB POST /devices: ${summary(result)}`);
+    expect(result.status).toBe(401);
+    expect(result.elapsed).toBeLessThan(5_000);
+    expect(result.peakKb - result.rssBeforeKb).toBeLessThan(64 * 1024);
+  });
+
+  it('stops reading an authorised 50 MB POST /devices at its cap', async () => {
+    const hub = await startHub(tempDir());
+    const result = await postBulk(hub, 50, hub.authorization);
+    console.log(`[chaos] authorised 50 MB POST /devices (cap 16 MiB): ${summary(result)}`);
+    expect(result.status).toBe(413);
+    expect(result.peakKb - result.rssBeforeKb).toBeLessThan(128 * 1024);
   });
 });
+
+interface BulkResult {
+  status: number;
+  elapsed: number;
+  rssBeforeKb: number;
+  peakKb: number;
+}
+
+function summary(result: BulkResult): string {
+  return `${String(result.status)} after ${String(result.elapsed)} ms; hub RSS ${String(Math.round(result.rssBeforeKb / 1024))} MB before, peak ${String(Math.round(result.peakKb / 1024))} MB`;
+}
+
+/** POSTs a valid JSON array of device entries (what a real bulk body looks like) of `megabytes`. */
+async function postBulk(
+  hub: Started,
+  megabytes: number,
+  authorization?: string,
+): Promise<BulkResult> {
+  const pid = hub.child.pid ?? 0;
+  const rssBeforeKb = memoryOf(pid, 'VmRSS');
+  const started = Date.now();
+  const item = '{"id":"device-0000000","importMode":"create"},';
+  const chunk = Buffer.from(item.repeat(Math.floor((1024 * 1024) / item.length)));
+  const last = Buffer.from('{"id":"last"}]');
+  const total = 1 + megabytes * chunk.length + last.length;
+  const status = await new Promise<number>((resolvePromise, reject) => {
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json',
+      'content-length': total,
+    };
+    if (authorization !== undefined) headers.authorization = authorization;
+    const req = request(
+      new URL('/devices?api-version=2021-04-12', hub.url),
+      { method: 'POST', ca: hub.ca, servername: 'localhost', headers },
+      (response) => {
+        response.resume();
+        resolvePromise(response.statusCode ?? 0);
+      },
+    );
+    // The hub may close the connection after answering, while this side still writes.
+    req.on('error', reject);
+    req.write('[');
+    let sent = 0;
+    const pump = () => {
+      while (sent < megabytes && req.write(chunk)) sent += 1;
+      if (sent < megabytes) req.once('drain', pump);
+      else req.end(last);
+    };
+    pump();
+  });
+  return { status, elapsed: Date.now() - started, rssBeforeKb, peakKb: memoryOf(pid, 'VmHWM') };
+}
