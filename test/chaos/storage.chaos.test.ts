@@ -41,7 +41,7 @@ function tempDir(): string {
 }
 
 async function startHub(dataDir: string, prefix: string[] = []): Promise<Started> {
-  const [file, ...args] = [
+  const argv: string[] = [
     ...prefix,
     process.execPath,
     ...CLI,
@@ -50,7 +50,8 @@ async function startHub(dataDir: string, prefix: string[] = []): Promise<Started
     dataDir,
     ...PORTS,
     '--json',
-  ] as [string, ...string[]];
+  ];
+  const [file = process.execPath, ...args] = argv;
   const child = spawn(file, args, { cwd: HUB_PACKAGE, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stderr = '';

@@ -42,7 +42,7 @@ import {
   type IdentityRequest,
 } from './state/identity.js';
 import { EntryStore, type HubEntry } from './state/entry-store.js';
-import { HubStorageError, isHubStorageError } from './state/storage-error.js';
+import { isHubStorageError } from './state/storage-error.js';
 import { HubStorage, type StorageOperation } from './state/storage.js';
 
 export type { HubEntry } from './state/entry-store.js';
@@ -193,17 +193,13 @@ export class HubCore {
 
   #load(): void {
     const twins = new Map<string, StoredTwin>();
-    for (const row of this.#storage.loadAll('twins')) {
-      twins.set(
-        row.deviceId + MODULE_KEY_SEPARATOR + row.moduleId,
-        this.#parseRow('twins', row) as StoredTwin,
-      );
-    }
+    for (const row of this.#storage.loadDocuments('twins'))
+      twins.set(row.deviceId + MODULE_KEY_SEPARATOR + row.moduleId, row.document as StoredTwin);
     const now = new Date();
     const pendingModules: { identity: IdentityRecord; twin: StoredTwin }[] = [];
     let highestEtag = 0;
-    for (const row of this.#storage.loadAll('identities')) {
-      const identity = this.#parseRow('identities', row) as IdentityRecord;
+    for (const row of this.#storage.loadDocuments('identities')) {
+      const identity = row.document as IdentityRecord;
       // Connections do not survive a restart.
       identity.connectionState = 'Disconnected';
       highestEtag = Math.max(highestEtag, identity.etagNumber);
@@ -220,34 +216,6 @@ export class HubCore {
     // The sequence is saved with every commit; the highest loaded etag and Unix seconds are
     // floors for stores written before it was, so identity etags never repeat.
     this.#storage.raiseSequence(Math.max(highestEtag, Math.floor(Date.now() / 1000)));
-  }
-
-  #parseRow(
-    table: 'identities' | 'twins',
-    row: { deviceId: string; moduleId: string; body: string },
-  ): object {
-    let value: unknown;
-    try {
-      value = JSON.parse(row.body);
-    } catch (error) {
-      value = error;
-    }
-    const ids = row.deviceId === '' ? undefined : row;
-    if (
-      typeof value !== 'object' ||
-      value === null ||
-      value instanceof Error ||
-      ids === undefined
-    ) {
-      const reason = value instanceof Error ? value.message : 'not a JSON object';
-      throw new HubStorageError(
-        'corrupt',
-        this.#storage.file,
-        `The ${table} row of device '${row.deviceId}'${row.moduleId === '' ? '' : `, module '${row.moduleId}'`} in ${this.#storage.file} is corrupt (${reason}). Restore the file from a backup, or delete that identity's rows to start without it.`,
-        { cause: value },
-      );
-    }
-    return value;
   }
 
   #nextEtagNumber(): number {

@@ -35,9 +35,11 @@ export function run(
   options: { prefix?: string[]; spawn?: SpawnOptions } = {},
 ): { child: ChildProcess; ready: Promise<Ready>; stderr: () => string } {
   const command = options.prefix ?? [];
-  const [file, ...rest] = [...command, process.execPath, ...CLI_NODE_ARGS, ...args] as [
-    string,
-    ...string[],
+  const [file = process.execPath, ...rest] = [
+    ...command,
+    process.execPath,
+    ...CLI_NODE_ARGS,
+    ...args,
   ];
   const child = spawn(file, rest, {
     cwd: resolve(import.meta.dirname, '..'),

@@ -274,6 +274,38 @@ export class HubStorage {
   }
 
   /**
+   * Reads every row of a table as parsed JSON documents, in insertion order.
+   *
+   * @param table - `identities` or `twins`
+   * @returns the rows with their documents
+   * @throws {@link HubStorageError} `corrupt` naming the table, device and module id, and file of
+   *   a row that is not a JSON object
+   */
+  loadDocuments(
+    table: 'identities' | 'twins',
+  ): { deviceId: string; moduleId: string; document: object }[] {
+    return this.loadAll(table).map((row) => {
+      let value: unknown;
+      try {
+        value = JSON.parse(row.body);
+      } catch (error) {
+        value = error;
+      }
+      if (typeof value !== 'object' || value === null || value instanceof Error) {
+        const reason = value instanceof Error ? value.message : 'not a JSON object';
+        const module = row.moduleId === '' ? '' : `, module '${row.moduleId}'`;
+        throw new HubStorageError(
+          'corrupt',
+          this.file,
+          `The ${table} row of device '${row.deviceId}'${module} in ${this.file} is corrupt (${reason}). Restore the file from a backup, or delete that identity's rows to start without it.`,
+          { cause: value },
+        );
+      }
+      return { deviceId: row.deviceId, moduleId: row.moduleId, document: value };
+    });
+  }
+
+  /**
    * Reads one metadata value.
    *
    * @param key - the key
