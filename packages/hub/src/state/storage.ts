@@ -424,7 +424,14 @@ export class HubStorage {
     } catch {
       // A marker behind the database is harmless (see data-dir.ts); the commit itself is durable.
     }
-    for (const pending of batch) pending.publish?.();
+    for (const pending of batch) {
+      try {
+        pending.publish?.();
+      } catch (error) {
+        // A publish step that throws is a bug; its writer hears of it, the others still publish.
+        pending.reject(error);
+      }
+    }
     this.#onBatchSettled?.();
     for (const pending of batch) pending.resolve();
   }
