@@ -139,6 +139,11 @@ describe('HTTPS server deadlines', () => {
       await using hub = await createHub();
       await using server = await listen(hub);
       const { request } = await import('node:https');
+      // A valid JSON array of bulk entries, as a real (if absurd) bulk body would be.
+      const item = '{"id":"device-0000000","importMode":"create"},';
+      const chunk = Buffer.from(item.repeat(Math.floor((1024 * 1024) / item.length)));
+      const last = Buffer.from('{"id":"last"}]');
+      const total = 1 + 60 * chunk.length + last.length;
       const result = await new Promise<{ status: number; elapsed: number }>((resolve, reject) => {
         const started = Date.now();
         const req = request(
@@ -147,7 +152,7 @@ describe('HTTPS server deadlines', () => {
             method: 'POST',
             ca: hub.caCertificate,
             servername: 'localhost',
-            headers: { 'content-type': 'application/json', 'content-length': 60 * 1024 * 1024 },
+            headers: { 'content-type': 'application/json', 'content-length': total },
           },
           (response) => {
             response.resume();
@@ -155,12 +160,12 @@ describe('HTTPS server deadlines', () => {
           },
         );
         req.on('error', reject);
-        const chunk = Buffer.alloc(1024 * 1024, 0x20);
+        req.write('[');
         let sent = 0;
         const pump = () => {
           while (sent < 60 && req.write(chunk)) sent += 1;
           if (sent < 60) req.once('drain', pump);
-          else req.end();
+          else req.end(last);
         };
         pump();
       });
