@@ -3,7 +3,7 @@
  * second hub on the same data directory, a hub killed with `kill -9`, a lost WAL, and a data
  * directory the hub cannot write.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -129,18 +129,28 @@ describe('CLI hub storage', () => {
     },
   );
 
-  it('reports a data directory it cannot write at start', { timeout: 30_000 }, async () => {
+  it('reports a data directory it cannot write at start', { timeout: 60_000 }, async () => {
     const dataDir = tempDir();
     const asRoot = process.getuid?.() === 0;
-    // Root writes anywhere, so run the hub as nobody; others lose write permission.
-    if (asRoot) chmodSync(dataDir, 0o755);
-    else chmodSync(dataDir, 0o555);
+    // Root writes anywhere, so root runs the hub as nobody, when nobody can read the sources of
+    // this checkout; otherwise the directory loses its write permission.
+    const asNobody = { uid: 65534, gid: 65534 };
+    const nobodyCanRun = asRoot && (await runToEnd(['--version'], asNobody)).code === 0;
+    let unwritable = dataDir;
+    if (nobodyCanRun) chmodSync(dataDir, 0o755);
+    else if (!asRoot) chmodSync(dataDir, 0o555);
+    else {
+      // Root, in a checkout nobody cannot read: a path below a regular file cannot be created
+      // by anyone, which the hub must report the same way.
+      writeFileSync(join(dataDir, 'file'), '');
+      unwritable = join(dataDir, 'file', 'data');
+    }
     const result = await runToEnd(
-      ['start', '--data', dataDir, ...ANY_PORTS, '--json'],
-      asRoot ? { uid: 65534, gid: 65534 } : {},
+      ['start', '--data', unwritable, ...ANY_PORTS, '--json'],
+      nobodyCanRun ? asNobody : {},
     );
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`The data directory ${dataDir} is not writable`);
+    expect(result.stderr).toContain(`The data directory ${unwritable} is not writable`);
     expect(result.stderr).toMatch(/^twinkit-hub: [^\n]+\n$/);
   });
 });
