@@ -132,6 +132,41 @@ describe('HTTPS server deadlines', () => {
     expect(closedAfter).toBeLessThan(5_000);
   });
 
+  it('closes a connection whose body never finishes', { timeout: 10_000 }, async () => {
+    await using hub = await createHub();
+    await using server = await listen(hub, { headersTimeoutInMs: 300, requestTimeoutInMs: 600 });
+    // Authorised, so the hub does read the body (an unauthenticated one is answered at once).
+    const authorization = await serviceToken(hub);
+    const started = Date.now();
+    const closedAfter = await new Promise<number>((resolve, reject) => {
+      const socket = connect(
+        {
+          host: '127.0.0.1',
+          port: server.ports.https,
+          ca: hub.caCertificate,
+          servername: 'localhost',
+        },
+        () => {
+          // Complete headers, then a body that stops after 10 of its 1,000 bytes.
+          socket.write(
+            'PUT /devices/slow?api-version=2021-04-12 HTTP/1.1\r\nHost: localhost\r\n' +
+              `Authorization: ${authorization}\r\n` +
+              'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"deviceId"',
+          );
+        },
+      );
+      socket.on('error', () => undefined);
+      socket.resume();
+      socket.on('close', () => {
+        resolve(Date.now() - started);
+      });
+      setTimeout(() => {
+        reject(new Error('the connection is still open'));
+      }, 8_000).unref();
+    });
+    expect(closedAfter).toBeLessThan(5_000);
+  });
+
   it(
     'answers an unauthenticated 60 MB POST over HTTPS at once with 401',
     { timeout: 20_000 },
