@@ -26,7 +26,7 @@ const queryHub = await createHub();
 {
   // 100,000 identities and twins, queued together: one group-commit transaction.
   const core = hubInternals(queryHub).core;
-  const commits: Promise<void>[] = [];
+  const commits: Promise<unknown>[] = [];
   for (let i = 0; i < 100_000; i += 1) {
     const ids = { deviceId: `q-${String(i)}` };
     commits.push(core.createIdentity(ids, { keysOmitted: true }).committed);

@@ -5,33 +5,37 @@
  *   twinkit-hub start [--data DIR | --in-memory] [--host ADDR] [--host-name NAME] [--https-port N]
  *                     [--mqtt-port N] [--amqp-port N] [--standard-ports] [--plain-http]
  *                     [--cors ORIGIN]... [--json]
- *   twinkit-hub device create <id> [--data DIR] [--host-name NAME] [--json]
+ *   twinkit-hub device create <id> [--data DIR | --hub CS [--ca FILE]] [--json]
+ *   twinkit-hub --version
+ *
+ * Errors are one line on stderr naming the flag or path, exit code 1 (could not do it) or 2
+ * (wrong command line); see cli/cli-failure.ts.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
-import { request as httpRequest } from 'node:http';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createSasToken, formatDeviceConnectionString } from '@twinkit/twin-model/protocol';
-import { WELL_KNOWN_POLICIES } from './auth/policies.js';
-import { createHub } from './hub.js';
+import { deviceCommand } from './cli/device-command.js';
+import { CliFailure, EXIT_FAILURE, exitWithError, usageError } from './cli/cli-failure.js';
+import { removeEndpointFile, writeEndpointFile, type EndpointInfo } from './cli/endpoint-file.js';
+import type { Hub } from './hub.js';
+import type { HubServer } from './node/listen.js';
 import { assertValidCorsOrigins } from './rest/cors.js';
-import { listen, type HubServer } from './node/listen.js';
+import { isHubStorageError } from './state/storage-error.js';
 
 const DEFAULT_DATA_DIR = '.twinkit-hub';
-const ENDPOINT_FILE = 'endpoint.json';
 
 const HELP = `twinkit-hub: a local Azure IoT Hub for development and tests.
 
 Usage:
   twinkit-hub start [options]            Start the hub and print its endpoints and credentials.
-  twinkit-hub device create <id> [opts]  Register a device and print its connection string.
+  twinkit-hub device create <id> [opts]  Register a device on a running hub; print its connection string.
+  twinkit-hub --version                  Print the version.
   twinkit-hub help                       Show this help.
 
 Options of "start":
   --data DIR          Keep the SQLite database and the development CA in DIR
-                      (default ./${DEFAULT_DATA_DIR}). Data survives restarts.
+                      (default ./${DEFAULT_DATA_DIR}). Data survives restarts. One hub per DIR.
   --in-memory         Keep everything in memory (nothing is written except a temporary ca.pem).
   --host ADDR         Address to bind (default 127.0.0.1). Use 0.0.0.0 to accept other machines.
   --host-name NAME    Host name clients use in connection strings and SAS tokens; it is put on
@@ -47,10 +51,17 @@ Options of "start":
   --json              Print one JSON line when ready instead of the text summary:
                       {"serviceConnectionString":…,"caFile":…,"endpoints":{…}}
 
-Options of "device create":
-  --data DIR          The hub's data directory (default ./${DEFAULT_DATA_DIR}). When a hub is running
-                      on it, the device is created through that hub; otherwise in the stored data.
-  --host-name NAME    Host name for the connection string (default: the running hub's, or localhost).
+Options of "device create" (it needs a running hub; it never creates a store):
+  --data DIR          Reach the hub running on DIR (default ./${DEFAULT_DATA_DIR}), through the
+                      DIR/endpoint.json it writes while it runs.
+  --hub CS            Reach the hub with this service connection string instead
+                      ("HostName=localhost:8443;SharedAccessKeyName=iothubowner;SharedAccessKey=…").
+  --ca FILE           With --hub: the hub's CA certificate to trust (its ca.pem).
+  --plain-http        With --hub: the hub serves plain HTTP.
+  --gateway-host-name HOST:PORT
+                      Put GatewayHostName=HOST:PORT in the connection string, for a hub whose MQTT
+                      and AMQP ports are not 8883 and 5671 (set from DIR/endpoint.json with --data).
+  --host-name NAME    Host name for the connection string (default: the hub's).
   --json              Print {"deviceId":…,"connectionString":…,"primaryKey":…} instead.
 
 TLS: the hub creates a development CA on first start (DIR/ca.pem). Trust it in Node with
@@ -58,29 +69,47 @@ NODE_EXTRA_CA_CERTS=DIR/ca.pem, or pass it as the "ca" option of your client.
 Credentials: the well-known development policies (iothubowner, service, device, registryRead,
 registryReadWrite) have fixed keys documented in the README. Never expose this hub publicly.
 Stop with Ctrl-C (SIGINT) or SIGTERM.
+Exit codes: 0 done, 1 could not do it (data directory refused, port taken, hub unreachable),
+2 wrong command line.
 `;
 
-interface EndpointInfo {
-  pid: number;
-  hostName: string;
-  https: string;
-  httpsPort: number;
-  plainHttp: boolean;
-  mqttPort?: number;
-  caFile?: string;
-}
-
-function fail(message: string): never {
-  process.stderr.write(`twinkit-hub: ${message}\n`);
-  process.exit(2);
-}
-
-function port(value: string | undefined, name: string): number | undefined {
+function port(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535)
-    fail(`${name} must be a port number (0-65535), got '${value}'.`);
+  if (!/^\d+$/.test(value) || !Number.isInteger(parsed) || parsed > 65_535)
+    throw usageError(`${flag} must be a port number (0-65535), got '${value}'.`);
   return parsed;
+}
+
+/** `name@version` of this package (src/cli.ts and dist/cli.js both sit one level below it). */
+function version(): string {
+  const script = realpathSync(process.argv[1] ?? '.');
+  const manifest = JSON.parse(
+    readFileSync(join(dirname(script), '..', 'package.json'), 'utf8'),
+  ) as { version?: string };
+  return manifest.version ?? 'unknown';
+}
+
+async function openHub(
+  hostName: string,
+  dataDir: string | undefined,
+  corsOrigins: string[],
+): Promise<Hub> {
+  try {
+    // Loaded here, not at the top: `device create`, `--version` and errors start faster without
+    // the hub and its protocol stacks.
+    const { createHub } = await import('./hub.js');
+    return await createHub({
+      hostName,
+      corsOrigins,
+      ...(dataDir === undefined ? {} : { dataDir }),
+    });
+  } catch (error) {
+    if (isHubStorageError(error)) throw new CliFailure(`--data: ${error.message}`);
+    if (error instanceof TypeError && /host name/i.test(error.message))
+      throw usageError(`--host-name: ${error.message}`);
+    throw error;
+  }
 }
 
 async function start(args: string[]): Promise<void> {
@@ -107,7 +136,7 @@ async function start(args: string[]): Promise<void> {
     return;
   }
   if (values['in-memory'] && values.data !== undefined)
-    fail('use either --data or --in-memory, not both.');
+    throw usageError('use either --data or --in-memory, not both.');
   const dataDir = values['in-memory'] ? undefined : resolve(values.data ?? DEFAULT_DATA_DIR);
   const standard = values['standard-ports'];
   const httpsPort = port(values['https-port'], '--https-port') ?? (standard ? 443 : 8443);
@@ -117,15 +146,12 @@ async function start(args: string[]): Promise<void> {
   try {
     assertValidCorsOrigins(values.cors);
   } catch (error) {
-    fail(`--cors: ${error instanceof Error ? error.message : String(error)}`);
+    throw usageError(`--cors: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const hub = await createHub({
-    hostName: values['host-name'],
-    corsOrigins: values.cors,
-    ...(dataDir === undefined ? {} : { dataDir }),
-  });
+  const hub = await openHub(values['host-name'], dataDir, values.cors);
   let server: HubServer;
   try {
+    const { listen } = await import('./node/listen.js');
     server = await listen(hub, {
       host: values.host,
       httpsPort,
@@ -135,7 +161,10 @@ async function start(args: string[]): Promise<void> {
     });
   } catch (error) {
     await hub.close();
-    fail(error instanceof Error ? error.message : String(error));
+    const message = error instanceof Error ? error.message : String(error);
+    throw new CliFailure(
+      `${message} Choose other ports with --https-port, --mqtt-port and --amqp-port (0 = any free port), or the address with --host.`,
+    );
   }
 
   let caFile = hub.caFile;
@@ -158,18 +187,18 @@ async function start(args: string[]): Promise<void> {
         ? null
         : `amqps://${hub.hostName}:${String(server.ports.amqp)}`,
   };
-  const endpointFile = dataDir === undefined ? undefined : join(dataDir, ENDPOINT_FILE);
-  if (endpointFile !== undefined) {
+  if (dataDir !== undefined) {
     const info: EndpointInfo = {
       pid: process.pid,
       hostName: hub.hostName,
       https: server.urls.https,
-      httpsPort: server.ports.https,
       plainHttp: values['plain-http'],
+      serviceConnectionString,
       caFile,
     };
     if (server.ports.mqtt !== undefined) info.mqttPort = server.ports.mqtt;
-    writeFileSync(endpointFile, `${JSON.stringify(info)}\n`);
+    if (server.ports.amqp !== undefined) info.amqpPort = server.ports.amqp;
+    writeEndpointFile(dataDir, info);
   }
 
   // Handlers go in before the ready line, so a signal sent right after it still stops cleanly.
@@ -178,15 +207,25 @@ async function start(args: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     void (async () => {
+      let code = 0;
       try {
         await server.close();
         await hub.close();
-      } finally {
-        if (endpointFile !== undefined) rmSync(endpointFile, { force: true });
-        if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
-        if (!values.json) process.stdout.write(`twinkit-hub stopped (${signal}).\n`);
-        process.exit(0);
+      } catch (error) {
+        // A clean stop reports what went wrong and still exits; it never throws.
+        process.stderr.write(
+          `twinkit-hub: stopping: ${error instanceof Error ? error.message : String(error)}\n`,
+        );
+        code = EXIT_FAILURE;
       }
+      try {
+        if (dataDir !== undefined) removeEndpointFile(dataDir);
+        if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
+      } catch {
+        // Leftover files are harmless: the next start rewrites endpoint.json.
+      }
+      if (!values.json) process.stdout.write(`twinkit-hub stopped (${signal}).\n`);
+      process.exit(code);
     })();
   };
   process.on('SIGINT', () => {
@@ -206,149 +245,53 @@ async function start(args: string[]): Promise<void> {
         notServed: server.notServed,
       })}\n`,
     );
-  } else {
-    const lines = [
-      'twinkit-hub is ready (development only: well-known keys, development CA).',
-      `  REST (HTTPS):   ${endpoints.https ?? ''}  (bound to ${server.host})`,
-    ];
-    for (const protocol of ['mqtt', 'amqp'] as const) {
-      const url = endpoints[protocol];
-      const missing = server.notServed.find((entry) => entry.protocol === protocol);
-      lines.push(
-        `  ${`${protocol.toUpperCase()}:`.padEnd(16)}${
-          url ?? `not served (port ${String(missing?.requestedPort ?? '')} requested)`
-        }`,
-      );
-    }
-    lines.push(
-      `  Data:           ${dataDir ?? 'in memory (lost on exit)'}`,
-      `  CA file:        ${caFile}`,
-      `                  trust it with NODE_EXTRA_CA_CERTS=${caFile}`,
-      '  Service connection string (iothubowner):',
-      `    ${serviceConnectionString}`,
-      '  Create a device: twinkit-hub device create <id>' +
-        (dataDir === undefined ? '' : ` --data ${dataDir}`),
-      '  Stop: Ctrl-C',
-    );
-    process.stdout.write(`${lines.join('\n')}\n`);
-  }
-}
-
-function runningHub(dataDir: string): EndpointInfo | undefined {
-  const file = join(dataDir, ENDPOINT_FILE);
-  if (!existsSync(file)) return undefined;
-  try {
-    const info = JSON.parse(readFileSync(file, 'utf8')) as EndpointInfo;
-    process.kill(info.pid, 0);
-    return info;
-  } catch {
-    return undefined;
-  }
-}
-
-async function createThroughRunningHub(
-  info: EndpointInfo,
-  deviceId: string,
-): Promise<{ primaryKey: string }> {
-  const owner = WELL_KNOWN_POLICIES.find((policy) => policy.keyName === 'iothubowner');
-  if (owner === undefined) throw new Error('The iothubowner policy is missing.');
-  const authorization = await createSasToken({
-    resourceUri: info.hostName,
-    key: owner.primaryKey,
-    keyName: owner.keyName,
-    expiresOnInSeconds: Math.floor(Date.now() / 1000) + 300,
-  });
-  const body = JSON.stringify({ deviceId });
-  const url = new URL(
-    `/devices/${encodeURIComponent(deviceId)}?api-version=2021-04-12`,
-    info.https,
-  );
-  const options = {
-    method: 'PUT',
-    headers: {
-      authorization,
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-    },
-    servername: info.hostName,
-    ...(info.caFile !== undefined && existsSync(info.caFile)
-      ? { ca: readFileSync(info.caFile, 'utf8') }
-      : {}),
-  };
-  const text = await new Promise<{ status: number; text: string }>((resolvePromise, reject) => {
-    const request = (info.plainHttp ? httpRequest : httpsRequest)(url, options, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        resolvePromise({
-          status: response.statusCode ?? 0,
-          text: Buffer.concat(chunks).toString('utf8'),
-        });
-      });
-    });
-    request.on('error', reject);
-    request.end(body);
-  });
-  if (text.status !== 200) {
-    const message = (JSON.parse(text.text) as { Message?: string }).Message ?? text.text;
-    throw new Error(
-      `The running hub refused to create '${deviceId}' (${String(text.status)}): ${message}`,
-    );
-  }
-  const device = JSON.parse(text.text) as {
-    authentication: { symmetricKey: { primaryKey: string } };
-  };
-  return { primaryKey: device.authentication.symmetricKey.primaryKey };
-}
-
-async function device(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      data: { type: 'string' },
-      'host-name': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    process.stdout.write(HELP);
     return;
   }
-  const [action, deviceId, ...rest] = positionals;
-  if (action !== 'create' || deviceId === undefined || rest.length > 0) {
-    fail('usage: twinkit-hub device create <id> [--data DIR] [--host-name NAME] [--json]');
+  const lines = [
+    'twinkit-hub is ready (development only: well-known keys, development CA).',
+    `  REST (HTTPS):   ${endpoints.https ?? ''}  (bound to ${server.host})`,
+  ];
+  for (const protocol of ['mqtt', 'amqp'] as const) {
+    const url = endpoints[protocol];
+    const missing = server.notServed.find((entry) => entry.protocol === protocol);
+    lines.push(
+      `  ${`${protocol.toUpperCase()}:`.padEnd(16)}${
+        url ?? `not served (port ${String(missing?.requestedPort ?? '')} requested)`
+      }`,
+    );
   }
-  const dataDir = resolve(values.data ?? DEFAULT_DATA_DIR);
-  const info = runningHub(dataDir);
-  let primaryKey: string;
-  let hostName = values['host-name'] ?? info?.hostName ?? 'localhost';
-  let gateway: string | undefined;
-  if (info !== undefined) {
-    primaryKey = (await createThroughRunningHub(info, deviceId)).primaryKey;
-    if (info.mqttPort !== undefined && info.mqttPort !== 8883)
-      gateway = `${info.hostName}:${String(info.mqttPort)}`;
-  } else {
-    mkdirSync(dataDir, { recursive: true });
-    const hub = await createHub({ dataDir, hostName });
-    try {
-      primaryKey = (await hub.createDevice(deviceId)).primaryKey;
-    } finally {
-      await hub.close();
-    }
-    hostName = hub.hostName;
-  }
-  const connectionString = formatDeviceConnectionString({
-    hostName,
-    deviceId,
-    sharedAccessKey: primaryKey,
-    ...(gateway === undefined ? {} : { gatewayHostName: gateway }),
-  });
-  if (values.json)
-    process.stdout.write(`${JSON.stringify({ deviceId, connectionString, primaryKey })}\n`);
-  else process.stdout.write(`${connectionString}\n`);
+  lines.push(
+    `  Data:           ${dataDir ?? 'in memory (lost on exit)'}`,
+    `  CA file:        ${caFile}`,
+    `                  trust it with NODE_EXTRA_CA_CERTS=${caFile}`,
+    '  Service connection string (iothubowner):',
+    `    ${serviceConnectionString}`,
+    `  Create a device: ${createDeviceCommand(dataDir, serviceConnectionString, caFile, server, hub.hostName, values['plain-http'])}`,
+    '  Stop: Ctrl-C',
+  );
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** A `device create` command line that reaches this hub (quoted for POSIX shells). */
+function createDeviceCommand(
+  dataDir: string | undefined,
+  serviceConnectionString: string,
+  caFile: string,
+  server: HubServer,
+  hostName: string,
+  plainHttp: boolean,
+): string {
+  const base = 'twinkit-hub device create <id>';
+  if (dataDir !== undefined) return `${base} --data ${shellQuote(dataDir)}`;
+  const flags = [`--hub ${shellQuote(serviceConnectionString)}`];
+  flags.push(plainHttp ? '--plain-http' : `--ca ${shellQuote(caFile)}`);
+  if (server.ports.mqtt !== undefined && server.ports.mqtt !== 8883)
+    flags.push(`--gateway-host-name ${hostName}:${String(server.ports.mqtt)}`);
+  return `${base} ${flags.join(' ')}`;
+}
+
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -357,7 +300,12 @@ async function main(argv: string[]): Promise<void> {
     case 'start':
       return start(rest);
     case 'device':
-      return device(rest);
+      return deviceCommand(rest, DEFAULT_DATA_DIR, HELP);
+    case '--version':
+    case '-v':
+    case 'version':
+      process.stdout.write(`twinkit-hub ${version()}\n`);
+      return;
     case undefined:
     case 'help':
     case '--help':
@@ -365,10 +313,8 @@ async function main(argv: string[]): Promise<void> {
       process.stdout.write(HELP);
       return;
     default:
-      fail(`unknown command '${command}'. Run "twinkit-hub --help".`);
+      throw usageError(`unknown command '${command}'. Run "twinkit-hub --help".`);
   }
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  fail(error instanceof Error ? error.message : String(error));
-});
+main(process.argv.slice(2)).catch(exitWithError);

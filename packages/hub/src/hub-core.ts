@@ -3,6 +3,10 @@
  * durable log), SAS checks for device identities, desired-change events and connection state.
  * Everything here is socket-free; the REST app, and the MQTT and AMQP endpoints added later,
  * call into it. Every IoT Hub twin rule comes from twin-model's twin-document engine.
+ *
+ * Writes are atomic for readers: a write is staged (entry-store.ts), committed with its group
+ * (storage.ts), and only then published to what readers see and announced to listeners. A
+ * failed commit is answered with the storage's error and leaves no trace.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -37,19 +41,11 @@ import {
   type IdentityRecord,
   type IdentityRequest,
 } from './state/identity.js';
+import { EntryStore, type HubEntry } from './state/entry-store.js';
+import { isHubStorageError } from './state/storage-error.js';
 import { HubStorage, type StorageOperation } from './state/storage.js';
 
-/** A twin and identity pair as the core keeps them. */
-export interface HubEntry {
-  identity: IdentityRecord;
-  twin: StoredTwin;
-  /** Service-view JSON, built lazily and dropped on every change (queries scan these). */
-  document?: JsonObject | undefined;
-}
-
-interface DeviceEntry extends HubEntry {
-  modules: Map<string, HubEntry>;
-}
+export type { HubEntry } from './state/entry-store.js';
 
 /** A desired-properties change, emitted after it was committed. */
 export interface DesiredChangeEvent {
@@ -91,13 +87,18 @@ export interface HubCoreOptions {
   policies: readonly SharedAccessPolicy[];
   faults: FaultInjector;
   ifMatchMode: 'strict' | 'ignore-unquoted';
+  /** How often to checkpoint the WAL while writes happen; default 30 s. */
+  checkpointIntervalInMs?: number | undefined;
 }
 
-/** Result of a twin write. */
-export interface TwinWriteOutcome {
-  entry: HubEntry;
-  /** Resolves once the write is durable (and after change events were emitted). */
-  committed: Promise<void>;
+/** Result of a write: resolves once it is durable and visible (and its events were emitted). */
+export interface WriteOutcome {
+  /**
+   * The identity and twin as this write left them, once committed.
+   *
+   * @throws a 503 ServiceUnavailable HubError naming the cause when the commit failed
+   */
+  committed: Promise<HubEntry>;
 }
 
 /** A protocol endpoint (MQTT, AMQP) that `listen()` can start next to HTTPS. */
@@ -132,25 +133,37 @@ export class HubCore {
   readonly ifMatchMode: 'strict' | 'ignore-unquoted';
   readonly endpoints: ProtocolEndpoint[] = [];
   readonly #storage: HubStorage;
-  readonly #devices = new Map<string, DeviceEntry>();
+  readonly #entries = new EntryStore();
   readonly #desiredListeners = new Set<(event: DesiredChangeEvent) => void>();
   readonly #identityListeners = new Set<(event: IdentityChangeEvent) => void>();
-  #etagSequence = 0;
-  #moduleCount = 0;
   #revision = 0;
 
   /**
    * Opens storage and loads every identity and twin into memory.
    *
    * @param options - host name, data directory, policies, faults
+   * @throws {@link HubStorageError} when the data directory cannot be used or holds a corrupt row
    */
   constructor(options: HubCoreOptions) {
     this.hostName = options.hostName;
     this.policies = options.policies;
     this.faults = options.faults;
     this.ifMatchMode = options.ifMatchMode;
-    this.#storage = new HubStorage(options.dataDir);
-    this.#load();
+    const entries = this.#entries;
+    this.#storage = new HubStorage({
+      dataDir: options.dataDir,
+      checkpointIntervalInMs: options.checkpointIntervalInMs,
+      // A batch commits or fails as a whole: either way none of its staged changes is pending.
+      onBatchSettled: () => {
+        entries.discardStaged();
+      },
+    });
+    try {
+      this.#load();
+    } catch (error) {
+      void this.#storage.close();
+      throw error;
+    }
   }
 
   /** The storage (for the hub's own bookkeeping and tests). */
@@ -170,56 +183,97 @@ export class HubCore {
 
   /** Number of device identities. */
   get deviceCount(): number {
-    return this.#devices.size;
+    return this.#entries.deviceCount;
   }
 
   /** Number of module identities. */
   get moduleCount(): number {
-    return this.#moduleCount;
+    return this.#entries.moduleCount;
   }
 
   #load(): void {
-    const identities = this.#storage.loadAll('identities');
     const twins = new Map<string, StoredTwin>();
-    for (const row of this.#storage.loadAll('twins')) {
-      twins.set(
-        row.deviceId + MODULE_KEY_SEPARATOR + row.moduleId,
-        JSON.parse(row.body) as StoredTwin,
-      );
-    }
+    for (const row of this.#storage.loadDocuments('twins'))
+      twins.set(row.deviceId + MODULE_KEY_SEPARATOR + row.moduleId, row.document as StoredTwin);
     const now = new Date();
     const pendingModules: { identity: IdentityRecord; twin: StoredTwin }[] = [];
-    for (const row of identities) {
-      const identity = JSON.parse(row.body) as IdentityRecord;
+    let highestEtag = 0;
+    for (const row of this.#storage.loadDocuments('identities')) {
+      const identity = row.document as IdentityRecord;
       // Connections do not survive a restart.
       identity.connectionState = 'Disconnected';
-      this.#etagSequence = Math.max(this.#etagSequence, identity.etagNumber);
+      highestEtag = Math.max(highestEtag, identity.etagNumber);
       const ids =
         row.moduleId === ''
           ? { deviceId: row.deviceId }
           : { deviceId: row.deviceId, moduleId: row.moduleId };
       const twin =
         twins.get(row.deviceId + MODULE_KEY_SEPARATOR + row.moduleId) ?? createStoredTwin(ids, now);
-      if (row.moduleId === '')
-        this.#devices.set(row.deviceId, { identity, twin, modules: new Map() });
+      if (row.moduleId === '') this.#entries.publishCreate(identity, twin);
       else pendingModules.push({ identity, twin });
     }
-    for (const module of pendingModules) {
-      const device = this.#devices.get(module.identity.deviceId);
-      if (device === undefined || module.identity.moduleId === undefined) continue;
-      device.modules.set(module.identity.moduleId, {
-        identity: module.identity,
-        twin: module.twin,
-      });
-      this.#moduleCount += 1;
-    }
-    // Unix seconds as a floor keeps identity etags from repeating across delete/recreate and restarts.
-    this.#etagSequence = Math.max(this.#etagSequence, Math.floor(Date.now() / 1000));
+    for (const module of pendingModules) this.#entries.publishCreate(module.identity, module.twin);
+    // The sequence is saved with every commit; the highest loaded etag and Unix seconds are
+    // floors for stores written before it was, so identity etags never repeat.
+    this.#storage.raiseSequence(Math.max(highestEtag, Math.floor(Date.now() / 1000)));
   }
 
   #nextEtagNumber(): number {
-    this.#etagSequence += 1;
-    return this.#etagSequence;
+    return this.#storage.nextSequence();
+  }
+
+  /**
+   * Queues a write and turns a failed commit into the 503 the hub answers (naming the cause).
+   *
+   * @param operations - the storage operations
+   * @param publish - makes the change visible; runs only after the commit succeeded
+   */
+  #commit<T>(operations: readonly StorageOperation[], publish: () => T): Promise<T> {
+    let published: T | undefined;
+    return this.#storage
+      .write(operations, () => {
+        published = publish();
+        this.#changed();
+      })
+      .then(
+        () => published as T,
+        (error: unknown) => {
+          throw commitRefused(error);
+        },
+      );
+  }
+
+  #requireLatest(
+    deviceId: string,
+    moduleId?: string,
+  ): { identity: IdentityRecord; twin: StoredTwin } {
+    const device = this.#entries.latest(deviceId);
+    if (device === undefined) throw this.#deviceNotFound(deviceId);
+    if (moduleId === undefined) return device;
+    const module = this.#entries.latest(deviceId, moduleId);
+    if (module === undefined) throw this.#moduleNotFound(deviceId, moduleId);
+    return module;
+  }
+
+  #deviceNotFound(deviceId: string) {
+    return hubFailure(
+      404,
+      'DeviceNotFound',
+      `Device ${deviceId} not found on IotHub ${this.hostName}.`,
+      { deviceId },
+    );
+  }
+
+  #moduleNotFound(deviceId: string, moduleId: string) {
+    return hubFailure(
+      404,
+      'ModuleNotFound',
+      `Module ${moduleId} not found on device ${deviceId}.`,
+      {
+        deviceId,
+        moduleId,
+      },
+    );
   }
 
   // ---------------------------------------------------------------- lookups
@@ -231,9 +285,18 @@ export class HubCore {
    * @param moduleId - module id, for a module
    */
   getEntry(deviceId: string, moduleId?: string): HubEntry | undefined {
-    const device = this.#devices.get(deviceId);
-    if (moduleId === undefined) return device;
-    return device?.modules.get(moduleId);
+    return this.#entries.get(deviceId, moduleId);
+  }
+
+  /**
+   * Whether an identity exists for a writer: counting writes queued for the next commit (bulk
+   * requests decide between create and update with it).
+   *
+   * @param deviceId - device id
+   * @param moduleId - module id, for a module
+   */
+  identityExists(deviceId: string, moduleId?: string): boolean {
+    return this.#entries.latest(deviceId, moduleId) !== undefined;
   }
 
   /**
@@ -244,28 +307,11 @@ export class HubCore {
    * @throws a 404 HubError
    */
   requireEntry(deviceId: string, moduleId?: string): HubEntry {
-    const device = this.#devices.get(deviceId);
-    if (device === undefined) {
-      throw hubFailure(
-        404,
-        'DeviceNotFound',
-        `Device ${deviceId} not found on IotHub ${this.hostName}.`,
-        { deviceId },
-      );
-    }
+    const device = this.#entries.get(deviceId);
+    if (device === undefined) throw this.#deviceNotFound(deviceId);
     if (moduleId === undefined) return device;
-    const module = device.modules.get(moduleId);
-    if (module === undefined) {
-      throw hubFailure(
-        404,
-        'ModuleNotFound',
-        `Module ${moduleId} not found on device ${deviceId}.`,
-        {
-          deviceId,
-          moduleId,
-        },
-      );
-    }
+    const module = this.#entries.get(deviceId, moduleId);
+    if (module === undefined) throw this.#moduleNotFound(deviceId, moduleId);
     return module;
   }
 
@@ -304,13 +350,13 @@ export class HubCore {
   }
 
   /** Every device entry, in creation order. */
-  *deviceEntries(): IterableIterator<HubEntry> {
-    yield* this.#devices.values();
+  deviceEntries(): IterableIterator<HubEntry> {
+    return this.#entries.devices();
   }
 
   /** Every module entry, grouped by device in creation order. */
-  *moduleEntries(): IterableIterator<HubEntry> {
-    for (const device of this.#devices.values()) yield* device.modules.values();
+  moduleEntries(): IterableIterator<HubEntry> {
+    return this.#entries.modules();
   }
 
   /**
@@ -321,7 +367,7 @@ export class HubCore {
    */
   modulesOf(deviceId: string): HubEntry[] {
     this.requireEntry(deviceId);
-    return [...(this.#devices.get(deviceId)?.modules.values() ?? [])];
+    return this.#entries.modulesOf(deviceId);
   }
 
   // ---------------------------------------------------------------- identities
@@ -331,38 +377,24 @@ export class HubCore {
    *
    * @param ids - device id, and module id for a module
    * @param request - validated request fields
-   * @returns the new entry and a promise that resolves once it is durable
+   * @returns a promise of the new entry, once it is durable and visible
    * @throws 409 DeviceAlreadyExists / ModuleAlreadyExistsOnDevice, 404 DeviceNotFound for a module of a missing device
    */
-  createIdentity(
-    ids: IdentityIds,
-    request: IdentityRequest,
-  ): { entry: HubEntry; committed: Promise<void> } {
+  createIdentity(ids: IdentityIds, request: IdentityRequest): WriteOutcome {
     const now = new Date();
     const { deviceId, moduleId } = ids;
-    let entry: HubEntry;
     if (moduleId === undefined) {
-      if (this.#devices.has(deviceId)) {
+      if (this.#entries.latest(deviceId) !== undefined) {
         throw hubFailure(
           409,
           'DeviceAlreadyExists',
           `A device with ID '${deviceId}' is already registered.`,
-          {
-            deviceId,
-          },
+          { deviceId },
         );
       }
-      const identity = createIdentityRecord({ deviceId }, request, this.#nextEtagNumber(), now);
-      const device: DeviceEntry = {
-        identity,
-        twin: createStoredTwin({ deviceId }, now),
-        modules: new Map(),
-      };
-      this.#devices.set(deviceId, device);
-      entry = device;
     } else {
-      const device = this.requireEntry(deviceId) as DeviceEntry;
-      if (device.modules.has(moduleId)) {
+      this.#requireLatest(deviceId);
+      if (this.#entries.latest(deviceId, moduleId) !== undefined) {
         throw hubFailure(
           409,
           'ModuleAlreadyExistsOnDevice',
@@ -370,19 +402,22 @@ export class HubCore {
           { deviceId, moduleId },
         );
       }
-      const identity = createIdentityRecord(
-        { deviceId, moduleId },
-        request,
-        this.#nextEtagNumber(),
-        now,
-      );
-      entry = { identity, twin: createStoredTwin({ deviceId, moduleId }, now) };
-      device.modules.set(moduleId, entry);
-      this.#moduleCount += 1;
     }
-    this.#changed();
-    const committed = this.#storage.write([putIdentity(entry.identity), putTwin(entry.twin)]);
-    return { entry, committed };
+    const identity = createIdentityRecord(
+      moduleId === undefined ? { deviceId } : { deviceId, moduleId },
+      request,
+      this.#nextEtagNumber(),
+      now,
+    );
+    const twin = createStoredTwin(
+      moduleId === undefined ? { deviceId } : { deviceId, moduleId },
+      now,
+    );
+    this.#entries.stageCreate(identity, twin);
+    const committed = this.#commit([putIdentity(identity), putTwin(twin)], () =>
+      this.#entries.publishCreate(identity, twin),
+    );
+    return { committed };
   }
 
   /**
@@ -397,16 +432,18 @@ export class HubCore {
     ids: IdentityIds,
     request: IdentityRequest,
     ifMatch: string | undefined,
-  ): { entry: HubEntry; committed: Promise<void> } {
-    const entry = this.requireEntry(ids.deviceId, ids.moduleId);
-    this.#checkIdentityEtag(entry.identity, ifMatch);
-    const before = entry.identity;
-    entry.identity = updateIdentityRecord(before, request, this.#nextEtagNumber(), new Date());
-    this.#changed(entry);
-    const committed = this.#storage.write([putIdentity(entry.identity)]);
-    const disabled = before.status === 'enabled' && entry.identity.status === 'disabled';
+  ): WriteOutcome {
+    const current = this.#requireLatest(ids.deviceId, ids.moduleId);
+    this.#checkIdentityEtag(current.identity, ifMatch);
+    const before = current.identity;
+    const identity = updateIdentityRecord(before, request, this.#nextEtagNumber(), new Date());
+    this.#entries.stageChange(identity, current.twin);
+    const committed = this.#commit([putIdentity(identity)], () =>
+      this.#entries.publishIdentity(identity),
+    ).then((entry) => entry ?? { identity, twin: current.twin });
+    const disabled = before.status === 'enabled' && identity.status === 'disabled';
     const credentialsChanged =
-      JSON.stringify(before.authentication) !== JSON.stringify(entry.identity.authentication);
+      JSON.stringify(before.authentication) !== JSON.stringify(identity.authentication);
     if (disabled || credentialsChanged) {
       const change: IdentityChangeEvent = {
         deviceId: ids.deviceId,
@@ -420,7 +457,7 @@ export class HubCore {
         () => undefined,
       );
     }
-    return { entry, committed };
+    return { committed };
   }
 
   /**
@@ -428,30 +465,25 @@ export class HubCore {
    *
    * @param ids - which identity
    * @param ifMatch - the If-Match header value, or undefined
-   * @returns resolves once the deletion is durable
+   * @returns resolves once the deletion is durable and visible
    * @throws 404 when missing, 412 when the etag does not match
    */
   deleteIdentity(ids: IdentityIds, ifMatch: string | undefined): Promise<void> {
-    const entry = this.requireEntry(ids.deviceId, ids.moduleId);
-    this.#checkIdentityEtag(entry.identity, ifMatch);
-    let committed: Promise<void>;
-    if (ids.moduleId === undefined) {
-      const device = this.#devices.get(ids.deviceId);
-      this.#moduleCount -= device?.modules.size ?? 0;
-      this.#devices.delete(ids.deviceId);
-      committed = this.#storage.write([{ kind: 'deleteDevice', deviceId: ids.deviceId }]);
-    } else {
-      this.#devices.get(ids.deviceId)?.modules.delete(ids.moduleId);
-      this.#moduleCount -= 1;
-      committed = this.#storage.write([
-        { kind: 'delete', table: 'identities', deviceId: ids.deviceId, moduleId: ids.moduleId },
-        { kind: 'delete', table: 'twins', deviceId: ids.deviceId, moduleId: ids.moduleId },
-      ]);
-    }
-    this.#changed();
+    const current = this.#requireLatest(ids.deviceId, ids.moduleId);
+    this.#checkIdentityEtag(current.identity, ifMatch);
+    const operations: StorageOperation[] =
+      ids.moduleId === undefined
+        ? [{ kind: 'deleteDevice', deviceId: ids.deviceId }]
+        : [
+            { kind: 'delete', table: 'identities', deviceId: ids.deviceId, moduleId: ids.moduleId },
+            { kind: 'delete', table: 'twins', deviceId: ids.deviceId, moduleId: ids.moduleId },
+          ];
+    this.#entries.stageDelete(ids.deviceId, ids.moduleId);
     const change: IdentityChangeEvent = { deviceId: ids.deviceId, change: 'deleted' };
     if (ids.moduleId !== undefined) change.moduleId = ids.moduleId;
-    return committed.then(() => {
+    return this.#commit(operations, () => {
+      this.#entries.publishDelete(ids.deviceId, ids.moduleId);
+    }).then(() => {
       this.#emitIdentityChange(change);
     });
   }
@@ -481,8 +513,8 @@ export class HubCore {
    * @param kind - `update` (PATCH) or `replace` (PUT)
    * @param body - the parsed request body
    * @param options - If-Match and api-version
-   * @returns the changed entry and a promise that resolves once the write is durable and the
-   *   desired-change event (if any) was emitted
+   * @returns a promise of the entry as this write left it, once the write is durable, visible,
+   *   and the desired-change event (if any) was emitted
    * @throws 404 when missing; 400/412 as twin-model decides
    */
   writeTwin(
@@ -490,8 +522,8 @@ export class HubCore {
     kind: 'update' | 'replace',
     body: unknown,
     options: { ifMatch?: string | undefined; apiVersion?: string | undefined },
-  ): TwinWriteOutcome {
-    const entry = this.requireEntry(ids.deviceId, ids.moduleId);
+  ): WriteOutcome {
+    const current = this.#requireLatest(ids.deviceId, ids.moduleId);
     const writeOptions: TwinWriteOptions = {
       now: new Date(),
       ifMatch: options.ifMatch,
@@ -500,25 +532,26 @@ export class HubCore {
     if (options.apiVersion !== undefined) writeOptions.apiVersion = options.apiVersion;
     const result =
       kind === 'update'
-        ? updateTwin(entry.twin, body, writeOptions)
-        : replaceTwin(entry.twin, body, writeOptions);
-    entry.twin = result.twin;
-    this.#changed(entry);
+        ? updateTwin(current.twin, body, writeOptions)
+        : replaceTwin(current.twin, body, writeOptions);
+    const twin = result.twin;
+    this.#entries.stageChange(current.identity, twin);
     const notification = result.desiredNotification;
-    const written = this.#storage.write([putTwin(entry.twin)]);
-    const committed =
-      notification === undefined
-        ? written
-        : written.then(() => {
-            const event: DesiredChangeEvent = {
-              deviceId: ids.deviceId,
-              notification,
-              version: result.twin.desiredVersion,
-            };
-            if (ids.moduleId !== undefined) event.moduleId = ids.moduleId;
-            this.#emitDesired(event);
-          });
-    return { entry, committed };
+    const committed = this.#commit([putTwin(twin)], () => this.#entries.publishTwin(twin)).then(
+      (entry) => {
+        if (notification !== undefined) {
+          const event: DesiredChangeEvent = {
+            deviceId: ids.deviceId,
+            notification,
+            version: twin.desiredVersion,
+          };
+          if (ids.moduleId !== undefined) event.moduleId = ids.moduleId;
+          this.#emitDesired(event);
+        }
+        return entry ?? { identity: current.identity, twin };
+      },
+    );
+    return { committed };
   }
 
   /**
@@ -528,8 +561,8 @@ export class HubCore {
    * @param moduleId - module id, or undefined for the device twin
    * @param patch - the reported merge patch
    * @param baseVersion - optional `$version` the device based the patch on (412 when stale)
-   * @returns the new `properties.reported.$version`, after the write is durable
-   * @throws 404 when the identity is missing; 400/412 as twin-model decides
+   * @returns the new `properties.reported.$version`, after the write is durable and visible
+   * @throws 404 when the identity is missing; 400/412 as twin-model decides; 503 when the commit failed
    */
   async updateReported(
     deviceId: string,
@@ -537,11 +570,10 @@ export class HubCore {
     patch: unknown,
     baseVersion?: number,
   ): Promise<{ version: number }> {
-    const entry = this.requireEntry(deviceId, moduleId);
-    const result = updateReported(entry.twin, patch, { now: new Date(), baseVersion });
-    entry.twin = result.twin;
-    this.#changed(entry);
-    await this.#storage.write([putTwin(entry.twin)]);
+    const current = this.#requireLatest(deviceId, moduleId);
+    const result = updateReported(current.twin, patch, { now: new Date(), baseVersion });
+    this.#entries.stageChange(current.identity, result.twin);
+    await this.#commit([putTwin(result.twin)], () => this.#entries.publishTwin(result.twin));
     return { version: result.version };
   }
 
@@ -718,15 +750,17 @@ export class HubCore {
     this.#identityListeners.clear();
     await this.#storage.close();
   }
+}
 
-  /**
-   * Runs storage writes that are not tied to one entity (bulk bookkeeping).
-   *
-   * @param operations - storage operations
-   */
-  write(operations: readonly StorageOperation[]): Promise<void> {
-    return this.#storage.write(operations);
-  }
+/**
+ * The error a writer gets when its commit failed: a 503 that names the cause (disk full, file
+ * size limit, I/O error) and the file, so the caller knows to retry later and what to fix.
+ *
+ * @param error - what storage rejected with
+ */
+function commitRefused(error: unknown): unknown {
+  if (!isHubStorageError(error)) return error;
+  return Object.assign(hubFailure(503, 'ServiceUnavailable', error.message), { cause: error });
 }
 
 function putIdentity(identity: IdentityRecord): StorageOperation {

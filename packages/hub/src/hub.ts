@@ -268,19 +268,15 @@ class LocalHub implements Hub {
       options.status === undefined
         ? { keysOmitted: true }
         : { keysOmitted: true, status: options.status };
-    const { entry, committed } = this.#core.createIdentity({ deviceId }, request);
-    await committed;
+    const entry = await this.#core.createIdentity({ deviceId }, request).committed;
     return this.#describe(entry.identity);
   }
 
   async createModule(deviceId: string, moduleId: string): Promise<CreatedModuleIdentity> {
     assertValidId(deviceId, 'DeviceId');
     assertValidId(moduleId, 'ModuleId');
-    const { entry, committed } = this.#core.createIdentity(
-      { deviceId, moduleId },
-      { keysOmitted: true },
-    );
-    await committed;
+    const entry = await this.#core.createIdentity({ deviceId, moduleId }, { keysOmitted: true })
+      .committed;
     return { ...this.#describe(entry.identity), moduleId };
   }
 
@@ -329,6 +325,9 @@ class LocalHub implements Hub {
  * @param options - host name, data directory, policies, Bearer token issuer, If-Match mode, page size
  * @returns the hub
  * @throws {@link TypeError} for invalid policies or host name
+ * @throws {@link HubStorageError} when the data directory is not writable, is held by another
+ *   hub, lost data since the last run (its WAL deleted or cut short, `hub.db` emptied), or holds
+ *   a corrupt database or row; the message names the file and what to do
  * @example
  * ```ts
  * import { createHub } from '@twinkit/hub';
@@ -356,8 +355,8 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   }
   const corsOrigins = options.corsOrigins ?? [];
   assertValidCorsOrigins(corsOrigins);
-  const certificates = loadOrCreateDevCertificates({ hostName, dataDir: options.dataDir });
   const faults = new FaultInjector();
+  // Storage first: it takes the data directory's lock before anything (the CA) is written there.
   const core = new HubCore({
     hostName,
     dataDir: options.dataDir,
@@ -365,6 +364,13 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     faults,
     ifMatchMode: options.ifMatchMode ?? 'strict',
   });
+  let certificates: DevCertificates;
+  try {
+    certificates = loadOrCreateDevCertificates({ hostName, dataDir: options.dataDir });
+  } catch (error) {
+    await core.close();
+    throw error;
+  }
   const authenticator = new RequestAuthenticator(hostName, policies, options.tokenIssuer);
   const fetch = createRestApp({
     core,

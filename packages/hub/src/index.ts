@@ -25,6 +25,11 @@ export {
   type HubOptions,
 } from './hub.js';
 export {
+  HubStorageError,
+  isHubStorageError,
+  type HubStorageFailure,
+} from './state/storage-error.js';
+export {
   isLoopback,
   listen,
   type HubServer,

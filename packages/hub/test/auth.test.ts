@@ -1,3 +1,4 @@
+import { SignJWT } from 'jose';
 import { createSasToken } from '@twinkit/twin-model/protocol';
 import { describe, expect, it } from 'vitest';
 import { WELL_KNOWN_POLICIES, createHub } from '../src/index.js';
@@ -191,6 +192,39 @@ describe('REST authentication with Bearer tokens', () => {
         (await call(hub, 'GET', '/devices', { authorization: `Bearer ${token}` })).status,
       ).toBe(401);
     }
+  });
+
+  it('requires an expiry (exp) on Bearer tokens', async () => {
+    await using hub = await createHub({ tokenIssuer: { key } });
+    const forever = await new SignJWT({ roles: ['IoT Hub Data Contributor'] })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setAudience('https://iothubs.azure.net')
+      .setIssuedAt()
+      .sign(new TextEncoder().encode(key));
+    const response = await call(hub, 'GET', '/devices', { authorization: `Bearer ${forever}` });
+    expect(response.status).toBe(401);
+    expect(response.body.Message).toContain('(exp)');
+  });
+
+  it('treats role names as data: __proto__, toString and constructor grant nothing', async () => {
+    await using hub = await createHub({ tokenIssuer: { key } });
+    for (const role of ['__proto__', 'toString', 'constructor', 'hasOwnProperty', 'valueOf']) {
+      const { token } = await createTestAccessToken({ key, roles: [role] });
+      const response = await call(hub, 'GET', '/devices', { authorization: `Bearer ${token}` });
+      expect(response.status, role).toBe(401);
+      expect(response.body.Message, role).toContain('not allowed');
+    }
+    // Mixed with a real role, they neither break nor widen it.
+    const { token } = await createTestAccessToken({
+      key,
+      roles: ['__proto__', 'IoT Hub Data Reader', 'constructor'],
+    });
+    expect((await call(hub, 'GET', '/devices', { authorization: `Bearer ${token}` })).status).toBe(
+      200,
+    );
+    expect(
+      (await call(hub, 'PUT', '/devices/x', { authorization: `Bearer ${token}`, body: {} })).status,
+    ).toBe(401);
   });
 
   it('rejects Bearer tokens when no issuer is configured', async () => {

@@ -1,71 +1,26 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ANY_PORTS,
+  CLI_NODE_ARGS,
+  children,
+  exited,
+  killChildren,
+  portOf,
+  run,
+  runToEnd,
+} from './cli-process.js';
 import { serviceToken } from './helpers.js';
 import { httpsCall } from './https-client.js';
 
-const CLI = resolve(import.meta.dirname, '../src/cli.ts');
-const NODE_ARGS = ['--conditions=@twinkit/source', '--import', 'tsx', CLI];
-
-const children: ChildProcess[] = [];
 const dirs: string[] = [];
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  killChildren();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
-interface Ready {
-  serviceConnectionString: string;
-  caFile: string;
-  endpoints: { https: string; mqtt: string | null; amqp: string | null };
-}
-
-function run(args: string[]): { child: ChildProcess; ready: Promise<Ready> } {
-  const child = spawn(process.execPath, [...NODE_ARGS, ...args], {
-    cwd: resolve(import.meta.dirname, '..'),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const ready = new Promise<Ready>((resolvePromise, reject) => {
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    lines.once('line', (line) => resolvePromise(JSON.parse(line) as Ready));
-    child.once('exit', (code) =>
-      reject(new Error(`CLI exited (${String(code)}) before it was ready: ${stderr}`)),
-    );
-  });
-  return { child, ready };
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolvePromise) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolvePromise(child.exitCode);
-    else child.once('exit', (code) => resolvePromise(code));
-  });
-}
-
-async function runToEnd(
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [...NODE_ARGS, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await exited(child);
-  return { code, stdout, stderr };
-}
-
-function portOf(url: string): string {
-  return new URL(url).port;
-}
 
 describe('twinkit-hub CLI', () => {
   it(
@@ -74,7 +29,7 @@ describe('twinkit-hub CLI', () => {
     async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'twinkit-hub-cli-'));
       dirs.push(dataDir);
-      const first = run(['start', '--data', dataDir, '--https-port', '0', '--json']);
+      const first = run(['start', '--data', dataDir, ...ANY_PORTS, '--json']);
       const ready = await first.ready;
       expect(ready.caFile).toBe(join(dataDir, 'ca.pem'));
       expect(ready.serviceConnectionString).toMatch(
@@ -106,7 +61,7 @@ describe('twinkit-hub CLI', () => {
       first.child.kill('SIGKILL');
       await exited(first.child);
 
-      const second = run(['start', '--data', dataDir, '--https-port', '0', '--json']);
+      const second = run(['start', '--data', dataDir, ...ANY_PORTS, '--json']);
       const again = await second.ready;
       const base2 = `https://127.0.0.1:${portOf(again.endpoints.https)}`;
       const twin = await httpsCall(`${base2}/twins/dev1?api-version=2021-04-12`, {
@@ -123,18 +78,22 @@ describe('twinkit-hub CLI', () => {
   );
 
   it(
-    'creates a device through the running hub and prints its connection string',
+    'creates a device through the running hub of a data directory, never without one',
     { timeout: 30_000 },
     async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'twinkit-hub-cli-'));
       dirs.push(dataDir);
-      const hub = run(['start', '--data', dataDir, '--https-port', '0', '--json']);
+      const hub = run(['start', '--data', dataDir, ...ANY_PORTS, '--json']);
       const ready = await hub.ready;
       const created = await runToEnd(['device', 'create', 'cli-dev', '--data', dataDir, '--json']);
       expect(created.code).toBe(0);
       const device = JSON.parse(created.stdout) as { connectionString: string; primaryKey: string };
-      expect(device.connectionString).toBe(
+      expect(device.connectionString).toContain(
         `HostName=localhost;DeviceId=cli-dev;SharedAccessKey=${device.primaryKey}`,
+      );
+      // The hub's MQTT port is not 8883, so devices are pointed at it.
+      expect(device.connectionString).toContain(
+        `GatewayHostName=localhost:${portOf(ready.endpoints.mqtt ?? '')}`,
       );
       const ca = readFileSync(ready.caFile, 'utf8');
       const authorization = await serviceToken({
@@ -147,11 +106,113 @@ describe('twinkit-hub CLI', () => {
       ).toBe(device.primaryKey);
       hub.child.kill('SIGINT');
       expect(await exited(hub.child)).toBe(0);
+
+      // No hub running: a clear error, and nothing written to the store.
       const offline = await runToEnd(['device', 'create', 'offline-dev', '--data', dataDir]);
-      expect(offline.code).toBe(0);
-      expect(offline.stdout).toMatch(
-        /^HostName=localhost;DeviceId=offline-dev;SharedAccessKey=\S+\n$/,
+      expect(offline.code).toBe(1);
+      expect(offline.stderr).toContain(`no hub is running on ${dataDir}`);
+      expect(offline.stderr).not.toMatch(/\n\s+at /);
+      const restarted = run(['start', '--data', dataDir, ...ANY_PORTS, '--json']);
+      const again = await restarted.ready;
+      const missing = await httpsCall(
+        `https://127.0.0.1:${portOf(again.endpoints.https)}/devices/offline-dev?api-version=2021-04-12`,
+        { headers: { authorization }, ca },
       );
+      expect(missing.status).toBe(404);
+
+      // A directory no hub ever used is not created.
+      const nowhere = join(dataDir, 'never-started');
+      const none = await runToEnd(['device', 'create', 'x', '--data', nowhere]);
+      expect(none.code).toBe(1);
+      expect(existsSync(nowhere)).toBe(false);
+    },
+  );
+
+  it(
+    'prints, for an in-memory hub, a device create command that works',
+    { timeout: 30_000 },
+    async () => {
+      const child = spawn(
+        process.execPath,
+        [...CLI_NODE_ARGS, 'start', '--in-memory', ...ANY_PORTS],
+        {
+          cwd: resolve(import.meta.dirname, '..'),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      children.push(child);
+      let text = '';
+      await new Promise<void>((resolvePromise) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+          if (text.includes('Stop: Ctrl-C')) resolvePromise();
+        });
+      });
+      const line = /Create a device: (twinkit-hub device create <id> .*)$/m.exec(text)?.[1];
+      expect(line).toContain('--hub ');
+      const command = (line ?? '')
+        .replace('twinkit-hub', [process.execPath, ...CLI_NODE_ARGS].join(' '))
+        .replace('<id>', 'banner-dev');
+      const created = spawn('sh', ['-c', command], {
+        cwd: resolve(import.meta.dirname, '..'),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      children.push(created);
+      let stdout = '';
+      let stderr = '';
+      created.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      created.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      expect({ code: await exited(created), stderr }).toEqual({ code: 0, stderr: '' });
+      expect(stdout).toMatch(
+        /^HostName=localhost;DeviceId=banner-dev;SharedAccessKey=\S+;GatewayHostName=localhost:\d+\n$/,
+      );
+      child.kill('SIGTERM');
+      expect(await exited(child)).toBe(0);
+    },
+  );
+
+  it('prints its version', async () => {
+    const manifest = JSON.parse(
+      readFileSync(resolve(import.meta.dirname, '../package.json'), 'utf8'),
+    ) as { version: string };
+    const result = await runToEnd(['--version']);
+    expect(result).toEqual({ code: 0, stdout: `twinkit-hub ${manifest.version}\n`, stderr: '' });
+  });
+
+  it(
+    'names the flag in every command-line error, without a stack trace',
+    { timeout: 60_000 },
+    async () => {
+      const cases: [string[], string][] = [
+        [['start', '--https-port', 'abc'], '--https-port'],
+        [['start', '--mqtt-port', '70000'], '--mqtt-port'],
+        [['start', '--data'], '--data'],
+        [['start', '--nope'], '--nope'],
+        [['start', '--data', '/tmp', '--in-memory'], '--in-memory'],
+        [['device', 'create'], 'device create <id>'],
+        [['device', 'create', 'x', '--hub', 'not a connection string'], '--hub'],
+        [
+          [
+            'device',
+            'create',
+            'x',
+            '--hub',
+            'HostName=h;SharedAccessKeyName=k;SharedAccessKey=a2V5a2V5a2V5a2V5a2V5',
+            '--data',
+            '/tmp',
+          ],
+          '--data',
+        ],
+        [['frobnicate'], 'frobnicate'],
+      ];
+      // Concurrently: each run starts Node and tsx.
+      const results = await Promise.all(cases.map(([args]) => runToEnd(args)));
+      for (const [index, [args, named]] of cases.entries()) {
+        const result = results[index] ?? { code: null, stderr: '' };
+        expect(result.code, args.join(' ')).toBe(2);
+        expect(result.stderr, args.join(' ')).toContain(named);
+        expect(result.stderr, args.join(' ')).toMatch(/^twinkit-hub: [^\n]+\n$/);
+      }
     },
   );
 
@@ -181,7 +242,7 @@ describe('twinkit-hub CLI', () => {
     async () => {
       const child = spawn(
         process.execPath,
-        [...NODE_ARGS, 'start', '--in-memory', '--https-port', '0'],
+        [...CLI_NODE_ARGS, 'start', '--in-memory', ...ANY_PORTS],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       children.push(child);

@@ -37,6 +37,10 @@ export interface RequestPrincipal {
 
 const CACHE_LIMIT = 2000;
 
+const ROLE_ACTIONS: ReadonlyMap<string, readonly HubDataAction[]> = new Map(
+  Object.entries(BEARER_ROLE_ACTIONS),
+);
+
 /**
  * Verifies REST credentials.
  *
@@ -91,6 +95,21 @@ export class RequestAuthenticator {
     resourcePath: string,
     action: HubDataAction,
   ): Promise<RequestPrincipal> {
+    const principal = await this.identify(authorization, resourcePath);
+    this.authorize(principal, action);
+    return principal;
+  }
+
+  /**
+   * Verifies REST credentials without checking an action yet (for routes that must read their
+   * body to know the action: the body is read only once the caller is known).
+   *
+   * @param authorization - the Authorization header, or null
+   * @param resourcePath - the decoded request path
+   * @returns the caller
+   * @throws a 401 IotHubUnauthorizedAccess HubError
+   */
+  async identify(authorization: string | null, resourcePath: string): Promise<RequestPrincipal> {
     if (authorization === null || authorization.trim() === '') {
       throw unauthorized(
         'The request has no Authorization header; send a SharedAccessSignature or Bearer token.',
@@ -103,13 +122,22 @@ export class RequestAuthenticator {
       principal = await this.#fromBearer(text.replace(/^Bearer\s+/i, ''));
     else
       throw unauthorized('Unsupported Authorization scheme; use SharedAccessSignature or Bearer.');
-    if (!principal.actions.has(action)) {
-      const what = principal.kind === 'policy' ? `Policy '${principal.name}'` : 'The bearer token';
-      throw unauthorized(
-        `${what} is not allowed to perform ${action} (${requiredPermission(action)} needed).`,
-      );
-    }
     return principal;
+  }
+
+  /**
+   * Checks that a caller may perform an action.
+   *
+   * @param principal - the caller, from {@link RequestAuthenticator.identify}
+   * @param action - the data action
+   * @throws a 401 IotHubUnauthorizedAccess HubError naming the permission needed
+   */
+  authorize(principal: RequestPrincipal, action: HubDataAction): void {
+    if (principal.actions.has(action)) return;
+    const what = principal.kind === 'policy' ? `Policy '${principal.name}'` : 'The bearer token';
+    throw unauthorized(
+      `${what} is not allowed to perform ${action} (${requiredPermission(action)} needed).`,
+    );
   }
 
   async #fromSas(token: string, resourcePath: string): Promise<RequestPrincipal> {
@@ -178,15 +206,24 @@ export class RequestAuthenticator {
     }
     let payload: Record<string, unknown>;
     try {
-      const options: { audience: string[]; algorithms: string[]; issuer?: string } = {
+      const options: {
+        audience: string[];
+        algorithms: string[];
+        requiredClaims: string[];
+        issuer?: string;
+      } = {
         audience: this.#issuer.audiences,
         algorithms: ['HS256'],
+        // A token without `exp` would be valid forever; Entra ID tokens always carry one.
+        requiredClaims: ['exp'],
       };
       if (this.#issuer.issuer !== undefined) options.issuer = this.#issuer.issuer;
       ({ payload } = await jwtVerify(jwt, this.#issuer.key, options));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired)
         throw unauthorized('The bearer token has expired.');
+      if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'exp')
+        throw unauthorized('The bearer token has no valid expiry (exp); issue tokens that expire.');
       if (error instanceof joseErrors.JWTClaimValidationFailed) {
         throw unauthorized(
           `The bearer token was rejected: claim '${error.claim}' is not valid (${error.reason}).`,
@@ -198,8 +235,10 @@ export class RequestAuthenticator {
       ? payload.roles.filter((role): role is string => typeof role === 'string')
       : [];
     const actions = new Set<HubDataAction>();
+    // A Map, not an object lookup: role names are data, and `__proto__` or `toString` must not
+    // reach Object.prototype.
     for (const role of roles)
-      for (const action of BEARER_ROLE_ACTIONS[role] ?? []) actions.add(action);
+      for (const action of ROLE_ACTIONS.get(role) ?? []) actions.add(action);
     const name = typeof payload.sub === 'string' ? payload.sub : 'bearer';
     return { kind: 'bearer', name, actions };
   }

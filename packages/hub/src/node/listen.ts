@@ -29,6 +29,16 @@ export interface ListenOptions {
   standardPorts?: boolean;
   /** Serve plain HTTP instead of HTTPS. Only allowed on loopback addresses. */
   plainHttp?: boolean;
+  /**
+   * How long a client may take to send a request's headers on the HTTPS port before the
+   * connection is closed (node:http `headersTimeout`); default 10 s.
+   */
+  headersTimeoutInMs?: number;
+  /**
+   * How long a client may take to send a whole request, body included (node:http
+   * `requestTimeout`); default 60 s.
+   */
+  requestTimeoutInMs?: number;
 }
 
 /** A protocol the hub does not serve yet, with the port that was asked for. */
@@ -98,11 +108,20 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
   const listener = (request: IncomingMessage, response: ServerResponse): void => {
     void handle(request, response);
   };
+  // A peer that trickles headers or a body is cut off: Node's defaults (60 s and 300 s, checked
+  // every 30 s) would let a few slow clients hold connections for minutes.
+  const headersTimeout = options.headersTimeoutInMs ?? 10_000;
+  const requestTimeout = Math.max(options.requestTimeoutInMs ?? 60_000, headersTimeout);
+  const timeouts = {
+    headersTimeout,
+    requestTimeout,
+    connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+  };
   const server: HttpServer =
     options.plainHttp === true
-      ? createHttpServer(listener)
+      ? createHttpServer(timeouts, listener)
       : createHttpsServer(
-          { key: certificates.serverKey, cert: certificates.serverCertificate },
+          { ...timeouts, key: certificates.serverKey, cert: certificates.serverCertificate },
           listener,
         );
   server.keepAliveTimeout = 65_000;

@@ -1,6 +1,11 @@
 /**
  * The service REST API as a fetch handler (hono): twins, identities, queries and bulk
  * operations, each behind authentication and fault injection (protocol.md §6).
+ *
+ * Bounded before trusted: a request is authenticated from its headers before a byte of its
+ * body is read, and a body is then read up to the operation's cap (read-json.ts). A response
+ * sent while the body is still unread asks the client to close the connection, so the unread
+ * rest is never buffered.
  */
 import { Hono, type Context } from 'hono';
 import { defaultHubErrorCode } from '@twinkit/twin-model/errors';
@@ -17,7 +22,7 @@ import { handleBulk } from './bulk.js';
 import { corsMiddleware } from './cors.js';
 import { errorResponse, jsonResponse, toErrorResponse } from './error-response.js';
 import { hubFailure } from './hub-failure.js';
-import { readJson } from './read-json.js';
+import { REST_BODY_LIMITS, readJson } from './read-json.js';
 import { handleQuery, type QueryPaging } from './query.js';
 
 /** What the REST app needs from the hub. */
@@ -29,7 +34,19 @@ export interface RestAppOptions {
   corsOrigins: readonly string[];
 }
 
-type Handler = (request: Request, params: Record<string, string>) => Promise<Response>;
+/** A route handler; `body` is the parsed request body when the route reads one. */
+type Handler = (
+  request: Request,
+  params: Record<string, string>,
+  body: unknown,
+) => Promise<Response>;
+
+/**
+ * The action a route needs: fixed, or decided from the parsed body (bulk batches) among the
+ * actions listed, the caller having to hold at least one of them before the body is read.
+ */
+type RouteAction =
+  HubDataAction | { anyOf: readonly HubDataAction[]; decide: (body: unknown) => HubDataAction };
 
 /**
  * Builds the REST fetch handler.
@@ -44,17 +61,22 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
   if (options.corsOrigins.length > 0) app.use(corsMiddleware(options.corsOrigins));
 
   const route =
-    (
-      operation: string,
-      action: HubDataAction | ((request: Request) => Promise<HubDataAction>),
-      handler: Handler,
-    ) =>
+    (operation: string, action: RouteAction, handler: Handler, bodyLimit?: number) =>
     async (c: Context): Promise<Response> => {
       const request = c.req.raw;
+      let bodyRead = bodyLimit === undefined;
       try {
         const path = decodePath(new URL(request.url).pathname);
-        const needed = typeof action === 'function' ? await action(request.clone()) : action;
-        await authenticator.authenticate(request.headers.get('authorization'), path, needed);
+        const principal = await authenticator.identify(request.headers.get('authorization'), path);
+        if (typeof action === 'string') authenticator.authorize(principal, action);
+        else if (!action.anyOf.some((candidate) => principal.actions.has(candidate)))
+          authenticator.authorize(principal, action.anyOf[0] ?? 'devices/write');
+        let body: unknown;
+        if (bodyLimit !== undefined) {
+          body = await readJson(request, bodyLimit);
+          bodyRead = true;
+        }
+        if (typeof action !== 'string') authenticator.authorize(principal, action.decide(body));
         const failure = await core.faults.apply(operation);
         if (failure !== undefined) {
           const headers: Record<string, string> = {};
@@ -67,9 +89,13 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
             headers,
           );
         }
-        return await handler(request, c.req.param());
+        return await handler(request, c.req.param(), body);
       } catch (error) {
-        return toErrorResponse(error);
+        const response = toErrorResponse(error);
+        // The client may still be sending a body nobody will read: end the connection after
+        // this answer instead of draining it.
+        if (!bodyRead && hasBody(request)) response.headers.set('connection', 'close');
+        return response;
       }
     };
 
@@ -84,27 +110,30 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
   };
   const writeTwin =
     (kind: 'update' | 'replace'): Handler =>
-    async (request, params) => {
+    async (request, params, body) => {
       const deviceId = requireId(params.id, 'DeviceId');
       const moduleId = optionalId(params.mid);
-      const body = await readJson(request);
       const outcome = core.writeTwin({ deviceId, moduleId }, kind, body, {
         ifMatch: request.headers.get('if-match') ?? undefined,
         apiVersion: new URL(request.url).searchParams.get('api-version') ?? undefined,
       });
-      await outcome.committed;
-      return twinResponse(core, outcome.entry);
+      return twinResponse(core, await outcome.committed);
     };
   for (const path of ['/twins/:id', '/twins/:id/modules/:mid']) {
     app.get(path, route('getTwin', 'twins/read', getTwin));
-    app.patch(path, route('updateTwin', 'twins/write', writeTwin('update')));
-    app.put(path, route('replaceTwin', 'twins/write', writeTwin('replace')));
+    app.patch(path, route('updateTwin', 'twins/write', writeTwin('update'), REST_BODY_LIMITS.twin));
+    app.put(path, route('replaceTwin', 'twins/write', writeTwin('replace'), REST_BODY_LIMITS.twin));
   }
 
   // ---- query (§6.6)
   app.post(
     '/devices/query',
-    route('query', 'twins/read', (request) => handleQuery(core, request, options.paging)),
+    route(
+      'query',
+      'twins/read',
+      (request, _params, body) => handleQuery(core, request, body, options.paging),
+      REST_BODY_LIMITS.query,
+    ),
   );
 
   // ---- identities (§6.7)
@@ -124,29 +153,25 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
   app.get('/devices', route('device', 'devices/read', listDevices));
   app.get('/devices/', route('device', 'devices/read', listDevices));
 
-  const bulkAction = async (request: Request): Promise<HubDataAction> => {
-    // Twin-only batches need ServiceConnect; anything touching identities needs RegistryWrite.
-    try {
-      const items: unknown = await request.json();
-      if (Array.isArray(items) && items.length > 0 && items.every(isTwinImport))
-        return 'twins/write';
-    } catch {
-      // The handler reports malformed JSON after authentication.
-    }
-    return 'devices/write';
+  // Twin-only batches need ServiceConnect; anything touching identities needs RegistryWrite.
+  const bulkAction: RouteAction = {
+    anyOf: ['devices/write', 'twins/write'],
+    decide: (items) =>
+      Array.isArray(items) && items.length > 0 && items.every(isTwinImport)
+        ? 'twins/write'
+        : 'devices/write',
   };
-  const bulk: Handler = async (request) => handleBulk(core, await readJson(request));
-  app.post('/devices', route('bulk', bulkAction, bulk));
-  app.post('/devices/', route('bulk', bulkAction, bulk));
+  const bulk: Handler = (_request, _params, body) => handleBulk(core, body);
+  app.post('/devices', route('bulk', bulkAction, bulk, REST_BODY_LIMITS.bulk));
+  app.post('/devices/', route('bulk', bulkAction, bulk, REST_BODY_LIMITS.bulk));
 
   const getIdentity: Handler = (_request, params) => {
     const entry = core.requireEntry(requireId(params.id, 'DeviceId'), optionalId(params.mid));
     return Promise.resolve(identityResponse(entry));
   };
-  const putIdentity: Handler = async (request, params) => {
+  const putIdentity: Handler = async (request, params, body) => {
     const deviceId = requireId(params.id, 'DeviceId');
     const moduleId = optionalId(params.mid);
-    const body = await readJson(request);
     const identity = readIdentityRequest(body);
     checkBodyIds(body, deviceId, moduleId);
     const ifMatch = request.headers.get('if-match') ?? undefined;
@@ -155,8 +180,7 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
       ifMatch === undefined
         ? core.createIdentity({ deviceId, moduleId }, identity)
         : core.updateIdentity({ deviceId, moduleId }, identity, ifMatch);
-    await outcome.committed;
-    return identityResponse(outcome.entry);
+    return identityResponse(await outcome.committed);
   };
   const deleteIdentity: Handler = async (request, params) => {
     const deviceId = requireId(params.id, 'DeviceId');
@@ -177,7 +201,7 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
   };
   for (const path of ['/devices/:id', '/devices/:id/modules/:mid']) {
     app.get(path, route('device', 'devices/read', getIdentity));
-    app.put(path, route('device', 'devices/write', putIdentity));
+    app.put(path, route('device', 'devices/write', putIdentity, REST_BODY_LIMITS.identity));
     app.delete(path, route('device', 'devices/write', deleteIdentity));
   }
   app.get('/devices/:id/modules', route('device', 'devices/read', listModules));
@@ -204,6 +228,10 @@ function identityResponse(entry: HubEntry): Response {
   return jsonResponse(200, toIdentityJson(entry.identity), {
     etag: `"${formatIdentityEtag(entry.identity.etagNumber)}"`,
   });
+}
+
+function hasBody(request: Request): boolean {
+  return request.body !== null && request.headers.get('content-length') !== '0';
 }
 
 function decodePath(pathname: string): string {

@@ -125,7 +125,7 @@ function applyEntry(
   record: Record<string, unknown>,
 ): Promise<void> {
   const needsEtag = mode.endsWith('IfMatchETag');
-  const commits: Promise<void>[] = [];
+  const commits: Promise<unknown>[] = [];
   switch (mode) {
     case 'updateTwin':
     case 'updateTwinIfMatchETag': {
@@ -155,7 +155,7 @@ function applyEntry(
     case 'createOrUpdate':
     case 'createOrUpdateIfMatchETag': {
       const request = readIdentityRequest(record);
-      const exists = core.getEntry(ids.deviceId, ids.moduleId) !== undefined;
+      const exists = core.identityExists(ids.deviceId, ids.moduleId);
       const create = mode === 'create' || (!exists && mode.startsWith('createOrUpdate'));
       if (create) {
         commits.push(core.createIdentity(ids, request).committed);
@@ -186,7 +186,7 @@ function writeTwinPart(
   }
   if (!always && Object.keys(patch).length === 0) return Promise.resolve();
   // Twin modes apply exactly like a service PATCH: merge, versions, desired notifications.
-  return core.writeTwin(ids, 'update', patch, { ifMatch }).committed;
+  return core.writeTwin(ids, 'update', patch, { ifMatch }).committed.then(() => undefined);
 }
 
 function requireEtag(value: unknown, field: string, mode: string): string {

@@ -14,7 +14,6 @@ import {
 import type { HubCore } from '../hub-core.js';
 import { jsonResponse } from './error-response.js';
 import { hubFailure } from './hub-failure.js';
-import { readJson } from './read-json.js';
 
 /** Paging settings of the query endpoint. */
 export interface QueryPaging {
@@ -37,7 +36,8 @@ const resultCaches = new WeakMap<HubCore, Map<string, CachedResult>>();
  * Handles a query request.
  *
  * @param core - the hub core
- * @param request - the HTTP request
+ * @param request - the HTTP request (headers)
+ * @param body - the parsed request body
  * @param paging - page size limit and token secret
  * @returns 200 with a JSON array, `x-ms-item-type` always, `x-ms-continuation` only when more pages exist
  * @throws 400 ArgumentInvalid for a bad body, query or continuation token
@@ -45,9 +45,9 @@ const resultCaches = new WeakMap<HubCore, Map<string, CachedResult>>();
 export async function handleQuery(
   core: HubCore,
   request: Request,
+  body: unknown,
   paging: QueryPaging,
 ): Promise<Response> {
-  const body = await readJson(request);
   const text =
     typeof body === 'object' && body !== null && !Array.isArray(body)
       ? (body as Record<string, unknown>).query

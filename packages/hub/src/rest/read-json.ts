@@ -1,13 +1,44 @@
+/**
+ * Reading a JSON request body with a hard cap: a declared `Content-Length` over the cap is
+ * refused before a byte is read, and a streamed body is refused as soon as it passes the cap,
+ * so the hub never holds more than the cap of one request in memory.
+ */
 import { hubFailure } from './hub-failure.js';
 
 /**
- * Reads a JSON request body; malformed JSON is a 400 ArgumentInvalid like the hub's.
+ * The largest bodies the REST API reads, in bytes. IoT Hub's own limits are on content, not
+ * bytes, so each cap is that content at its largest with JSON's overhead (quotes, separators,
+ * and `\uXXXX` escapes that turn one character into six):
+ *
+ * - twin sections hold at most 8 KB of tags and 32 KB each of desired and reported properties
+ *   (https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-device-twins, "Tags and
+ *   properties format"; twin-semantics §5.4): 6 × 72 KB plus the `$metadata` a client may echo
+ *   back from a GET stays under 1 MiB;
+ * - a bulk request carries at most 100 devices
+ *   (https://learn.microsoft.com/rest/api/iothub/service/bulkregistry/updateregistry): 100
+ *   entries of an identity and 40 KB of tags and desired properties at 4 bytes per counted byte;
+ * - a query is at most 8,192 characters (twin-semantics §7.8, IoT Hub quotas page), 6 × 8 KB
+ *   with the `{"query":…}` wrapper;
+ * - an identity is a few hundred bytes of ids, keys and thumbprints.
+ */
+export const REST_BODY_LIMITS = Object.freeze({
+  twin: 1024 * 1024,
+  bulk: 16 * 1024 * 1024,
+  query: 64 * 1024,
+  identity: 64 * 1024,
+});
+
+/**
+ * Reads and parses a JSON request body of at most `limit` bytes. Malformed JSON is a 400
+ * ArgumentInvalid like the hub's; a body over the cap is a 413 MessageTooLarge.
  *
  * @param request - the request
+ * @param limit - the most bytes to read
  * @returns the parsed body (`undefined` for an empty body)
+ * @throws a 413 HubError past the cap (without reading the rest), a 400 HubError for bad JSON
  */
-export async function readJson(request: Request): Promise<unknown> {
-  const text = await request.text();
+export async function readJson(request: Request, limit: number): Promise<unknown> {
+  const text = await readBodyText(request, limit);
   if (text.trim() === '') return undefined;
   try {
     return JSON.parse(text) as unknown;
@@ -18,4 +49,33 @@ export async function readJson(request: Request): Promise<unknown> {
       `The request body is not valid JSON: ${error instanceof Error ? error.message : 'parse error'}.`,
     );
   }
+}
+
+async function readBodyText(request: Request, limit: number): Promise<string> {
+  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit) throw tooLarge(limit);
+  if (request.body === null) return '';
+  const reader: ReadableStreamDefaultReader<Uint8Array> = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      // Stop pulling: the rest stays in the socket, which is closed after the 413.
+      void reader.cancel().catch(() => undefined);
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
+
+function tooLarge(limit: number) {
+  return hubFailure(
+    413,
+    'MessageTooLarge',
+    `The request body is larger than this operation accepts (${String(limit)} bytes).`,
+  );
 }
