@@ -18,7 +18,11 @@ import { FaultInjector, type HubFaults } from './faults/fault-injector.js';
 import type { DeviceEndpointFaults } from './faults/device-endpoint-faults.js';
 import { HubCore } from './hub-core.js';
 import { attachAmqpEndpoint, type AmqpEndpoint } from './amqp/amqp-endpoint.js';
-import { attachMqttEndpoint } from './mqtt/core-adapter.js';
+import { attachMqttEndpoint } from './mqtt/mqtt-protocol-endpoint.js';
+import {
+  resolveDeviceEndpointLimits,
+  type DeviceEndpointLimits,
+} from './device-endpoint/limits.js';
 import type { MqttEndpoint } from './mqtt/mqtt-endpoint.js';
 import { createRestApp } from './rest/app.js';
 import { assertValidId, type IdentityRecord } from './state/identity.js';
@@ -47,6 +51,13 @@ export interface HubOptions {
   ifMatchMode?: 'strict' | 'ignore-unquoted';
   /** Largest query page (clamps `x-ms-max-item-count`); default 100. */
   maxPageSize?: number;
+  /**
+   * Limits of the device endpoints (MQTT and AMQP, over TLS and WebSocket): packet, frame and
+   * message sizes, the authentication deadline, the AMQP idle timeout and the in-flight twin
+   * request cap. Each one left out keeps its default; see {@link DeviceEndpointLimits} and
+   * docs/security.md.
+   */
+  limits?: Partial<DeviceEndpointLimits>;
 }
 
 /** A device or module identity created through {@link Hub.createDevice} / {@link Hub.createModule}. */
@@ -275,7 +286,8 @@ class LocalHub implements Hub {
  *
  * @param options - host name, data directory, policies, Bearer token issuer, If-Match mode, page size
  * @returns the hub
- * @throws {@link TypeError} for invalid policies or host name
+ * @throws {@link TypeError} for invalid policies or host name, or an unknown limit
+ * @throws {@link RangeError} for an invalid `maxPageSize` or limit
  * @example
  * ```ts
  * import { createHub } from '@twinkit/hub';
@@ -301,6 +313,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       `maxPageSize must be a positive integer, got ${String(options.maxPageSize)}.`,
     );
   }
+  const limits = resolveDeviceEndpointLimits(options.limits);
   const certificates = await loadOrCreateDevCertificates({ hostName, dataDir: options.dataDir });
   const faults = new FaultInjector();
   const core = new HubCore({
@@ -316,8 +329,8 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     authenticator,
     paging: { maxPageSize: options.maxPageSize, secret: randomBytes(32).toString('base64') },
   });
-  const mqtt = await attachMqttEndpoint(core);
-  const amqp = attachAmqpEndpoint(core);
+  const mqtt = await attachMqttEndpoint(core, { limits });
+  const amqp = attachAmqpEndpoint(core, { limits });
   const hub = new LocalHub(core, mqtt, amqp, certificates, fetch);
   internals.set(hub, { core, certificates, mqtt, amqp });
   return hub;

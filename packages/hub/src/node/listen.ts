@@ -13,6 +13,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
+import { IOTHUB_WEBSOCKET_PATH } from '@twinkit/twin-model/protocol';
+import { resolveListenerLimits, type ListenerLimits } from '../device-endpoint/limits.js';
+import type { ConnectionRefusal } from '../device-endpoint/protocol-endpoint.js';
 import { hubInternals, type Hub } from '../hub.js';
 
 /** Options of {@link listen}. */
@@ -29,6 +32,17 @@ export interface ListenOptions {
   standardPorts?: boolean;
   /** Serve plain HTTP instead of HTTPS. Only allowed on loopback addresses. */
   plainHttp?: boolean;
+  /**
+   * Limits of each listener: the connection cap, the TLS handshake deadline and the request-head
+   * deadline of the HTTPS port (which bounds WebSocket upgrades). Each one left out keeps its
+   * default; see {@link ListenerLimits} and docs/security.md.
+   */
+  limits?: Partial<ListenerLimits>;
+  /**
+   * Told about each connection a listener refused because it held its maximum of connections.
+   * Default: ignored (the peer sees its connection closed at once).
+   */
+  onConnectionRefused?: (refusal: ConnectionRefusal) => void;
 }
 
 /** A protocol the hub does not serve yet, with the port that was asked for. */
@@ -53,6 +67,13 @@ export interface HubServer extends AsyncDisposable {
 
 const STANDARD_PORTS = Object.freeze({ https: 443, mqtt: 8883, amqp: 5671 });
 
+/** What each listener is called in errors, and the option (and CLI flag) that moves it. */
+const PORT_OPTIONS = Object.freeze({
+  https: { what: 'HTTPS', option: 'ListenOptions.httpsPort, or --https-port with the CLI' },
+  mqtt: { what: 'MQTT', option: 'ListenOptions.mqttPort, or --mqtt-port with the CLI' },
+  amqp: { what: 'AMQP', option: 'ListenOptions.amqpPort, or --amqp-port with the CLI' },
+});
+
 /**
  * Whether an address is a loopback address (127.0.0.0/8, ::1, `localhost`).
  *
@@ -71,7 +92,8 @@ export function isLoopback(host: string): boolean {
  * @param hub - a hub from `createHub()`
  * @param options - address, ports, plain HTTP on loopback
  * @returns the server, with its bound ports
- * @throws {@link RangeError} for `plainHttp` on a non-loopback address or an invalid port
+ * @throws {@link RangeError} for `plainHttp` on a non-loopback address, an invalid port or limit
+ * @throws {@link TypeError} for an unknown limit
  * @throws the listen error (e.g. `EADDRINUSE`, `EACCES`) when a port cannot be bound
  * @example
  * ```ts
@@ -95,19 +117,39 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
     return port;
   };
   const httpsPort = pick(options.httpsPort, STANDARD_PORTS.https);
+  const limits = resolveListenerLimits(options.limits);
   const handle = getRequestListener((request) => hub.fetch(request));
   // node:http ignores a listener's promise; the adapter answers errors itself.
   const listener = (request: IncomingMessage, response: ServerResponse): void => {
     void handle(request, response);
   };
+  // The request head must arrive in time (a WebSocket upgrade that never finishes is one); Node
+  // checks that deadline every connectionsCheckingInterval, so the check runs at least as often.
+  const httpOptions = {
+    headersTimeout: limits.requestHeadersTimeoutInMs,
+    connectionsCheckingInterval: Math.min(1_000, limits.requestHeadersTimeoutInMs),
+  };
   const server: HttpServer =
     options.plainHttp === true
-      ? createHttpServer(listener)
+      ? createHttpServer(httpOptions, listener)
       : createHttpsServer(
-          { key: certificates.serverKey, cert: certificates.serverCertificate },
+          {
+            ...httpOptions,
+            key: certificates.serverKey,
+            cert: certificates.serverCertificate,
+            handshakeTimeout: limits.tlsHandshakeTimeoutInMs,
+          },
           listener,
         );
   server.keepAliveTimeout = 65_000;
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    options.onConnectionRefused?.({
+      listener: 'https',
+      reason: `the HTTPS listener holds its maximum of ${String(limits.maxConnections)} connections (ListenOptions.limits.maxConnections)`,
+      remoteAddress: data?.remoteAddress,
+    });
+  });
   const sockets = new Set<Socket | Duplex>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -120,7 +162,7 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
       .map((value) => value.trim())
       .filter((value) => value !== '');
     const endpoint =
-      path === '/$iothub/websocket'
+      path === IOTHUB_WEBSOCKET_PATH
         ? core.endpoints.find(
             (candidate) =>
               candidate.handleUpgrade !== undefined &&
@@ -139,7 +181,7 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
-      reject(describeListenError(error, host, httpsPort, 'HTTPS'));
+      reject(describeListenError(error, host, httpsPort, 'https'));
     };
     const onListening = () => {
       server.off('error', onError);
@@ -178,11 +220,17 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
         }
         continue;
       }
-      const started = await endpoint.listen({
-        host,
-        port,
-        tls: { key: certificates.serverKey, cert: certificates.serverCertificate },
-      });
+      const started = await endpoint
+        .listen({
+          host,
+          port,
+          tls: { key: certificates.serverKey, cert: certificates.serverCertificate },
+          limits,
+          onConnectionRefused: options.onConnectionRefused,
+        })
+        .catch((error: unknown) => {
+          throw describeListenError(error as NodeJS.ErrnoException, host, port, protocol);
+        });
       ports[protocol] = started.port;
       closers.push(() => started.close());
     }
@@ -216,12 +264,13 @@ function describeListenError(
   error: NodeJS.ErrnoException,
   host: string,
   port: number,
-  what: string,
+  listener: keyof typeof PORT_OPTIONS,
 ): Error {
+  const { what, option } = PORT_OPTIONS[listener];
   const where = `${host}:${String(port)}`;
   if (error.code === 'EADDRINUSE') {
     return new Error(
-      `Cannot serve ${what} on ${where}: the port is already in use. Stop the other server or pick another port.`,
+      `Cannot serve ${what} on ${where}: the port is already in use. Stop the other server or pick another port (${option}; 0 picks any free port).`,
       { cause: error },
     );
   }
