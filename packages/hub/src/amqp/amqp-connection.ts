@@ -20,6 +20,7 @@ import {
 } from '@twinkit/twin-model/protocol';
 import { identityKey, type DeviceIdentity } from '../device-endpoint/endpoint-support.js';
 import type { GuardedStream } from '../device-endpoint/guarded-stream.js';
+import type { Grant } from '../device-session/credentials.js';
 import type { DeviceConnection } from '../device-session/device-connection.js';
 import type { DeviceSessionCore } from '../device-session/device-session-core.js';
 import type { TwinResponse } from '../device-session/twin-requests.js';
@@ -115,21 +116,27 @@ export class AmqpDeviceConnection {
   }
 
   /**
-   * Adopts a SAS token the peer sent as its SASL PLAIN password (one token per connection, §5.1).
+   * Adopts the credential the peer proved with SASL PLAIN (a SAS token as the password, one per
+   * connection, §5.1), before any link can attach.
    *
-   * @param token - the token
+   * @param grant - the grant the core verified during SASL
    */
-  async adoptSaslToken(token: string): Promise<void> {
-    await this.#authenticate(token, undefined);
+  adoptSaslGrant(grant: Grant): void {
+    this.session.adoptGrant(grant);
+    this.#adopted(grant);
   }
 
   async #authenticate(token: string, audience: string | undefined): Promise<CbsStatus> {
     const result = await this.session.authenticate({ sasToken: token, audience });
     if (!result.ok) return { statusCode: 401, description: `Unauthorized: ${result.message}` };
+    this.#adopted(result.grant);
+    return { statusCode: 200, description: 'OK' };
+  }
+
+  #adopted(grant: Grant): void {
     this.#guard.trust();
     // A token for one identity connects it right away (connection state), as IoT Hub shows it.
-    if (result.grant.reach.kind === 'identity') this.session.openSession(result.grant.reach.identity);
-    return { statusCode: 200, description: 'OK' };
+    if (grant.reach.kind === 'identity') this.session.openSession(grant.reach.identity);
   }
 
   /** A client receiver attached: the hub sends on it (`$cbs` answers, twin responses, notifications). */

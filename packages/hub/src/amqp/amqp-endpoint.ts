@@ -24,6 +24,7 @@ import {
 } from '../device-endpoint/limits.js';
 import type { ProtocolEndpoint, ProtocolListenOptions } from '../device-endpoint/protocol-endpoint.js';
 import { serveTls } from '../device-endpoint/tls-listener.js';
+import type { Grant } from '../device-session/credentials.js';
 import { DeviceSessionCore } from '../device-session/device-session-core.js';
 import type { DeviceEndpointFaults } from '../faults/device-endpoint-faults.js';
 import type { HubCore } from '../hub-core.js';
@@ -61,7 +62,7 @@ export interface AmqpEndpoint extends ProtocolEndpoint, AsyncDisposable {
 interface PlainMechanism {
   outcome?: boolean;
   username?: string;
-  token?: string;
+  grant?: Grant;
   start(response: Buffer | undefined): Promise<void>;
 }
 
@@ -249,7 +250,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
         const token = (fields[2] ?? '').trim();
         const result = await core.verify({ sasToken: token });
         mechanism.outcome = result.ok;
-        if (result.ok) mechanism.token = token;
+        if (result.ok) mechanism.grant = result.grant;
       },
     };
     return mechanism;
@@ -296,8 +297,8 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       return;
     }
     const sasl = (connection as unknown as ConnectionInternals).sasl_transport;
-    const token = sasl?.transports?.[3]?.mechanism?.token ?? sasl?.mechanism?.token;
-    if (token !== undefined) void state.adoptSaslToken(token);
+    const grant = sasl?.transports?.[3]?.mechanism?.grant ?? sasl?.mechanism?.grant;
+    if (grant !== undefined) state.adoptSaslGrant(grant);
   }
 
   #forget(connection: Connection): void {

@@ -124,7 +124,7 @@ describe('AMQP endpoint security', () => {
       // Stop rhea's heartbeats, as a peer that hung would.
       const internals = client.connection as unknown as {
         heartbeat_out?: NodeJS.Timeout;
-        remote: { open: { idle_time_out?: number } };
+        remote: { open: { idle_time_out?: number | undefined } };
       };
       internals.remote.open.idle_time_out = undefined;
       clearTimeout(internals.heartbeat_out);

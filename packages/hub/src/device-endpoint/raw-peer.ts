@@ -50,7 +50,7 @@ export function openWebSocket(httpsPort: number, subprotocol: string, ca: string
     const webSocket = new WebSocket(
       `wss://127.0.0.1:${String(httpsPort)}/$iothub/websocket`,
       [subprotocol],
-      { ca, servername: 'localhost' },
+      { ca },
     );
     webSocket.once('open', () => {
       resolve(webSocket);

@@ -146,6 +146,16 @@ export class DeviceConnection {
     return result;
   }
 
+  /**
+   * Keeps a grant the core verified for this peer before the connection existed (AMQP SASL
+   * PLAIN answers during the handshake; the connection adopts the grant at OPEN).
+   *
+   * @param grant - what `DeviceSessionCore.verify` returned
+   */
+  adoptGrant(grant: Grant): void {
+    if (!this.#closed) this.#addGrant(grant);
+  }
+
   #addGrant(grant: Grant): void {
     const key = grantKey(grant);
     this.#grants.get(key)?.timer?.cancel();
