@@ -8,10 +8,7 @@ const record = figureTable('how long each silent connection lives (built CLI, de
 
 function silentWebSocket(httpsPort: number, subprotocol: string, ca: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const webSocket = new WebSocket(`wss://127.0.0.1:${String(httpsPort)}/$iothub/websocket`, [subprotocol], {
-      ca,
-      servername: 'localhost',
-    });
+    const webSocket = new WebSocket(`wss://127.0.0.1:${String(httpsPort)}/$iothub/websocket`, [subprotocol], { ca });
     webSocket.once('error', reject);
     webSocket.once('open', () => {
       const started = performance.now();
