@@ -8,13 +8,14 @@ export default defineConfig({
     'protocol/index': 'src/protocol/index.ts',
     'query/index': 'src/query/index.ts',
   },
-  format: ['esm', 'cjs'],
+  format: ['esm'],
   target: 'es2022',
   platform: 'neutral',
   dts: true,
   sourcemap: true,
   clean: true,
   treeshake: true,
-  // Shared chunks in both formats, so HubError and friends are one class across every entry.
+  // Shared chunks, so HubError and friends are one class across every entry. ES modules only:
+  // `require()` on Node >= 20.19 loads the same modules, so there is never a second copy.
   splitting: true,
 });

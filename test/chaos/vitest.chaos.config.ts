@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { twinkitProject } from '../../vitest.shared.ts';
 
 /**
@@ -6,6 +7,8 @@ import { twinkitProject } from '../../vitest.shared.ts';
  * at a time so the figures of one concern do not disturb another's.
  */
 export default twinkitProject('chaos', {
+  // Run from the repository root by `pnpm test:chaos`; the files are found next to this config.
+  dir: fileURLToPath(new URL('.', import.meta.url)),
   include: ['*.chaos.test.ts'],
   fileParallelism: false,
   testTimeout: 180_000,

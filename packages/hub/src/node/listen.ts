@@ -16,7 +16,7 @@ import { getRequestListener } from '@hono/node-server';
 import { IOTHUB_WEBSOCKET_PATH } from '@twinkit/twin-model/protocol';
 import { resolveListenerLimits, type ListenerLimits } from '../device-endpoint/limits.js';
 import type { ConnectionRefusal } from '../device-endpoint/protocol-endpoint.js';
-import { hubInternals, type Hub } from '../hub.js';
+import { hubInternals, STANDARD_PORTS, type Hub } from '../hub.js';
 
 /** Options of {@link listen}. */
 export interface ListenOptions {
@@ -65,8 +65,6 @@ export interface HubServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-const STANDARD_PORTS = Object.freeze({ https: 443, mqtt: 8883, amqp: 5671 });
-
 /** What each listener is called in errors, and the option (and CLI flag) that moves it. */
 const PORT_OPTIONS = Object.freeze({
   https: { what: 'HTTPS', option: 'ListenOptions.httpsPort, or --https-port with the CLI' },
@@ -103,7 +101,7 @@ export function isLoopback(host: string): boolean {
  * ```
  */
 export async function listen(hub: Hub, options: ListenOptions = {}): Promise<HubServer> {
-  const { core, certificates } = hubInternals(hub);
+  const { core, certificates, served } = hubInternals(hub);
   const host = options.host ?? '127.0.0.1';
   if (options.plainHttp === true && !isLoopback(host)) {
     throw new RangeError(
@@ -242,9 +240,16 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
 
   const scheme = options.plainHttp === true ? 'http' : 'https';
   const urlHost = isIP(host) === 6 ? `[${host}]` : host;
+  // Connection strings the hub hands out from now on name these ports (until this server closes).
+  Object.assign(served, ports);
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      if (served.https === ports.https) {
+        delete served.https;
+        delete served.mqtt;
+        delete served.amqp;
+      }
       await Promise.allSettled(closers.map((closeEndpoint) => closeEndpoint()));
       await closeHttp();
     })();
