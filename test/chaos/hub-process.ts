@@ -8,7 +8,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../../packages/hub/dist/cli.js', import.meta.url));
+/**
+ * The CLI to run: this checkout's build, or another build named by TWINKIT_CHAOS_CLI (a path to
+ * its dist/cli.js), to measure the same figures on an older hub for a before/after comparison.
+ */
+const CLI =
+  process.env.TWINKIT_CHAOS_CLI ??
+  fileURLToPath(new URL('../../packages/hub/dist/cli.js', import.meta.url));
 
 /** A running hub process. */
 export interface HubProcess extends AsyncDisposable {

@@ -22,14 +22,33 @@ export function tlsSocket(port: number, ca: string): Promise<TLSSocket> {
   });
 }
 
-/** Resolves with the ms until the socket closes (it is read, so the hub's end is seen). */
+/** How long chaos files wait for the hub to close a connection before they give up. */
+export const GIVE_UP_MS = 45_000;
+
+/**
+ * Resolves with the ms until the socket closes (it is read, so the hub's end is seen), or
+ * `Infinity` when the hub still held it after {@link GIVE_UP_MS} (the socket is then closed).
+ */
 export function lifetime(socket: Socket): Promise<number> {
   const started = performance.now();
   return new Promise((resolve) => {
+    const giveUp = setTimeout(() => {
+      socket.removeAllListeners('close');
+      socket.destroy();
+      resolve(Number.POSITIVE_INFINITY);
+    }, GIVE_UP_MS);
     socket.on('error', () => undefined);
-    socket.once('close', () => resolve(Math.round(performance.now() - started)));
+    socket.once('close', () => {
+      clearTimeout(giveUp);
+      resolve(Math.round(performance.now() - started));
+    });
     socket.resume();
   });
+}
+
+/** A lifetime for the figure table. */
+export function seconds(ms: number): string {
+  return Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : `still open after ${String(GIVE_UP_MS / 1000)} s`;
 }
 
 /** Whether a socket is still open after `ms`. */
