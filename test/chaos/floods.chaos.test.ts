@@ -15,7 +15,11 @@ const JUNK = {
 } as const;
 
 /** Opens TLS connections that send junk, `CONCURRENCY` at a time, for FLOOD_MS; counts how many the hub closed. */
-async function flood(port: number, ca: string, junk: Buffer): Promise<{ closed: number; failed: number }> {
+async function flood(
+  port: number,
+  ca: string,
+  junk: Buffer,
+): Promise<{ closed: number; failed: number }> {
   const until = performance.now() + FLOOD_MS;
   let closed = 0;
   let failed = 0;
@@ -45,7 +49,10 @@ describe('floods', () => {
     await using hub = await startHubProcess();
     for (const protocol of ['https', 'mqtt', 'amqp'] as const) {
       const { closed, failed } = await flood(hub.ports[protocol], hub.ca, JUNK[protocol]);
-      record(`${protocol.toUpperCase()}: junk connections turned away per second`, Math.round(closed / (FLOOD_MS / 1000)));
+      record(
+        `${protocol.toUpperCase()}: junk connections turned away per second`,
+        Math.round(closed / (FLOOD_MS / 1000)),
+      );
       record(`${protocol.toUpperCase()}: connections that failed to open`, failed);
       expect(closed).toBeGreaterThan(0);
     }
@@ -58,7 +65,9 @@ describe('floods', () => {
     const count = 1_000;
     const sockets = [];
     for (let index = 0; index < count; index += 50)
-      sockets.push(...(await Promise.all(Array.from({ length: 50 }, () => tlsSocket(hub.ports.mqtt, hub.ca)))));
+      sockets.push(
+        ...(await Promise.all(Array.from({ length: 50 }, () => tlsSocket(hub.ports.mqtt, hub.ca)))),
+      );
     for (const socket of sockets) {
       socket.on('error', () => undefined);
       socket.resume();

@@ -51,7 +51,18 @@ export async function startHubProcess(): Promise<HubProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`pnpm build\` first.`);
   const child: ChildProcess = spawn(
     process.execPath,
-    [CLI, 'start', '--in-memory', '--https-port', '0', '--mqtt-port', '0', '--amqp-port', '0', '--json'],
+    [
+      CLI,
+      'start',
+      '--in-memory',
+      '--https-port',
+      '0',
+      '--mqtt-port',
+      '0',
+      '--amqp-port',
+      '0',
+      '--json',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -65,7 +76,9 @@ export async function startHubProcess(): Promise<HubProcess> {
         reject(new Error(`Unexpected hub output: ${line}`, { cause: error }));
       }
     });
-    child.once('exit', (code) => reject(new Error(`The hub exited with ${String(code)} before it was ready.`)));
+    child.once('exit', (code) =>
+      reject(new Error(`The hub exited with ${String(code)} before it was ready.`)),
+    );
   });
   const pid = child.pid ?? 0;
   const stop = async (): Promise<void> => {

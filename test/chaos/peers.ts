@@ -17,7 +17,9 @@ export function tcp(port: number): Promise<Socket> {
 /** Opens a TLS socket and waits for the handshake. */
 export function tlsSocket(port: number, ca: string): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = connectTls({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => resolve(socket));
+    const socket = connectTls({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () =>
+      resolve(socket),
+    );
     socket.once('error', reject);
   });
 }
@@ -48,7 +50,9 @@ export function lifetime(socket: Socket): Promise<number> {
 
 /** A lifetime for the figure table. */
 export function seconds(ms: number): string {
-  return Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : `still open after ${String(GIVE_UP_MS / 1000)} s`;
+  return Number.isFinite(ms)
+    ? `${(ms / 1000).toFixed(1)} s`
+    : `still open after ${String(GIVE_UP_MS / 1000)} s`;
 }
 
 /** Whether a socket is still open after `ms`. */
@@ -77,7 +81,8 @@ export async function pour(socket: Socket, header: Buffer, durationInMs: number)
     const ok = socket.write(chunk);
     written += chunk.length;
     chunk = filler;
-    if (!ok) await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), sleep(200)]);
+    if (!ok)
+      await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), sleep(200)]);
   }
   return written;
 }

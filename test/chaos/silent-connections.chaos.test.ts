@@ -8,7 +8,11 @@ const record = figureTable('how long each silent connection lives (built CLI, de
 
 function silentWebSocket(httpsPort: number, subprotocol: string, ca: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const webSocket = new WebSocket(`wss://127.0.0.1:${String(httpsPort)}/$iothub/websocket`, [subprotocol], { ca });
+    const webSocket = new WebSocket(
+      `wss://127.0.0.1:${String(httpsPort)}/$iothub/websocket`,
+      [subprotocol],
+      { ca },
+    );
     webSocket.once('error', reject);
     webSocket.once('open', () => {
       const started = performance.now();

@@ -10,7 +10,9 @@ const POUR_MS = 3_000;
 /** An MQTT CONNECT header announcing 256 MB (the largest remaining length). */
 const MQTT_256_MB = Buffer.from([0x10, 0xff, 0xff, 0xff, 0x7f]);
 /** The AMQP header, then a frame header announcing 2 GiB. */
-const AMQP_HUGE_FRAME = Buffer.from([0x41, 0x4d, 0x51, 0x50, 0, 1, 0, 0, 0x7f, 0xff, 0xff, 0xff, 2, 0, 0, 0]);
+const AMQP_HUGE_FRAME = Buffer.from([
+  0x41, 0x4d, 0x51, 0x50, 0, 1, 0, 0, 0x7f, 0xff, 0xff, 0xff, 2, 0, 0, 0,
+]);
 
 describe('memory before trust', () => {
   it('keeps RSS flat while peers announce huge MQTT packets and AMQP frames', async () => {
@@ -22,7 +24,9 @@ describe('memory before trust', () => {
       ['AMQP 2 GiB frame before OPEN', hub.ports.amqp, AMQP_HUGE_FRAME],
     ] as const) {
       const before = hub.rssInMiB();
-      const sockets = await Promise.all(Array.from({ length: CONNECTIONS }, () => tlsSocket(port, hub.ca)));
+      const sockets = await Promise.all(
+        Array.from({ length: CONNECTIONS }, () => tlsSocket(port, hub.ca)),
+      );
       const lifetimes = sockets.map((socket) => lifetime(socket));
       const written = await Promise.all(sockets.map((socket) => pour(socket, header, POUR_MS)));
       const peak = hub.rssInMiB();
@@ -43,16 +47,26 @@ describe('memory before trust', () => {
     await using hub = await startHubProcess();
     const before = hub.rssInMiB();
     const count = 500;
-    const sockets = await Promise.all(Array.from({ length: count }, () => tlsSocket(hub.ports.https, hub.ca)));
+    const sockets = await Promise.all(
+      Array.from({ length: count }, () => tlsSocket(hub.ports.https, hub.ca)),
+    );
     const lifetimes = sockets.map((socket) => lifetime(socket));
     for (const socket of sockets)
-      socket.write('GET /$iothub/websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nX-Filler: ');
+      socket.write(
+        'GET /$iothub/websocket HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nX-Filler: ',
+      );
     await sleep(1_000);
     const during = hub.rssInMiB();
     const lived = await Promise.all(lifetimes);
     record('unfinished upgrades: connections', count);
-    record('unfinished upgrades: hub RSS before → during', `${String(before)} → ${String(during)} MiB`);
-    record('unfinished upgrades: connection life (min–max)', `${seconds(Math.min(...lived))} – ${seconds(Math.max(...lived))}`);
+    record(
+      'unfinished upgrades: hub RSS before → during',
+      `${String(before)} → ${String(during)} MiB`,
+    );
+    record(
+      'unfinished upgrades: connection life (min–max)',
+      `${seconds(Math.min(...lived))} – ${seconds(Math.max(...lived))}`,
+    );
     expect(during - before).toBeLessThan(150);
     expect(Math.max(...lived)).toBeLessThan(15_000);
   });

@@ -1,7 +1,6 @@
 import { createSasToken } from '@twinkit/twin-model/protocol';
 import { describe, expect, it } from 'vitest';
 import { WELL_KNOWN_POLICIES, createHub } from '../src/index.js';
-import { hubInternals } from '../src/hub.js';
 import { createTestAccessToken } from '../src/testing.js';
 import { call, serviceToken } from './helpers.js';
 

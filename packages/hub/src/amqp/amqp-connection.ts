@@ -24,7 +24,13 @@ import type { Grant } from '../device-session/credentials.js';
 import type { DeviceConnection } from '../device-session/device-connection.js';
 import type { DeviceSessionCore } from '../device-session/device-session-core.js';
 import type { TwinResponse } from '../device-session/twin-requests.js';
-import { amqpInt, amqpLong, bodyText, encodeMessage, type OutgoingMessage } from './amqp-message.js';
+import {
+  amqpInt,
+  amqpLong,
+  bodyText,
+  encodeMessage,
+  type OutgoingMessage,
+} from './amqp-message.js';
 import { readPutToken, type CbsStatus } from './cbs.js';
 
 interface TwinLink {
@@ -41,7 +47,14 @@ interface TwinSenderLink extends TwinLink {
 
 /** rhea keeps these on links without declaring them. */
 interface LinkInternals {
-  local: { attach: { source?: unknown; target?: unknown; snd_settle_mode?: number; rcv_settle_mode?: number } };
+  local: {
+    attach: {
+      source?: unknown;
+      target?: unknown;
+      snd_settle_mode?: number;
+      rcv_settle_mode?: number;
+    };
+  };
   remote: {
     attach?: {
       source?: { address?: unknown } | null;
@@ -69,14 +82,22 @@ function echoTermini(link: LinkInternals): { source: unknown; target: unknown } 
 /** IoT Hub's link-error description: the device error body as JSON (protocol.md §5.6). */
 function linkErrorDescription(code: string, message: string): string {
   return JSON.stringify(
-    formatDeviceErrorBody(code, message, randomUUID().replaceAll('-', ''), new Date().toISOString()),
+    formatDeviceErrorBody(
+      code,
+      message,
+      randomUUID().replaceAll('-', ''),
+      new Date().toISOString(),
+    ),
   );
 }
 
 function toMessage(response: TwinResponse): OutgoingMessage {
-  const annotations: Record<string, unknown> = { [TWIN_ANNOTATION.status]: amqpInt(response.status) };
+  const annotations: Record<string, unknown> = {
+    [TWIN_ANNOTATION.status]: amqpInt(response.status),
+  };
   // §5.4: the new reported version as a long; a 204 carries no body section at all.
-  if (response.version !== undefined) annotations[TWIN_ANNOTATION.version] = amqpLong(response.version);
+  if (response.version !== undefined)
+    annotations[TWIN_ANNOTATION.version] = amqpLong(response.version);
   return { annotations, body: response.body };
 }
 
@@ -95,7 +116,12 @@ export class AmqpDeviceConnection {
    * @param guard - the byte guard in front of rhea (trusted once a credential holds)
    * @param drop - ends the transport abruptly
    */
-  constructor(connection: Connection, core: DeviceSessionCore, guard: GuardedStream, drop: () => void) {
+  constructor(
+    connection: Connection,
+    core: DeviceSessionCore,
+    guard: GuardedStream,
+    drop: () => void,
+  ) {
     this.connection = connection;
     this.#guard = guard;
     this.session = core.openConnection({
@@ -175,28 +201,61 @@ export class AmqpDeviceConnection {
    * well-formed, and the core opens a session for its identity (§5.2, §5.3). Refusals detach
    * with the conditions IoT Hub uses (§5.6).
    */
-  #admitTwinLink(link: Sender | Receiver, address: unknown, terminus: 'source' | 'target'): TwinLink | undefined {
+  #admitTwinLink(
+    link: Sender | Receiver,
+    address: unknown,
+    terminus: 'source' | 'target',
+  ): TwinLink | undefined {
     const parsed = typeof address === 'string' ? parseTwinLinkAddress(address) : undefined;
     if (parsed === undefined) {
-      this.#refuse(link, terminus, AMQP_ERROR_CONDITION.notFound, 'LinkAddressNotFound', `The link address '${String(address)}' did not match any of the expected formats.`);
+      this.#refuse(
+        link,
+        terminus,
+        AMQP_ERROR_CONDITION.notFound,
+        'LinkAddressNotFound',
+        `The link address '${String(address)}' did not match any of the expected formats.`,
+      );
       return undefined;
     }
     const identity: DeviceIdentity = { deviceId: parsed.deviceId, moduleId: parsed.moduleId };
-    const channelId = internalsOf(link).remote.attach?.properties?.[TWIN_LINK_PROPERTY.channelCorrelationId];
+    const channelId =
+      internalsOf(link).remote.attach?.properties?.[TWIN_LINK_PROPERTY.channelCorrelationId];
     if (channelId !== undefined && channelId !== null && typeof channelId !== 'string') {
-      this.#refuse(link, terminus, AMQP_ERROR_CONDITION.invalidField, 'ArgumentInvalid', `The link property ${TWIN_LINK_PROPERTY.channelCorrelationId} must be a string.`);
+      this.#refuse(
+        link,
+        terminus,
+        AMQP_ERROR_CONDITION.invalidField,
+        'ArgumentInvalid',
+        `The link property ${TWIN_LINK_PROPERTY.channelCorrelationId} must be a string.`,
+      );
       return undefined;
     }
     const opened = this.session.openSession(identity);
     if (!opened.ok) {
       const hint = opened.reason === 'not-covered' ? ' Put a token for it on $cbs first.' : '';
-      this.#refuse(link, terminus, AMQP_ERROR_CONDITION.unauthorizedAccess, 'IotHubUnauthorizedAccess', `${opened.message}${hint}`);
+      this.#refuse(
+        link,
+        terminus,
+        AMQP_ERROR_CONDITION.unauthorizedAccess,
+        'IotHubUnauthorizedAccess',
+        `${opened.message}${hint}`,
+      );
       return undefined;
     }
-    return { identity, key: identityKey(identity), channelId: typeof channelId === 'string' ? channelId : undefined };
+    return {
+      identity,
+      key: identityKey(identity),
+      channelId: typeof channelId === 'string' ? channelId : undefined,
+    };
   }
 
-  #refuse(link: Sender | Receiver, terminus: 'source' | 'target', condition: string, code: string, message: string): void {
+  #refuse(
+    link: Sender | Receiver,
+    terminus: 'source' | 'target',
+    condition: string,
+    code: string,
+    message: string,
+  ): void {
     // A null terminus in our ATTACH is the refusal; the DETACH carries the reason (§5.3, §5.6).
     internalsOf(link).local.attach[terminus] = null;
     link.close({ condition, description: linkErrorDescription(code, message) });
@@ -250,7 +309,10 @@ export class AmqpDeviceConnection {
         this.#sendCbsResponse(replyTo, correlationId, status);
       });
     };
-    const read = readPutToken(message.application_properties as Record<string, unknown> | undefined, message.body);
+    const read = readPutToken(
+      message.application_properties as Record<string, unknown> | undefined,
+      message.body,
+    );
     if (!read.ok) {
       answer(read);
       return;
@@ -265,7 +327,11 @@ export class AmqpDeviceConnection {
     const senders = [...this.#cbsSenders].filter((sender) => sender.is_open());
     // Prefer the receiver whose target is the request's reply-to (C# uses a GUID address).
     const sender =
-      senders.find((candidate) => replyTo !== undefined && internalsOf(candidate).remote.attach?.target?.address === replyTo) ?? senders[0];
+      senders.find(
+        (candidate) =>
+          replyTo !== undefined &&
+          internalsOf(candidate).remote.attach?.target?.address === replyTo,
+      ) ?? senders[0];
     if (sender === undefined) return;
     const bytes = encodeMessage({
       correlationId,
@@ -287,38 +353,60 @@ export class AmqpDeviceConnection {
       const sender = this.#pairedSenders(twin)[0];
       if (sender !== undefined) this.#send(sender.link, outgoing);
     };
-    if (operation === KnownTwinAmqpOperation.get || (operation === KnownTwinAmqpOperation.patch && resource === REPORTED_PROPERTIES_RESOURCE)) {
+    if (
+      operation === KnownTwinAmqpOperation.get ||
+      (operation === KnownTwinAmqpOperation.patch && resource === REPORTED_PROPERTIES_RESOURCE)
+    ) {
       // A non-null `version` annotation is taken as the reported base version (§5.4, UNCONFIRMED).
       const base = annotations[TWIN_ANNOTATION.version];
       const request =
         operation === KnownTwinAmqpOperation.get
           ? ({ kind: 'get' } as const)
-          : ({ kind: 'patch-reported', body: bodyText(message.body), baseVersion: typeof base === 'number' ? base : undefined } as const);
+          : ({
+              kind: 'patch-reported',
+              body: bodyText(message.body),
+              baseVersion: typeof base === 'number' ? base : undefined,
+            } as const);
       void this.session.twin(twin.identity, request).then((response) => {
         if (response !== undefined) reply(toMessage(response));
       });
       return;
     }
-    if ((operation === KnownTwinAmqpOperation.put || operation === KnownTwinAmqpOperation.delete) && resource === DESIRED_NOTIFICATIONS_RESOURCE) {
-      for (const sender of this.#pairedSenders(twin)) sender.subscribed = operation === KnownTwinAmqpOperation.put;
+    if (
+      (operation === KnownTwinAmqpOperation.put || operation === KnownTwinAmqpOperation.delete) &&
+      resource === DESIRED_NOTIFICATIONS_RESOURCE
+    ) {
+      for (const sender of this.#pairedSenders(twin))
+        sender.subscribed = operation === KnownTwinAmqpOperation.put;
       // §5.4: any 2xx is accepted; 200 assumed (§10).
       reply({ annotations: { [TWIN_ANNOTATION.status]: amqpInt(200) } });
       return;
     }
-    const body = formatDeviceErrorBody('ArgumentInvalid', `Unsupported twin operation '${String(operation)}' on resource '${String(resource)}'.`, randomUUID().replaceAll('-', ''), new Date().toISOString());
+    const body = formatDeviceErrorBody(
+      'ArgumentInvalid',
+      `Unsupported twin operation '${String(operation)}' on resource '${String(resource)}'.`,
+      randomUUID().replaceAll('-', ''),
+      new Date().toISOString(),
+    );
     reply({ annotations: { [TWIN_ANNOTATION.status]: amqpInt(400) }, body: JSON.stringify(body) });
   }
 
   /** The hub sender paired with a client sender: same channel-correlation-id, else the identity's (§5.3). */
   #pairedSenders(twin: TwinLink): TwinSenderLink[] {
-    const candidates = [...this.#twinSenders].filter((sender) => sender.key === twin.key && sender.link.is_open());
-    const paired = candidates.filter((sender) => twin.channelId !== undefined && sender.channelId === twin.channelId);
+    const candidates = [...this.#twinSenders].filter(
+      (sender) => sender.key === twin.key && sender.link.is_open(),
+    );
+    const paired = candidates.filter(
+      (sender) => twin.channelId !== undefined && sender.channelId === twin.channelId,
+    );
     return paired.length > 0 ? paired : candidates.slice(0, 1);
   }
 
   #subscribedSenders(identity: DeviceIdentity): TwinSenderLink[] {
     const key = identityKey(identity);
-    return [...this.#twinSenders].filter((sender) => sender.key === key && sender.subscribed && sender.link.is_open());
+    return [...this.#twinSenders].filter(
+      (sender) => sender.key === key && sender.subscribed && sender.link.is_open(),
+    );
   }
 
   #send(sender: Sender, message: OutgoingMessage): void {

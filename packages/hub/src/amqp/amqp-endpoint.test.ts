@@ -1,13 +1,5 @@
-import rhea, {
-  type Connection,
-  type Container,
-  type EventContext,
-  type Message,
-  type Receiver,
-  type Sender,
-} from 'rhea';
+import rhea, { type EventContext, type Message } from 'rhea';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import WebSocket from 'ws';
 import {
   GET,
   PATCH,
@@ -20,7 +12,6 @@ import {
   putToken,
   sendWhenSendable,
 } from './amqp-test-client.js';
-import { encodeMessage } from './amqp-message.js';
 import { startAmqpTestHub } from './amqp-test-hub.js';
 
 /** AMQP type codes (AMQP 1.0 §1.6) the SDKs are strict about. */
@@ -110,7 +101,6 @@ function sectionCodes(message: Message): number[] {
   while (reader.remaining()) codes.push(Number((reader.read() as TypedValue).descriptor?.value));
   return codes;
 }
-
 
 describe('AmqpEndpoint', () => {
   describe('CBS put-token', () => {

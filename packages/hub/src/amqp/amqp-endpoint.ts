@@ -22,7 +22,10 @@ import {
   resolveDeviceEndpointLimits,
   type DeviceEndpointLimits,
 } from '../device-endpoint/limits.js';
-import type { ProtocolEndpoint, ProtocolListenOptions } from '../device-endpoint/protocol-endpoint.js';
+import type {
+  ProtocolEndpoint,
+  ProtocolListenOptions,
+} from '../device-endpoint/protocol-endpoint.js';
 import { serveTls } from '../device-endpoint/tls-listener.js';
 import type { Grant } from '../device-session/credentials.js';
 import { DeviceSessionCore } from '../device-session/device-session-core.js';
@@ -272,7 +275,8 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       this.#forget(context.connection);
     });
     container.on('sender_open', (context: EventContext) => {
-      if (context.sender !== undefined) this.#connections.get(context.connection)?.onSenderOpen(context.sender);
+      if (context.sender !== undefined)
+        this.#connections.get(context.connection)?.onSenderOpen(context.sender);
     });
     container.on('receiver_open', (context: EventContext) => {
       if (context.receiver !== undefined)

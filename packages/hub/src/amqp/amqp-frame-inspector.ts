@@ -133,8 +133,7 @@ export class AmqpFrameInspector implements FrameInspector {
   #collectPrefix(bytes: Buffer): string | undefined {
     const room = Math.min(PERFORMATIVE_PREFIX_BYTES, this.#frameSize) - this.#pending.length;
     this.#pending = Buffer.concat([this.#pending, bytes.subarray(0, Math.max(0, room))]);
-    const complete =
-      this.#pending.length >= Math.min(PERFORMATIVE_PREFIX_BYTES, this.#frameSize);
+    const complete = this.#pending.length >= Math.min(PERFORMATIVE_PREFIX_BYTES, this.#frameSize);
     if (!complete) return undefined;
     this.#prefixDone = true;
     const prefix = this.#pending;

@@ -1,6 +1,11 @@
 import type { EventContext } from 'rhea';
 import { describe, expect, it } from 'vitest';
-import { closedAfter, openTls, openWebSocket, writeUntilClosed } from '../device-endpoint/raw-peer.js';
+import {
+  closedAfter,
+  openTls,
+  openWebSocket,
+  writeUntilClosed,
+} from '../device-endpoint/raw-peer.js';
 import { GET, attachTwin, authorize, openClient, putToken } from './amqp-test-client.js';
 import { startAmqpTestHub } from './amqp-test-hub.js';
 
@@ -14,7 +19,9 @@ function frameHeader(size: number): Buffer {
   return header;
 }
 
-function disconnected(client: { connection: { once(event: string, listener: () => void): unknown } }): Promise<void> {
+function disconnected(client: {
+  connection: { once(event: string, listener: () => void): unknown };
+}): Promise<void> {
   return new Promise((resolve) => {
     client.connection.once('disconnected', resolve);
   });
@@ -76,7 +83,10 @@ describe('AMQP endpoint security', () => {
         audience: 'localhost%2Fdevices%2Fdev-1',
       });
       await gone;
-      const settled = await Promise.race([answer.then(() => 'answered'), Promise.resolve('no answer')]);
+      const settled = await Promise.race([
+        answer.then(() => 'answered'),
+        Promise.resolve('no answer'),
+      ]);
       expect(settled).toBe('no answer');
     });
 
@@ -87,7 +97,10 @@ describe('AMQP endpoint security', () => {
       await authorize(hub, client, device);
       const twin = attachTwin(client, '/devices/dev-1/twin');
       const gone = disconnected(client);
-      void twin.request({ operation: 'PATCH', resource: '/properties/reported' }, 'x'.repeat(512 * 1024));
+      void twin.request(
+        { operation: 'PATCH', resource: '/properties/reported' },
+        'x'.repeat(512 * 1024),
+      );
       await gone;
     });
 
@@ -117,8 +130,9 @@ describe('AMQP endpoint security', () => {
       await using hub = await startAmqpTestHub({}, { limits: { amqpIdleTimeoutInMs: 200 } });
       const device = await hub.createDevice('dev-1');
       const client = await openClient(hub);
-      const announced = (client.connection as unknown as { remote: { open: { idle_time_out?: number } } })
-        .remote.open.idle_time_out;
+      const announced = (
+        client.connection as unknown as { remote: { open: { idle_time_out?: number } } }
+      ).remote.open.idle_time_out;
       expect(announced).toBe(200);
       await authorize(hub, client, device);
       // Stop rhea's heartbeats, as a peer that hung would.

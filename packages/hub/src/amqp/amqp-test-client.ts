@@ -51,8 +51,9 @@ export async function openClient(
     };
     if (sasl === 'MSSBCBS') {
       mechanisms.MSSBCBS = () => ({
-        start: (callback: (error: unknown, response: Buffer) => void) =>
-          callback(undefined, Buffer.alloc(0)),
+        start: (callback: (error: unknown, response: Buffer) => void) => {
+          callback(undefined, Buffer.alloc(0));
+        },
       });
     } else if (sasl !== undefined) {
       mechanisms.enable_plain(sasl.username, sasl.password);
@@ -219,7 +220,7 @@ export function attachTwin(client: Client, address: string, channel = 'twin:1'):
         sendWhenSendable(sender, {
           correlation_id: id,
           message_annotations: annotations,
-          body: rhea.message.data_section(Buffer.from(body)),
+          body: rhea.message.data_section(Buffer.from(body)) as unknown,
         });
       }
       return answer;
@@ -230,4 +231,7 @@ export function attachTwin(client: Client, address: string, channel = 'twin:1'):
 export const GET = { operation: 'GET' };
 export const PATCH = { operation: 'PATCH', resource: '/properties/reported' };
 export const SUBSCRIBE = { operation: 'PUT', resource: '/notifications/twin/properties/desired' };
-export const UNSUBSCRIBE = { operation: 'DELETE', resource: '/notifications/twin/properties/desired' };
+export const UNSUBSCRIBE = {
+  operation: 'DELETE',
+  resource: '/notifications/twin/properties/desired',
+};

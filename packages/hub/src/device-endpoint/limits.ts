@@ -113,7 +113,7 @@ function resolve<T extends object>(
     const minimum = MINIMUMS[name] ?? 1;
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) {
       throw new RangeError(
-        `${where}.${name} must be an integer of at least ${String(minimum)}, got ${String(value)}.`,
+        `${where}.${name} must be an integer of at least ${String(minimum)}, got ${JSON.stringify(value)}.`,
       );
     }
     (resolved as Record<string, number>)[name] = value;

@@ -45,7 +45,11 @@ export function openTls(port: number, ca: string): Promise<TLSSocket> {
  * @param subprotocol - `mqtt` or `AMQPWSB10`
  * @param ca - the hub's CA certificate
  */
-export function openWebSocket(httpsPort: number, subprotocol: string, ca: string): Promise<WebSocket> {
+export function openWebSocket(
+  httpsPort: number,
+  subprotocol: string,
+  ca: string,
+): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const webSocket = new WebSocket(
       `wss://127.0.0.1:${String(httpsPort)}/$iothub/websocket`,
@@ -86,16 +90,16 @@ export function closedAfter(peer: Socket | WebSocket): Promise<number> {
  * @param max - give up after this many bytes
  * @returns the bytes written before the close
  */
-export async function writeUntilClosed(socket: Socket, first: Buffer, max: number): Promise<number> {
+export async function writeUntilClosed(
+  socket: Socket,
+  first: Buffer,
+  max: number,
+): Promise<number> {
   const filler = Buffer.alloc(16 * 1024, 0x61);
-  let closed = false;
-  socket.once('close', () => {
-    closed = true;
-  });
   socket.on('error', () => undefined);
   let written = 0;
   let chunk = first;
-  while (!closed && written < max) {
+  while (!socket.destroyed && written < max) {
     const ok = socket.write(chunk);
     written += chunk.length;
     chunk = filler;

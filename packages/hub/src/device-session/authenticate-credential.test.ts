@@ -22,19 +22,31 @@ describe('authenticateCredential', () => {
       key: device.secondaryKey,
       expiresOnInSeconds,
     });
-    await expect(authenticateCredential(core, { sasToken: deviceToken, claimed: { deviceId: 'dev1' } }, Date.now())).resolves.toMatchObject(
-      { ok: true, grant: { expiresAtMs: expiresOnInSeconds * 1000 } },
-    );
+    await expect(
+      authenticateCredential(
+        core,
+        { sasToken: deviceToken, claimed: { deviceId: 'dev1' } },
+        Date.now(),
+      ),
+    ).resolves.toMatchObject({ ok: true, grant: { expiresAtMs: expiresOnInSeconds * 1000 } });
     const moduleToken = await createSasToken({
       resourceUri: 'localhost:8883/devices/dev1/modules/m1',
       key: module.primaryKey,
       expiresOnInSeconds,
     });
     await expect(
-      authenticateCredential(core, { sasToken: moduleToken, claimed: { deviceId: 'dev1', moduleId: 'm1' } }, Date.now()),
+      authenticateCredential(
+        core,
+        { sasToken: moduleToken, claimed: { deviceId: 'dev1', moduleId: 'm1' } },
+        Date.now(),
+      ),
     ).resolves.toMatchObject({ ok: true });
     await expect(
-      authenticateCredential(core, { sasToken: deviceToken, claimed: { deviceId: 'dev1', moduleId: 'm1' } }, Date.now()),
+      authenticateCredential(
+        core,
+        { sasToken: deviceToken, claimed: { deviceId: 'dev1', moduleId: 'm1' } },
+        Date.now(),
+      ),
     ).resolves.toMatchObject({
       ok: false,
       reason: 'bad-credentials',
@@ -45,9 +57,13 @@ describe('authenticateCredential', () => {
       keyName: 'device',
       expiresOnInSeconds,
     });
-    await expect(authenticateCredential(core, { sasToken: policyToken, claimed: { deviceId: 'dev1' } }, Date.now())).resolves.toMatchObject(
-      { ok: true },
-    );
+    await expect(
+      authenticateCredential(
+        core,
+        { sasToken: policyToken, claimed: { deviceId: 'dev1' } },
+        Date.now(),
+      ),
+    ).resolves.toMatchObject({ ok: true });
   });
 
   it('refuses unknown, disabled, foreign-scoped, expired and malformed tokens', async () => {
@@ -59,7 +75,11 @@ describe('authenticateCredential', () => {
     const sign = (resourceUri: string, expiresOnInSeconds = now + 60) =>
       createSasToken({ resourceUri, key: device.primaryKey, expiresOnInSeconds });
     await expect(
-      authenticateCredential(core, { sasToken: await sign('localhost/devices/ghost'), claimed: { deviceId: 'ghost' } }, Date.now()),
+      authenticateCredential(
+        core,
+        { sasToken: await sign('localhost/devices/ghost'), claimed: { deviceId: 'ghost' } },
+        Date.now(),
+      ),
     ).resolves.toMatchObject({
       reason: 'unknown-identity',
     });
@@ -69,11 +89,21 @@ describe('authenticateCredential', () => {
       key: offKey,
       expiresOnInSeconds: now + 60,
     });
-    await expect(authenticateCredential(core, { sasToken: offToken, claimed: { deviceId: 'off' } }, Date.now())).resolves.toMatchObject({
+    await expect(
+      authenticateCredential(
+        core,
+        { sasToken: offToken, claimed: { deviceId: 'off' } },
+        Date.now(),
+      ),
+    ).resolves.toMatchObject({
       reason: 'disabled',
     });
     await expect(
-      authenticateCredential(core, { sasToken: await sign('localhost/devices/dev2'), claimed: { deviceId: 'dev1' } }, Date.now()),
+      authenticateCredential(
+        core,
+        { sasToken: await sign('localhost/devices/dev2'), claimed: { deviceId: 'dev1' } },
+        Date.now(),
+      ),
     ).resolves.toMatchObject({
       reason: 'bad-credentials',
     });
@@ -87,7 +117,11 @@ describe('authenticateCredential', () => {
       reason: 'expired',
     });
     await expect(
-      authenticateCredential(core, { sasToken: 'not a token', claimed: { deviceId: 'dev1' } }, Date.now()),
+      authenticateCredential(
+        core,
+        { sasToken: 'not a token', claimed: { deviceId: 'dev1' } },
+        Date.now(),
+      ),
     ).resolves.toMatchObject({ reason: 'bad-credentials' });
     const servicePolicy = await createSasToken({
       resourceUri: 'localhost/devices/dev1',
@@ -96,7 +130,11 @@ describe('authenticateCredential', () => {
       expiresOnInSeconds: now + 60,
     });
     await expect(
-      authenticateCredential(core, { sasToken: servicePolicy, claimed: { deviceId: 'dev1' } }, Date.now()),
+      authenticateCredential(
+        core,
+        { sasToken: servicePolicy, claimed: { deviceId: 'dev1' } },
+        Date.now(),
+      ),
     ).resolves.toMatchObject({ reason: 'bad-credentials' });
   });
 });

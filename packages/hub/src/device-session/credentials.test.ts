@@ -65,8 +65,8 @@ describe('grantReaches', () => {
   });
 
   it('stops reaching once the grant expired', () => {
-    expect(grantReaches(grant(deviceKey('d').reach, 1_000), 'localhost', { deviceId: 'd' }, 1_000)).toBe(
-      false,
-    );
+    expect(
+      grantReaches(grant(deviceKey('d').reach, 1_000), 'localhost', { deviceId: 'd' }, 1_000),
+    ).toBe(false);
   });
 });

@@ -22,11 +22,7 @@
  * host name is compared case-insensitively. A disabled device (and every module of it) reaches
  * nothing.
  */
-import {
-  parseSasToken,
-  verifySasToken,
-  type ParsedSasToken,
-} from '@twinkit/twin-model/protocol';
+import { parseSasToken, verifySasToken, type ParsedSasToken } from '@twinkit/twin-model/protocol';
 import { sameIdentity, type DeviceIdentity } from '../device-endpoint/endpoint-support.js';
 import { scopeCovers, type HubCore } from '../hub-core.js';
 import { signingKeys } from '../state/identity.js';
@@ -237,7 +233,10 @@ function authenticateCertificate(
       `The client certificate does not match the thumbprints of ${who.toLowerCase()}.`,
     );
   }
-  return { ok: true, grant: { reach: { kind: 'identity', identity }, expiresAtMs: undefined, token: undefined } };
+  return {
+    ok: true,
+    grant: { reach: { kind: 'identity', identity }, expiresAtMs: undefined, token: undefined },
+  };
 }
 
 function hostOf(resourceUri: string): string {
@@ -259,7 +258,10 @@ function signerOf(
     const keys = [policy.primaryKey, policy.secondaryKey].filter(
       (key): key is string => key !== undefined && key !== '',
     );
-    return { keys, reach: { kind: 'policy', policyName: policy.keyName, scope: parsed.resourceUri } };
+    return {
+      keys,
+      reach: { kind: 'policy', policyName: policy.keyName, scope: parsed.resourceUri },
+    };
   }
   // A key of one identity: the claimed one (MQTT), or the one the token's sr names (CBS).
   const identity = claimed ?? identityOfResource(parsed.resourceUri);
@@ -320,7 +322,10 @@ async function authenticateToken(
   };
   if (claimed !== undefined) {
     if (!grantReaches(grant, hub.hostName, claimed, nowMs))
-      return fail('bad-credentials', `The token's resource does not cover ${describe(claimed).toLowerCase()}.`);
+      return fail(
+        'bad-credentials',
+        `The token's resource does not cover ${describe(claimed).toLowerCase()}.`,
+      );
     const unusable = checkIdentityUsable(hub, claimed);
     if (unusable !== undefined) return unusable;
   }
@@ -345,5 +350,8 @@ export async function authenticateCredential(
   if (sasToken !== undefined) return authenticateToken(hub, sasToken, credential, nowMs);
   if (clientCertificate !== undefined && claimed !== undefined)
     return authenticateCertificate(hub, claimed, clientCertificate);
-  return fail('no-credentials', 'The connection offered neither a SAS token nor a client certificate.');
+  return fail(
+    'no-credentials',
+    'The connection offered neither a SAS token nor a client certificate.',
+  );
 }

@@ -13,7 +13,6 @@ import {
 } from '../device-endpoint/endpoint-support.js';
 import type { HeldDesired } from '../faults/device-endpoint-faults.js';
 import {
-  checkIdentityUsable,
   grantReaches,
   type AuthenticationFailureReason,
   type AuthenticationResult,
@@ -68,7 +67,10 @@ export interface ConnectionOwner {
   sessionOpened(connection: DeviceConnection, identity: DeviceIdentity): void;
   sessionClosed(connection: DeviceConnection, identity: DeviceIdentity): void;
   connectionClosed(connection: DeviceConnection): void;
-  answerTwin(identity: DeviceIdentity, request: TwinRequest): Promise<{
+  answerTwin(
+    identity: DeviceIdentity,
+    request: TwinRequest,
+  ): Promise<{
     response: TwinResponse;
     delayInMs: number | undefined;
   }>;
@@ -182,7 +184,8 @@ export class DeviceConnection {
    * @returns whether it may
    */
   openSession(identity: DeviceIdentity): SessionAuthorization {
-    if (this.#closed) return { ok: false, reason: 'not-covered', message: 'The connection is closed.' };
+    if (this.#closed)
+      return { ok: false, reason: 'not-covered', message: 'The connection is closed.' };
     if (!this.#reaches(identity)) {
       return {
         ok: false,
@@ -232,7 +235,12 @@ export class DeviceConnection {
     if (this.#closed) return Promise.resolve(undefined);
     if (session === undefined) {
       return Promise.resolve(
-        twinErrorResponse(401, 'IotHubUnauthorizedAccess', `This connection does not act as ${describe(identity)}.`, now),
+        twinErrorResponse(
+          401,
+          'IotHubUnauthorizedAccess',
+          `This connection does not act as ${describe(identity)}.`,
+          now,
+        ),
       );
     }
     if (this.#inFlight >= this.#owner.maxInFlightTwinRequests) {

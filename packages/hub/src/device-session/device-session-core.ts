@@ -41,10 +41,16 @@ import {
   type DesiredNotification,
   type DeviceConnectionHooks,
 } from './device-connection.js';
-import { performTwinRequest, twinErrorResponse, type TwinRequest, type TwinResponse } from './twin-requests.js';
+import {
+  performTwinRequest,
+  twinErrorResponse,
+  type TwinRequest,
+  type TwinResponse,
+} from './twin-requests.js';
 
 /** Default of {@link DeviceSessionCoreOptions.maxInFlightTwinRequests}. */
-export const DEFAULT_MAX_IN_FLIGHT_TWIN_REQUESTS = DEFAULT_DEVICE_ENDPOINT_LIMITS.maxInFlightTwinRequests;
+export const DEFAULT_MAX_IN_FLIGHT_TWIN_REQUESTS =
+  DEFAULT_DEVICE_ENDPOINT_LIMITS.maxInFlightTwinRequests;
 
 /** Options of {@link DeviceSessionCore}. */
 export interface DeviceSessionCoreOptions {

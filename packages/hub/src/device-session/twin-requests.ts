@@ -121,6 +121,11 @@ export async function performTwinRequest(
         wireTextOf(error) ?? error.message,
         nowMs,
       );
-    return twinErrorResponse(500, 'ServerError', 'The hub failed to process the twin request.', nowMs);
+    return twinErrorResponse(
+      500,
+      'ServerError',
+      'The hub failed to process the twin request.',
+      nowMs,
+    );
   }
 }

@@ -291,7 +291,10 @@ class AedesMqttEndpoint implements MqttEndpoint {
     const opened = authenticated.ok ? connection.openSession(identity) : authenticated;
     if (!opened.ok || client.closed) {
       connection.close();
-      throw authError(connackCodeFor(opened.ok ? 'not-covered' : opened.reason), opened.ok ? 'the connection closed' : opened.message);
+      throw authError(
+        connackCodeFor(opened.ok ? 'not-covered' : opened.reason),
+        opened.ok ? 'the connection closed' : opened.message,
+      );
     }
     this.#sessions.set(client, { identity, client, connection });
     pending?.guard.trust();

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { closedAfter, openTls, openWebSocket, writeUntilClosed } from '../device-endpoint/raw-peer.js';
+import {
+  closedAfter,
+  openTls,
+  openWebSocket,
+  writeUntilClosed,
+} from '../device-endpoint/raw-peer.js';
 import { closed, MessageLog, startMqttTestHub } from './mqtt-test-hub.js';
 
 /** A CONNECT fixed header announcing the largest remaining length MQTT allows (256 MB). */
@@ -87,7 +92,8 @@ describe('MQTT endpoint security', () => {
       await client.subscribeAsync('$iothub/twin/res/#', { qos: 0 });
       // Each GET waits 300 ms inside the hub, so the first two are still in flight.
       hub.hub.faults.delayNext({ operation: 'deviceGetTwin', delayInMs: 300, times: 2 });
-      for (let rid = 1; rid <= 4; rid += 1) client.publish(`$iothub/twin/GET/?$rid=${String(rid)}`, '');
+      for (let rid = 1; rid <= 4; rid += 1)
+        client.publish(`$iothub/twin/GET/?$rid=${String(rid)}`, '');
       const statusOf = new Map<string, string>();
       for (let count = 0; count < 4; count += 1) {
         const { topic, payload } = await log.next('$iothub/twin/res/');
@@ -95,7 +101,12 @@ describe('MQTT endpoint security', () => {
         statusOf.set(String(rid), String(status));
         if (status === '429') expect(JSON.parse(payload)).toMatchObject({ errorCode: 429001 });
       }
-      expect(Object.fromEntries(statusOf)).toEqual({ '1': '200', '2': '200', '3': '429', '4': '429' });
+      expect(Object.fromEntries(statusOf)).toEqual({
+        '1': '200',
+        '2': '200',
+        '3': '429',
+        '4': '429',
+      });
     });
   });
 });

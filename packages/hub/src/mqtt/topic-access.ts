@@ -75,7 +75,10 @@ export function classifyDevicePublish(identity: MqttIdentity, topic: string): Mq
   }
   const segments = topic.split('/');
   const own = ownPrefixLength(identity, segments);
-  if (own !== undefined && segments.slice(own, own + 2).join('/') === DEVICE_TOPIC_LEVEL.telemetry) {
+  if (
+    own !== undefined &&
+    segments.slice(own, own + 2).join('/') === DEVICE_TOPIC_LEVEL.telemetry
+  ) {
     return { kind: 'accepted', purpose: 'telemetry' };
   }
   return { kind: 'refused', reason: 'topic does not belong to this identity' };
