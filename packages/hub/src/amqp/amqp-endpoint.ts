@@ -15,7 +15,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import rhea, { type Connection, type Container, type EventContext } from 'rhea';
 import { WebSocketServer, createWebSocketStream } from 'ws';
-import { KnownWebSocketSubprotocol } from '@twinkit/twin-model/protocol';
+import { KnownAmqpSaslMechanism, KnownWebSocketSubprotocol } from '@twinkit/twin-model/protocol';
 import type { DeviceIdentity } from '../device-endpoint/endpoint-support.js';
 import { GuardedStream } from '../device-endpoint/guarded-stream.js';
 import {
@@ -235,12 +235,14 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
         this.outcome = true;
       },
     });
-    mechanisms.MSSBCBS = accept;
+    mechanisms[KnownAmqpSaslMechanism.cbs] = accept;
+    // rhea's own ANONYMOUS mechanism (KnownAmqpSaslMechanism.anonymous).
     mechanisms.enable_anonymous();
     // PLAIN carries a SAS token as the password (one token per connection, §5.1); the core
-    // decides at OPEN whether it holds, and an invalid one fails SASL.
-    mechanisms.PLAIN = () => this.#plainMechanism();
-    mechanisms.EXTERNAL = accept;
+    // decides during SASL whether it holds (an invalid one fails SASL), and the connection
+    // adopts the grant at OPEN.
+    mechanisms[KnownAmqpSaslMechanism.plain] = () => this.#plainMechanism();
+    mechanisms[KnownAmqpSaslMechanism.external] = accept;
   }
 
   #plainMechanism(): PlainMechanism {

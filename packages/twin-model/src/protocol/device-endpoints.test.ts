@@ -4,6 +4,7 @@ import {
   DEVICE_TOPIC_LEVEL,
   IOTHUB_WEBSOCKET_PATH,
   IOT_HUB_DEVICE_LIMITS,
+  KnownAmqpSaslMechanism,
   KnownWebSocketSubprotocol,
   METHOD_REQUEST_TOPIC_FILTER,
   METHOD_RESPONSE_TOPIC_PREFIX,
@@ -31,6 +32,15 @@ describe('device endpoint names', () => {
     expect(AMQP_ERROR_CONDITION.unauthorizedAccess).toBe('amqp:unauthorized-access');
     expect(AMQP_ERROR_CONDITION.resourceLimitExceeded).toBe('amqp:resource-limit-exceeded');
     expect(AMQP_ERROR_CONDITION.messageSizeExceeded).toBe('amqp:link:message-size-exceeded');
+  });
+
+  it('list the SASL mechanisms of protocol.md §5.1 in the order IoT Hub advertises them', () => {
+    expect(Object.values(KnownAmqpSaslMechanism)).toEqual([
+      'MSSBCBS',
+      'ANONYMOUS',
+      'PLAIN',
+      'EXTERNAL',
+    ]);
   });
 
   it("carry IoT Hub's device limits in bytes", () => {

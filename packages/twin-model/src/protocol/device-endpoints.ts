@@ -38,6 +38,18 @@ export const DEVICE_TOPIC_LEVEL = Object.freeze({
   moduleInputsFilter: 'inputs/#',
 } as const);
 
+/**
+ * The SASL mechanisms IoT Hub advertises on its AMQP port, in its order (protocol.md §5.1):
+ * `MSSBCBS` (claims-based security follows), `ANONYMOUS`, `PLAIN` (a SAS token as the password)
+ * and `EXTERNAL`.
+ */
+export const KnownAmqpSaslMechanism = Object.freeze({
+  cbs: 'MSSBCBS',
+  anonymous: 'ANONYMOUS',
+  plain: 'PLAIN',
+  external: 'EXTERNAL',
+} as const);
+
 /** AMQP 1.0 error conditions (AMQP 1.0 §2.8.15) IoT Hub uses on links and connections (§5.6). */
 export const AMQP_ERROR_CONDITION = Object.freeze({
   unauthorizedAccess: 'amqp:unauthorized-access',
