@@ -57,6 +57,7 @@ function readTransfer(prefix: Buffer): { handle: number; more: boolean } | undef
 export class AmqpFrameInspector implements FrameInspector {
   readonly #limits: AmqpFrameLimits;
   #frameLimit: number;
+  #trusted = false;
   /** Bytes of the current header, size field or performative prefix. */
   #pending = Buffer.alloc(0);
   #state: 'start' | 'header' | 'frame' = 'start';
@@ -73,6 +74,7 @@ export class AmqpFrameInspector implements FrameInspector {
   }
 
   trust(): void {
+    this.#trusted = true;
     this.#frameLimit = this.#limits.frame;
   }
 
@@ -117,9 +119,9 @@ export class AmqpFrameInspector implements FrameInspector {
     if (size < FRAME_HEADER_BYTES) return `malformed AMQP frame size ${String(size)}`;
     if (size > this.#frameLimit) {
       return `an AMQP frame of ${String(size)} bytes is larger than the ${String(this.#frameLimit)} allowed ${
-        this.#frameLimit === this.#limits.frameBeforeAuth && this.#frameLimit !== this.#limits.frame
-          ? 'before authentication (amqpMaxFrameBytesBeforeAuth)'
-          : '(amqpMaxFrameBytes)'
+        this.#trusted
+          ? '(amqpMaxFrameBytes)'
+          : 'before authentication (amqpMaxFrameBytesBeforeAuth)'
       }`;
     }
     this.#frameSize = size;

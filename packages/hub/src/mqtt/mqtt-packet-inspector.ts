@@ -25,6 +25,7 @@ export class MqttPacketInspector implements FrameInspector {
   readonly #limits: MqttPacketLimits;
   #limit: number;
   #first = true;
+  #trusted = false;
   #state: State = 'type';
   #length = 0;
   #multiplier = 1;
@@ -38,6 +39,7 @@ export class MqttPacketInspector implements FrameInspector {
   }
 
   trust(): void {
+    this.#trusted = true;
     this.#limit = this.#limits.afterAuth;
   }
 
@@ -80,9 +82,9 @@ export class MqttPacketInspector implements FrameInspector {
     const total = 1 + this.#lengthBytes + this.#length;
     if (total > this.#limit) {
       return `an MQTT packet of ${String(total)} bytes is larger than the ${String(this.#limit)} allowed ${
-        this.#limit === this.#limits.beforeAuth && this.#limit !== this.#limits.afterAuth
-          ? 'before authentication (mqttMaxPacketBytesBeforeAuth)'
-          : '(mqttMaxPacketBytes)'
+        this.#trusted
+          ? '(mqttMaxPacketBytes)'
+          : 'before authentication (mqttMaxPacketBytesBeforeAuth)'
       }`;
     }
     this.#bodyLeft = this.#length;
