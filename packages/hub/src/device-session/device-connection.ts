@@ -274,6 +274,16 @@ export class DeviceConnection {
   }
 
   /**
+   * Records activity of one of the connection's identities that is not a twin request (MQTT
+   * telemetry or a method response): IoT Hub's `lastActivityTime`.
+   *
+   * @param identity - the device or module
+   */
+  recordActivity(identity: DeviceIdentity): void {
+    if (this.#sessions.has(identityKey(identity))) this.#owner.touchActivity(identity);
+  }
+
+  /**
    * The held desired notification slot of a session (reorder fault).
    *
    * @param identity - the device or module

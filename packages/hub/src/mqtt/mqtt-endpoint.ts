@@ -326,7 +326,10 @@ class AedesMqttEndpoint implements MqttEndpoint {
     const session = client === null ? undefined : this.#sessions.get(client);
     if (session === undefined) return;
     const verdict = classifyDevicePublish(session.identity, packet.topic);
-    if (verdict.kind !== 'twin') return;
+    if (verdict.kind !== 'twin') {
+      session.connection.recordActivity(session.identity);
+      return;
+    }
     const { request } = verdict;
     const body =
       typeof packet.payload === 'string' ? packet.payload : packet.payload.toString('utf8');
