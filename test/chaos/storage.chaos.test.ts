@@ -1,7 +1,7 @@
 /**
  * Storage chaos: a CLI hub (`twinkit-hub start`, run from source) is killed with `kill -9`
  * under write load, made to fail commits with `prlimit --fsize`, and sent an unauthenticated
- * 60 MB POST. Each scenario prints its figures (docs/security-storage.md quotes them) and checks
+ * 60 MB POST. Each scenario prints its figures (docs/security.md#storage quotes them) and checks
  * the promise behind them: every acknowledged write is kept, no refused write appears, memory
  * stays bounded.
  */

@@ -1,6 +1,7 @@
 /**
  * The hub's core: identities and twins in memory (the read path), SQLite behind them (the
- * durable log), SAS checks for device identities, desired-change events and connection state.
+ * durable log), desired-change events and connection state. Device credentials are checked by
+ * the device-session core (device-session/credentials.ts).
  * Everything here is socket-free; the REST app, and the MQTT and AMQP endpoints added later,
  * call into it. Every IoT Hub twin rule comes from twin-model's twin-document engine.
  *
@@ -8,8 +9,6 @@
  * (storage.ts), and only then published to what readers see and announced to listeners. A
  * failed commit is answered with the storage's error and leaves no trace.
  */
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import {
   createStoredTwin,
   formatTimestamp,
@@ -24,19 +23,14 @@ import {
   type TwinIdentityFields,
   type TwinWriteOptions,
 } from '@twinkit/twin-model';
-import {
-  parseSasToken,
-  resourceCovers,
-  verifySasToken,
-  type ParsedSasToken,
-} from '@twinkit/twin-model/protocol';
+import { resourceCovers } from '@twinkit/twin-model/protocol';
 import type { SharedAccessPolicy } from './auth/policies.js';
+import type { ProtocolEndpoint } from './device-endpoint/protocol-endpoint.js';
 import type { FaultInjector } from './faults/fault-injector.js';
 import { hubFailure } from './rest/hub-failure.js';
 import {
   createIdentityRecord,
   formatIdentityEtag,
-  signingKeys,
   updateIdentityRecord,
   type IdentityRecord,
   type IdentityRequest,
@@ -63,16 +57,6 @@ export interface IdentityChangeEvent {
   moduleId?: string;
   change: 'deleted' | 'disabled' | 'credentialsChanged';
 }
-
-/** Outcome of {@link HubCore.authenticateDevice}. Messages never contain tokens or keys. */
-export type DeviceAuthentication =
-  | { ok: true; token: ParsedSasToken; expiresOnInSeconds: number }
-  | {
-      ok: false;
-      reason:
-        'malformed' | 'expired' | 'signature' | 'not-found' | 'disabled' | 'scope' | 'permission';
-      message: string;
-    };
 
 /** Ids of a device or module. */
 export interface IdentityIds {
@@ -101,23 +85,8 @@ export interface WriteOutcome {
   committed: Promise<HubEntry>;
 }
 
-/** A protocol endpoint (MQTT, AMQP) that `listen()` can start next to HTTPS. */
-export interface ProtocolEndpoint {
-  readonly protocol: 'mqtt' | 'amqp';
-  /** WebSocket subprotocols it serves on `/$iothub/websocket` of the HTTPS port, e.g. `['mqtt', 'MQTT']`. */
-  readonly webSocketSubprotocols?: readonly string[];
-  /**
-   * Starts serving on a TCP+TLS port.
-   *
-   * @returns the bound port and a close function
-   */
-  listen(options: { host: string; port: number; tls: { key: string; cert: string } }): Promise<{
-    port: number;
-    close(): Promise<void>;
-  }>;
-  /** Takes over a WebSocket upgrade request on `/$iothub/websocket` whose subprotocol it serves. */
-  handleUpgrade?(request: IncomingMessage, socket: Duplex, head: Buffer): void;
-}
+// Device endpoints (and their authentication) live in device-endpoint/ and device-session/.
+export type { ProtocolEndpoint };
 
 const MODULE_KEY_SEPARATOR = '\u0000';
 
@@ -575,79 +544,6 @@ export class HubCore {
     this.#entries.stageChange(current.identity, result.twin);
     await this.#commit([putTwin(result.twin)], () => this.#entries.publishTwin(result.twin));
     return { version: result.version };
-  }
-
-  // ---------------------------------------------------------------- device auth
-
-  /**
-   * Checks a device or module SAS token (MQTT CONNECT password, AMQP CBS put-token): signed with
-   * the identity's key (or a policy with DeviceConnect), unexpired, scoped to the identity, and
-   * the device enabled (protocol.md §3.4).
-   *
-   * @param token - the `SharedAccessSignature …` text
-   * @param ids - the identity the client claims to be
-   * @returns ok with the parsed token, or the reason it was refused
-   */
-  async authenticateDevice(token: string, ids: IdentityIds): Promise<DeviceAuthentication> {
-    let parsed: ParsedSasToken;
-    try {
-      parsed = parseSasToken(token);
-    } catch (error) {
-      return {
-        ok: false,
-        reason: 'malformed',
-        message: error instanceof Error ? error.message : 'Malformed SAS token.',
-      };
-    }
-    const entry = this.getEntry(ids.deviceId, ids.moduleId);
-    const who =
-      ids.moduleId === undefined
-        ? `Device '${ids.deviceId}'`
-        : `Module '${ids.deviceId}/${ids.moduleId}'`;
-    if (entry === undefined)
-      return { ok: false, reason: 'not-found', message: `${who} is not registered.` };
-    const device = this.getEntry(ids.deviceId);
-    if (device?.identity.status === 'disabled')
-      return { ok: false, reason: 'disabled', message: `${who} is disabled.` };
-    let keys: string[];
-    if (parsed.keyName !== undefined) {
-      const policy = this.policies.find((candidate) => candidate.keyName === parsed.keyName);
-      if (policy === undefined)
-        return { ok: false, reason: 'signature', message: `Unknown policy '${parsed.keyName}'.` };
-      if (!policy.rights.includes('DeviceConnect')) {
-        return {
-          ok: false,
-          reason: 'permission',
-          message: `Policy '${policy.keyName}' lacks DeviceConnect.`,
-        };
-      }
-      keys = [
-        policy.primaryKey,
-        ...(policy.secondaryKey === undefined ? [] : [policy.secondaryKey]),
-      ];
-    } else {
-      keys = signingKeys(entry.identity);
-      if (keys.length === 0) {
-        return {
-          ok: false,
-          reason: 'signature',
-          message: `${who} does not use symmetric keys (authentication type ${entry.identity.authentication.type}).`,
-        };
-      }
-    }
-    const verdict = await verifySasToken(parsed, keys, {
-      nowInSeconds: Math.floor(Date.now() / 1000),
-    });
-    if (!verdict.ok) return { ok: false, reason: verdict.reason, message: verdict.message };
-    const resource = `${this.hostName}/devices/${ids.deviceId}${ids.moduleId === undefined ? '' : `/modules/${ids.moduleId}`}`;
-    if (!scopeCovers(parsed.resourceUri, this.hostName, resource)) {
-      return {
-        ok: false,
-        reason: 'scope',
-        message: `The token's resource does not cover ${who.toLowerCase()}.`,
-      };
-    }
-    return { ok: true, token: parsed, expiresOnInSeconds: parsed.expiresOnInSeconds };
   }
 
   // ---------------------------------------------------------------- connection state

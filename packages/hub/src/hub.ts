@@ -18,7 +18,11 @@ import { FaultInjector, type HubFaults } from './faults/fault-injector.js';
 import type { DeviceEndpointFaults } from './faults/device-endpoint-faults.js';
 import { HubCore } from './hub-core.js';
 import { attachAmqpEndpoint, type AmqpEndpoint } from './amqp/amqp-endpoint.js';
-import { attachMqttEndpoint } from './mqtt/core-adapter.js';
+import { attachMqttEndpoint } from './mqtt/mqtt-protocol-endpoint.js';
+import {
+  resolveDeviceEndpointLimits,
+  type DeviceEndpointLimits,
+} from './device-endpoint/limits.js';
 import type { MqttEndpoint } from './mqtt/mqtt-endpoint.js';
 import { createRestApp } from './rest/app.js';
 import { assertValidCorsOrigins } from './rest/cors.js';
@@ -48,6 +52,13 @@ export interface HubOptions {
   ifMatchMode?: 'strict' | 'ignore-unquoted';
   /** Largest query page (clamps `x-ms-max-item-count`); default 100. */
   maxPageSize?: number;
+  /**
+   * Limits of the device endpoints (MQTT and AMQP, over TLS and WebSocket): packet, frame and
+   * message sizes, the authentication deadline, the AMQP idle timeout and the in-flight twin
+   * request cap. Each one left out keeps its default; see {@link DeviceEndpointLimits} and
+   * docs/security.md.
+   */
+  limits?: Partial<DeviceEndpointLimits>;
   /**
    * Origins allowed to call the REST API from a web page (CORS), such as
    * `http://localhost:5173`, or `*` for any. Default none: browsers then refuse cross-origin
@@ -324,7 +335,8 @@ class LocalHub implements Hub {
  *
  * @param options - host name, data directory, policies, Bearer token issuer, If-Match mode, page size
  * @returns the hub
- * @throws {@link TypeError} for invalid policies or host name
+ * @throws {@link TypeError} for invalid policies or host name, or an unknown limit
+ * @throws {@link RangeError} for an invalid `maxPageSize` or limit
  * @throws {@link HubStorageError} when the data directory is not writable, is held by another
  *   hub, lost data since the last run (its WAL deleted or cut short, `hub.db` emptied), or holds
  *   a corrupt database or row; the message names the file and what to do
@@ -353,6 +365,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       `maxPageSize must be a positive integer, got ${String(options.maxPageSize)}.`,
     );
   }
+  const limits = resolveDeviceEndpointLimits(options.limits);
   const corsOrigins = options.corsOrigins ?? [];
   assertValidCorsOrigins(corsOrigins);
   const faults = new FaultInjector();
@@ -378,8 +391,8 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     paging: { maxPageSize: options.maxPageSize, secret: randomBytes(32).toString('base64') },
     corsOrigins,
   });
-  const mqtt = await attachMqttEndpoint(core);
-  const amqp = attachAmqpEndpoint(core);
+  const mqtt = await attachMqttEndpoint(core, { limits });
+  const amqp = attachAmqpEndpoint(core, { limits });
   const hub = new LocalHub(core, mqtt, amqp, certificates, fetch);
   internals.set(hub, { core, certificates, mqtt, amqp, served: hub.served });
   return hub;

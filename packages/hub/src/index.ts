@@ -70,7 +70,16 @@ export type {
   DuplicateDesiredOptions,
   FailTwinResponsesOptions,
 };
-export type { MqttIdentity } from './mqtt/mqtt-hub-core.js';
+export {
+  DEFAULT_DEVICE_ENDPOINT_LIMITS,
+  DEFAULT_LISTENER_LIMITS,
+  type DeviceEndpointLimits,
+  type ListenerLimits,
+} from './device-endpoint/limits.js';
+export type { ConnectionRefusal } from './device-endpoint/protocol-endpoint.js';
+
+/** A device, or a module of a device, as one MQTT client identity: a {@link DeviceIdentity}. */
+export type MqttIdentity = DeviceIdentity;
 
 // The MQTT and AMQP endpoints share one fault model; these names predate it and stay as aliases.
 

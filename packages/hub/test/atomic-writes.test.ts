@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSasToken } from '@twinkit/twin-model/protocol';
 import { createHub, type Hub } from '../src/index.js';
+import { authenticateCredential } from '../src/device-session/credentials.js';
 import { hubInternals } from '../src/hub.js';
 import { call } from './helpers.js';
 
@@ -96,9 +97,15 @@ describe('atomic writes', () => {
       key: Buffer.alloc(32, 1).toString('base64'),
       expiresOnInSeconds: Math.floor(Date.now() / 1000) + 60,
     });
-    expect(await core.authenticateDevice(token, { deviceId: 'ghost' })).toMatchObject({
+    expect(
+      await authenticateCredential(
+        core,
+        { sasToken: token, claimed: { deviceId: 'ghost' } },
+        Date.now(),
+      ),
+    ).toMatchObject({
       ok: false,
-      reason: 'not-found',
+      reason: 'unknown-identity',
     });
     // The id is free: a retry creates it.
     expect((await call(hub, 'PUT', '/devices/ghost', { body: { deviceId: 'ghost' } })).status).toBe(

@@ -2,7 +2,6 @@ import { SignJWT } from 'jose';
 import { createSasToken } from '@twinkit/twin-model/protocol';
 import { describe, expect, it } from 'vitest';
 import { WELL_KNOWN_POLICIES, createHub } from '../src/index.js';
-import { hubInternals } from '../src/hub.js';
 import { createTestAccessToken } from '../src/testing.js';
 import { call, serviceToken } from './helpers.js';
 
@@ -233,92 +232,5 @@ describe('REST authentication with Bearer tokens', () => {
     const response = await call(hub, 'GET', '/devices', { authorization: `Bearer ${token}` });
     expect(response.status).toBe(401);
     expect(response.body.Message).toContain('tokenIssuer');
-  });
-});
-
-describe('HubCore.authenticateDevice', () => {
-  it('accepts device and module tokens signed with their keys and scoped to them', async () => {
-    await using hub = await createHub();
-    const device = await hub.createDevice('dev1');
-    const module = await hub.createModule('dev1', 'm1');
-    const core = hubInternals(hub).core;
-    const expiresOnInSeconds = Math.floor(Date.now() / 1000) + 600;
-    const deviceToken = await createSasToken({
-      resourceUri: 'localhost/devices/dev1',
-      key: device.secondaryKey,
-      expiresOnInSeconds,
-    });
-    await expect(core.authenticateDevice(deviceToken, { deviceId: 'dev1' })).resolves.toMatchObject(
-      { ok: true, expiresOnInSeconds },
-    );
-    const moduleToken = await createSasToken({
-      resourceUri: 'localhost:8883/devices/dev1/modules/m1',
-      key: module.primaryKey,
-      expiresOnInSeconds,
-    });
-    await expect(
-      core.authenticateDevice(moduleToken, { deviceId: 'dev1', moduleId: 'm1' }),
-    ).resolves.toMatchObject({ ok: true });
-    await expect(
-      core.authenticateDevice(deviceToken, { deviceId: 'dev1', moduleId: 'm1' }),
-    ).resolves.toMatchObject({
-      ok: false,
-      reason: 'signature',
-    });
-    const policyToken = await createSasToken({
-      resourceUri: 'localhost/devices/dev1',
-      key: policy('device').primaryKey,
-      keyName: 'device',
-      expiresOnInSeconds,
-    });
-    await expect(core.authenticateDevice(policyToken, { deviceId: 'dev1' })).resolves.toMatchObject(
-      { ok: true },
-    );
-  });
-
-  it('refuses unknown, disabled, foreign-scoped, expired and malformed tokens', async () => {
-    await using hub = await createHub();
-    const device = await hub.createDevice('dev1');
-    await hub.createDevice('off', { status: 'disabled' });
-    const core = hubInternals(hub).core;
-    const now = Math.floor(Date.now() / 1000);
-    const sign = (resourceUri: string, expiresOnInSeconds = now + 60) =>
-      createSasToken({ resourceUri, key: device.primaryKey, expiresOnInSeconds });
-    await expect(
-      core.authenticateDevice(await sign('localhost/devices/ghost'), { deviceId: 'ghost' }),
-    ).resolves.toMatchObject({
-      reason: 'not-found',
-    });
-    const offKey = core.getEntry('off')?.identity.authentication.symmetricKey.primaryKey ?? '';
-    const offToken = await createSasToken({
-      resourceUri: 'localhost/devices/off',
-      key: offKey,
-      expiresOnInSeconds: now + 60,
-    });
-    await expect(core.authenticateDevice(offToken, { deviceId: 'off' })).resolves.toMatchObject({
-      reason: 'disabled',
-    });
-    await expect(
-      core.authenticateDevice(await sign('localhost/devices/dev2'), { deviceId: 'dev1' }),
-    ).resolves.toMatchObject({
-      reason: 'scope',
-    });
-    await expect(
-      core.authenticateDevice(await sign('localhost/devices/dev1', now - 5), { deviceId: 'dev1' }),
-    ).resolves.toMatchObject({
-      reason: 'expired',
-    });
-    await expect(
-      core.authenticateDevice('not a token', { deviceId: 'dev1' }),
-    ).resolves.toMatchObject({ reason: 'malformed' });
-    const servicePolicy = await createSasToken({
-      resourceUri: 'localhost/devices/dev1',
-      key: policy('service').primaryKey,
-      keyName: 'service',
-      expiresOnInSeconds: now + 60,
-    });
-    await expect(
-      core.authenticateDevice(servicePolicy, { deviceId: 'dev1' }),
-    ).resolves.toMatchObject({ reason: 'permission' });
   });
 });

@@ -105,7 +105,9 @@ describe('REST body limits', () => {
 describe('HTTPS server deadlines', () => {
   it('closes a connection that never finishes its headers', { timeout: 10_000 }, async () => {
     await using hub = await createHub();
-    await using server = await listen(hub, { headersTimeoutInMs: 300, requestTimeoutInMs: 600 });
+    await using server = await listen(hub, {
+      limits: { requestHeadersTimeoutInMs: 300, requestTimeoutInMs: 600 },
+    });
     const started = Date.now();
     const closedAfter = await new Promise<number>((resolve, reject) => {
       const socket = connect(
@@ -134,7 +136,9 @@ describe('HTTPS server deadlines', () => {
 
   it('closes a connection whose body never finishes', { timeout: 10_000 }, async () => {
     await using hub = await createHub();
-    await using server = await listen(hub, { headersTimeoutInMs: 300, requestTimeoutInMs: 600 });
+    await using server = await listen(hub, {
+      limits: { requestHeadersTimeoutInMs: 300, requestTimeoutInMs: 600 },
+    });
     // Authorised, so the hub does read the body (an unauthenticated one is answered at once).
     const authorization = await serviceToken(hub);
     const started = Date.now();

@@ -1,15 +1,18 @@
-import rhea, {
-  type Connection,
-  type Container,
-  type EventContext,
-  type Message,
-  type Receiver,
-  type Sender,
-} from 'rhea';
+import rhea, { type EventContext, type Message } from 'rhea';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import WebSocket from 'ws';
-import { encodeMessage } from './amqp-message.js';
-import { startAmqpTestHub, type AmqpTestHub, type KeyedAmqpIdentity } from './amqp-test-hub.js';
+import {
+  GET,
+  PATCH,
+  SUBSCRIBE,
+  UNSUBSCRIBE,
+  attachTwin,
+  authorize,
+  nextMessage,
+  openClient,
+  putToken,
+  sendWhenSendable,
+} from './amqp-test-client.js';
+import { startAmqpTestHub } from './amqp-test-hub.js';
 
 /** AMQP type codes (AMQP 1.0 §1.6) the SDKs are strict about. */
 const INT_CODES = [0x54, 0x71];
@@ -98,220 +101,6 @@ function sectionCodes(message: Message): number[] {
   while (reader.remaining()) codes.push(Number((reader.read() as TypedValue).descriptor?.value));
   return codes;
 }
-
-interface Client extends AsyncDisposable {
-  container: Container;
-  connection: Connection;
-}
-
-async function openClient(
-  hub: AmqpTestHub,
-  options: { webSocket?: boolean; sasl?: 'MSSBCBS' | { username: string; password: string } } = {},
-): Promise<Client> {
-  const container = rhea.create_container({ id: `test-${Math.random().toString(36).slice(2)}` });
-  container.on('error', () => undefined);
-  let connection: Connection;
-  if (options.webSocket === true) {
-    const connect = container.websocket_connect(WebSocket);
-    connection = container.connect({
-      connection_details: connect(
-        `wss://127.0.0.1:${String(hub.httpsPort)}/$iothub/websocket`,
-        ['AMQPWSB10'],
-        {
-          ca: hub.hub.caCertificate,
-          servername: 'localhost',
-        },
-      ),
-      hostname: 'localhost',
-      reconnect: false,
-    } as unknown as Parameters<Container['connect']>[0]);
-  } else {
-    const sasl = options.sasl;
-    const mechanisms = container.sasl.client_mechanisms() as Record<string, unknown> & {
-      enable_plain(user: string, password: string): void;
-    };
-    if (sasl === 'MSSBCBS') {
-      mechanisms.MSSBCBS = () => ({
-        start: (callback: (error: unknown, response: Buffer) => void) =>
-          callback(undefined, Buffer.alloc(0)),
-      });
-    } else if (sasl !== undefined) {
-      mechanisms.enable_plain(sasl.username, sasl.password);
-    }
-    connection = container.connect({
-      transport: 'tls',
-      host: '127.0.0.1',
-      port: hub.amqpPort,
-      servername: 'localhost',
-      ca: hub.hub.caCertificate,
-      hostname: 'localhost',
-      reconnect: false,
-      ...(sasl === undefined ? {} : { sasl_mechanisms: mechanisms }),
-    });
-  }
-  await new Promise<void>((resolve, reject) => {
-    connection.once('connection_open', () => {
-      resolve();
-    });
-    connection.once('connection_error', (context: EventContext) => {
-      reject(context.error ?? new Error('connection error'));
-    });
-    connection.once('disconnected', (context: EventContext) => {
-      reject(context.error ?? new Error('disconnected'));
-    });
-  });
-  return {
-    container,
-    connection,
-    async [Symbol.asyncDispose]() {
-      if (!connection.is_open()) return;
-      await new Promise<void>((resolve) => {
-        connection.once('connection_close', () => {
-          resolve();
-        });
-        connection.once('disconnected', () => {
-          resolve();
-        });
-        connection.close();
-      });
-    },
-  };
-}
-
-function sendWhenSendable(sender: Sender, message: Message | Buffer, format?: number): void {
-  const send = () => {
-    if (format === undefined) sender.send(message);
-    else sender.send(message, undefined, format);
-  };
-  if (sender.sendable()) send();
-  else sender.once('sendable', send);
-}
-
-function nextMessage(
-  receiver: Receiver,
-  match: (message: Message) => boolean = () => true,
-): Promise<Message> {
-  return new Promise((resolve) => {
-    const onMessage = (context: EventContext) => {
-      if (context.message === undefined || !match(context.message)) return;
-      receiver.off('message', onMessage);
-      resolve(context.message);
-    };
-    receiver.on('message', onMessage);
-  });
-}
-
-const cbsLinks = new WeakMap<Client, { sender: Sender; receiver: Receiver }>();
-
-async function putToken(
-  client: Client,
-  options: { token: string; audience: string; messageId?: unknown },
-): Promise<Message> {
-  let links = cbsLinks.get(client);
-  if (links === undefined) {
-    links = {
-      sender: client.connection.open_sender({ target: { address: '$cbs' } }),
-      receiver: client.connection.open_receiver({ source: { address: '$cbs' } }),
-    };
-    cbsLinks.set(client, links);
-  }
-  const { sender, receiver } = links;
-  const messageId = options.messageId ?? 'put-1';
-  const answer = nextMessage(receiver, (message) => message.correlation_id === messageId);
-  sendWhenSendable(sender, {
-    message_id: messageId as string,
-    reply_to: 'cbs',
-    to: '$cbs',
-    application_properties: {
-      operation: 'put-token',
-      type: 'servicebus.windows.net:sastoken',
-      name: options.audience,
-    },
-    body: options.token,
-  });
-  return answer;
-}
-
-async function authorize(
-  hub: AmqpTestHub,
-  client: Client,
-  identity: KeyedAmqpIdentity,
-): Promise<void> {
-  const path = `localhost/devices/${identity.deviceId}${identity.moduleId === undefined ? '' : `/modules/${identity.moduleId}`}`;
-  const answer = await putToken(client, {
-    token: await hub.deviceToken(identity),
-    audience: encodeURIComponent(path),
-  });
-  expect(answer.application_properties?.['status-code']).toBe(200);
-}
-
-interface TwinPair {
-  sender: Sender;
-  receiver: Receiver;
-  closed: Promise<{ condition?: string | undefined }>;
-  request(
-    annotations: Record<string, unknown>,
-    body?: string | null,
-    correlationId?: string,
-  ): Promise<Message>;
-}
-
-function attachTwin(client: Client, address: string, channel = 'twin:1'): TwinPair {
-  const properties = {
-    'com.microsoft:channel-correlation-id': channel,
-    'com.microsoft:api-version': '2021-04-12',
-  };
-  const sender = client.connection.open_sender({
-    target: { address },
-    properties,
-    snd_settle_mode: 1,
-    rcv_settle_mode: 0,
-  });
-  const receiver = client.connection.open_receiver({
-    source: { address },
-    properties,
-    snd_settle_mode: 1,
-    rcv_settle_mode: 0,
-  });
-  const closed = new Promise<{ condition?: string | undefined }>((resolve) => {
-    const onClose = (context: EventContext) => {
-      const link = context.receiver ?? context.sender;
-      resolve({
-        condition: (link as unknown as { error?: { condition?: string } } | undefined)?.error
-          ?.condition,
-      });
-    };
-    receiver.once('receiver_close', onClose);
-    receiver.once('receiver_error', onClose);
-  });
-  let counter = 0;
-  return {
-    sender,
-    receiver,
-    closed,
-    request(annotations, body = ' ', correlationId) {
-      counter += 1;
-      const id = correlationId ?? `req-${String(counter)}`;
-      const answer = nextMessage(receiver, (message) => message.correlation_id === id);
-      if (body === null) {
-        // No body section at all, as C# sends GET and PUT.
-        sendWhenSendable(sender, encodeMessage({ correlationId: id, annotations }), 0);
-      } else {
-        sendWhenSendable(sender, {
-          correlation_id: id,
-          message_annotations: annotations,
-          body: rhea.message.data_section(Buffer.from(body)),
-        });
-      }
-      return answer;
-    },
-  };
-}
-
-const GET = { operation: 'GET' };
-const PATCH = { operation: 'PATCH', resource: '/properties/reported' };
-const SUBSCRIBE = { operation: 'PUT', resource: '/notifications/twin/properties/desired' };
-const UNSUBSCRIBE = { operation: 'DELETE', resource: '/notifications/twin/properties/desired' };
 
 describe('AmqpEndpoint', () => {
   describe('CBS put-token', () => {

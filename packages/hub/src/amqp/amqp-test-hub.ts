@@ -12,7 +12,7 @@ import {
   type EndpointTestHub,
   type KeyedIdentity,
 } from '../device-endpoint/endpoint-test-hub.js';
-import { hubInternals } from '../hub.js';
+import { hubInternals, type HubOptions } from '../hub.js';
 import type { ListenOptions } from '../node/listen.js';
 import type { AmqpEndpoint } from './amqp-endpoint.js';
 
@@ -37,11 +37,15 @@ export interface AmqpTestHub extends EndpointTestHub {
 /**
  * Starts an in-memory hub serving HTTPS and AMQP on 127.0.0.1 with ephemeral ports.
  *
- * @param listenOptions - extra `listen()` options (ports)
+ * @param listenOptions - extra `listen()` options (ports, listener limits)
+ * @param hubOptions - `createHub()` options (device endpoint limits)
  * @returns the test hub; dispose it with `await using`
  */
-export async function startAmqpTestHub(listenOptions: ListenOptions = {}): Promise<AmqpTestHub> {
-  const base = await startEndpointTestHub(listenOptions);
+export async function startAmqpTestHub(
+  listenOptions: ListenOptions = {},
+  hubOptions: HubOptions = {},
+): Promise<AmqpTestHub> {
+  const base = await startEndpointTestHub(listenOptions, hubOptions);
   const amqpPort = base.server.ports.amqp;
   if (amqpPort === undefined) {
     await base.close();

@@ -8,7 +8,7 @@
  * @internal
  */
 import { createSasToken, parseServiceConnectionString } from '@twinkit/twin-model/protocol';
-import { createHub, hubInternals, type Hub } from '../hub.js';
+import { createHub, hubInternals, type Hub, type HubOptions } from '../hub.js';
 import type { HubCore } from '../hub-core.js';
 import { listen, type HubServer, type ListenOptions } from '../node/listen.js';
 import type { DeviceIdentity } from './endpoint-support.js';
@@ -72,14 +72,16 @@ const inAnHour = (): number => Math.floor(Date.now() / 1000) + 3600;
  * Creates an in-memory hub and serves it on 127.0.0.1 (every port ephemeral unless told
  * otherwise).
  *
- * @param listenOptions - extra `listen()` options (ports)
+ * @param listenOptions - extra `listen()` options (ports, listener limits)
+ * @param hubOptions - `createHub()` options (device endpoint limits)
  * @returns the running hub; dispose of it with `await using`
  * @throws the listen error (e.g. `EADDRINUSE`) after closing the hub
  */
 export async function startEndpointTestHub(
   listenOptions: ListenOptions = {},
+  hubOptions: HubOptions = {},
 ): Promise<EndpointTestHub> {
-  const hub = await createHub();
+  const hub = await createHub(hubOptions);
   let server: HubServer;
   try {
     server = await listen(hub, {

@@ -14,7 +14,7 @@ import {
   type EndpointTestHub,
   type KeyedIdentity,
 } from '../device-endpoint/endpoint-test-hub.js';
-import { hubInternals } from '../hub.js';
+import { hubInternals, type HubOptions } from '../hub.js';
 import type { ListenOptions } from '../node/listen.js';
 import type { MqttEndpoint } from './mqtt-endpoint.js';
 
@@ -62,11 +62,15 @@ export interface MqttTestHub extends EndpointTestHub {
  * Creates an in-memory hub and serves it on 127.0.0.1 (HTTPS plus MQTT over TLS, port 0 unless
  * told otherwise). Disposing of it ends the clients it connected first.
  *
- * @param listenOptions - ports for `listen()`
+ * @param listenOptions - ports and listener limits for `listen()`
+ * @param hubOptions - `createHub()` options (device endpoint limits)
  * @returns the running hub; dispose of it with `await using`
  */
-export async function startMqttTestHub(listenOptions: ListenOptions = {}): Promise<MqttTestHub> {
-  const base = await startEndpointTestHub(listenOptions);
+export async function startMqttTestHub(
+  listenOptions: ListenOptions = {},
+  hubOptions: HubOptions = {},
+): Promise<MqttTestHub> {
+  const base = await startEndpointTestHub(listenOptions, hubOptions);
   const { hub, server } = base;
   const mqttPort = server.ports.mqtt;
   if (mqttPort === undefined) {

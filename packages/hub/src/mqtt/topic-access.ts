@@ -3,8 +3,17 @@
  * requests, method responses and telemetry, and only subscribes to the filters the SDKs use
  * (protocol.md §4.4). Everything else is refused, so no device can read or write another's data.
  */
-import { parseTwinTopic, twinResponseTopic } from '@twinkit/twin-model/protocol';
-import type { MqttIdentity } from './mqtt-hub-core.js';
+import {
+  DESIRED_PATCH_TOPIC_FILTER,
+  DEVICE_TOPIC_LEVEL,
+  METHOD_REQUEST_TOPIC_FILTER,
+  METHOD_RESPONSE_TOPIC_PREFIX,
+  TWIN_RESPONSE_TOPIC_FILTER,
+  TWIN_TOPIC_PREFIX,
+  parseTwinTopic,
+  twinResponseTopic,
+} from '@twinkit/twin-model/protocol';
+import type { DeviceIdentity as MqttIdentity } from '../device-endpoint/endpoint-support.js';
 
 /** A twin request a device published: a GET or a reported-properties PATCH (§4.5, §4.6). */
 export type MqttTwinRequest =
@@ -25,8 +34,6 @@ export type MqttPublishVerdict =
   | { readonly kind: 'twin'; readonly request: MqttTwinRequest }
   | { readonly kind: 'accepted'; readonly purpose: 'telemetry' | 'method-response' }
   | { readonly kind: 'refused'; readonly reason: string };
-
-const METHOD_RESPONSE_PREFIX = '$iothub/methods/res/';
 
 /**
  * Parses an MQTT client id: `<deviceId>` or `<deviceId>/<moduleId>` (§4.1). Device ids cannot
@@ -50,7 +57,7 @@ export function parseMqttClientId(clientId: string): MqttIdentity | undefined {
  * @returns the verdict
  */
 export function classifyDevicePublish(identity: MqttIdentity, topic: string): MqttPublishVerdict {
-  if (topic.startsWith('$iothub/twin/')) {
+  if (topic.startsWith(TWIN_TOPIC_PREFIX)) {
     const parsed = parseTwinTopic(topic);
     if (parsed === undefined) return { kind: 'refused', reason: 'malformed twin topic' };
     if (parsed.kind !== 'get' && parsed.kind !== 'patch-reported') {
@@ -63,12 +70,15 @@ export function classifyDevicePublish(identity: MqttIdentity, topic: string): Mq
       return { kind: 'refused', reason: 'the $rid cannot be echoed in a response topic' };
     return { kind: 'twin', request: parsed };
   }
-  if (topic.startsWith(METHOD_RESPONSE_PREFIX)) {
+  if (topic.startsWith(METHOD_RESPONSE_TOPIC_PREFIX)) {
     return { kind: 'accepted', purpose: 'method-response' };
   }
   const segments = topic.split('/');
   const own = ownPrefixLength(identity, segments);
-  if (own !== undefined && segments[own] === 'messages' && segments[own + 1] === 'events') {
+  if (
+    own !== undefined &&
+    segments.slice(own, own + 2).join('/') === DEVICE_TOPIC_LEVEL.telemetry
+  ) {
     return { kind: 'accepted', purpose: 'telemetry' };
   }
   return { kind: 'refused', reason: 'topic does not belong to this identity' };
@@ -85,9 +95,9 @@ export function classifyDevicePublish(identity: MqttIdentity, topic: string): Mq
  */
 export function isSubscriptionAllowed(identity: MqttIdentity, filter: string): boolean {
   if (
-    filter === '$iothub/twin/res/#' ||
-    filter === '$iothub/twin/PATCH/properties/desired/#' ||
-    filter === '$iothub/methods/POST/#'
+    filter === TWIN_RESPONSE_TOPIC_FILTER ||
+    filter === DESIRED_PATCH_TOPIC_FILTER ||
+    filter === METHOD_REQUEST_TOPIC_FILTER
   ) {
     return true;
   }
@@ -95,8 +105,8 @@ export function isSubscriptionAllowed(identity: MqttIdentity, filter: string): b
   const own = ownPrefixLength(identity, segments, true);
   if (own === undefined) return false;
   const rest = segments.slice(own).join('/');
-  if (identity.moduleId === undefined) return rest === 'messages/devicebound/#';
-  return rest === 'inputs/#' || rest === '#';
+  if (identity.moduleId === undefined) return rest === DEVICE_TOPIC_LEVEL.cloudToDeviceFilter;
+  return rest === DEVICE_TOPIC_LEVEL.moduleInputsFilter || rest === '#';
 }
 
 /**

@@ -5,9 +5,7 @@
  * subprotocol decides which endpoint gets the connection.
  */
 import type { IncomingMessage } from 'node:http';
-
-/** The WebSocket path IoT Hub serves MQTT and AMQP on. */
-export const IOTHUB_WEBSOCKET_PATH = '/$iothub/websocket';
+import { IOTHUB_WEBSOCKET_PATH, KnownWebSocketSubprotocol } from '@twinkit/twin-model/protocol';
 
 /**
  * Picks the MQTT subprotocol among those a client offered, in the client's own spelling, since
@@ -18,7 +16,7 @@ export const IOTHUB_WEBSOCKET_PATH = '/$iothub/websocket';
  */
 export function selectMqttSubprotocol(offered: Iterable<string>): string | undefined {
   for (const protocol of offered) {
-    if (protocol.trim().toLowerCase() === 'mqtt') return protocol.trim();
+    if (protocol.trim().toLowerCase() === KnownWebSocketSubprotocol.mqtt) return protocol.trim();
   }
   return undefined;
 }

@@ -13,6 +13,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
+import { IOTHUB_WEBSOCKET_PATH } from '@twinkit/twin-model/protocol';
+import { resolveListenerLimits, type ListenerLimits } from '../device-endpoint/limits.js';
+import type { ConnectionRefusal } from '../device-endpoint/protocol-endpoint.js';
 import { hubInternals, STANDARD_PORTS, type Hub } from '../hub.js';
 
 /** Options of {@link listen}. */
@@ -30,15 +33,16 @@ export interface ListenOptions {
   /** Serve plain HTTP instead of HTTPS. Only allowed on loopback addresses. */
   plainHttp?: boolean;
   /**
-   * How long a client may take to send a request's headers on the HTTPS port before the
-   * connection is closed (node:http `headersTimeout`); default 10 s.
+   * Limits of each listener: the connection cap, the TLS handshake deadline and the request-head
+   * deadline of the HTTPS port (which bounds WebSocket upgrades). Each one left out keeps its
+   * default; see {@link ListenerLimits} and docs/security.md.
    */
-  headersTimeoutInMs?: number;
+  limits?: Partial<ListenerLimits>;
   /**
-   * How long a client may take to send a whole request, body included (node:http
-   * `requestTimeout`); default 60 s.
+   * Told about each connection a listener refused because it held its maximum of connections.
+   * Default: ignored (the peer sees its connection closed at once).
    */
-  requestTimeoutInMs?: number;
+  onConnectionRefused?: (refusal: ConnectionRefusal) => void;
 }
 
 /** A protocol the hub does not serve yet, with the port that was asked for. */
@@ -61,6 +65,13 @@ export interface HubServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
+/** What each listener is called in errors, and the option (and CLI flag) that moves it. */
+const PORT_OPTIONS = Object.freeze({
+  https: { what: 'HTTPS', option: 'ListenOptions.httpsPort, or --https-port with the CLI' },
+  mqtt: { what: 'MQTT', option: 'ListenOptions.mqttPort, or --mqtt-port with the CLI' },
+  amqp: { what: 'AMQP', option: 'ListenOptions.amqpPort, or --amqp-port with the CLI' },
+});
+
 /**
  * Whether an address is a loopback address (127.0.0.0/8, ::1, `localhost`).
  *
@@ -79,7 +90,8 @@ export function isLoopback(host: string): boolean {
  * @param hub - a hub from `createHub()`
  * @param options - address, ports, plain HTTP on loopback
  * @returns the server, with its bound ports
- * @throws {@link RangeError} for `plainHttp` on a non-loopback address or an invalid port
+ * @throws {@link RangeError} for `plainHttp` on a non-loopback address, an invalid port or limit
+ * @throws {@link TypeError} for an unknown limit
  * @throws the listen error (e.g. `EADDRINUSE`, `EACCES`) when a port cannot be bound
  * @example
  * ```ts
@@ -103,28 +115,42 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
     return port;
   };
   const httpsPort = pick(options.httpsPort, STANDARD_PORTS.https);
+  const limits = resolveListenerLimits(options.limits);
   const handle = getRequestListener((request) => hub.fetch(request));
   // node:http ignores a listener's promise; the adapter answers errors itself.
   const listener = (request: IncomingMessage, response: ServerResponse): void => {
     void handle(request, response);
   };
-  // A peer that trickles headers or a body is cut off: Node's defaults (60 s and 300 s, checked
-  // every 30 s) would let a few slow clients hold connections for minutes.
-  const headersTimeout = options.headersTimeoutInMs ?? 10_000;
-  const requestTimeout = Math.max(options.requestTimeoutInMs ?? 60_000, headersTimeout);
-  const timeouts = {
-    headersTimeout,
-    requestTimeout,
-    connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+  // The request head must arrive in time (a WebSocket upgrade that never finishes is one), and a
+  // whole request too (a peer that trickles a body is cut off): Node's defaults (60 s and 300 s)
+  // would let a few slow clients hold connections for minutes. Node checks those deadlines every
+  // connectionsCheckingInterval, so the check runs at least as often.
+  const httpOptions = {
+    headersTimeout: limits.requestHeadersTimeoutInMs,
+    requestTimeout: Math.max(limits.requestTimeoutInMs, limits.requestHeadersTimeoutInMs),
+    connectionsCheckingInterval: Math.min(1_000, limits.requestHeadersTimeoutInMs),
   };
   const server: HttpServer =
     options.plainHttp === true
-      ? createHttpServer(timeouts, listener)
+      ? createHttpServer(httpOptions, listener)
       : createHttpsServer(
-          { ...timeouts, key: certificates.serverKey, cert: certificates.serverCertificate },
+          {
+            ...httpOptions,
+            key: certificates.serverKey,
+            cert: certificates.serverCertificate,
+            handshakeTimeout: limits.tlsHandshakeTimeoutInMs,
+          },
           listener,
         );
   server.keepAliveTimeout = 65_000;
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    options.onConnectionRefused?.({
+      listener: 'https',
+      reason: `the HTTPS listener holds its maximum of ${String(limits.maxConnections)} connections (ListenOptions.limits.maxConnections)`,
+      remoteAddress: data?.remoteAddress,
+    });
+  });
   const sockets = new Set<Socket | Duplex>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
@@ -137,7 +163,7 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
       .map((value) => value.trim())
       .filter((value) => value !== '');
     const endpoint =
-      path === '/$iothub/websocket'
+      path === IOTHUB_WEBSOCKET_PATH
         ? core.endpoints.find(
             (candidate) =>
               candidate.handleUpgrade !== undefined &&
@@ -156,7 +182,7 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
-      reject(describeListenError(error, host, httpsPort, 'HTTPS'));
+      reject(describeListenError(error, host, httpsPort, 'https'));
     };
     const onListening = () => {
       server.off('error', onError);
@@ -195,11 +221,17 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
         }
         continue;
       }
-      const started = await endpoint.listen({
-        host,
-        port,
-        tls: { key: certificates.serverKey, cert: certificates.serverCertificate },
-      });
+      const started = await endpoint
+        .listen({
+          host,
+          port,
+          tls: { key: certificates.serverKey, cert: certificates.serverCertificate },
+          limits,
+          onConnectionRefused: options.onConnectionRefused,
+        })
+        .catch((error: unknown) => {
+          throw describeListenError(error as NodeJS.ErrnoException, host, port, protocol);
+        });
       ports[protocol] = started.port;
       closers.push(() => started.close());
     }
@@ -240,12 +272,13 @@ function describeListenError(
   error: NodeJS.ErrnoException,
   host: string,
   port: number,
-  what: string,
+  listener: keyof typeof PORT_OPTIONS,
 ): Error {
+  const { what, option } = PORT_OPTIONS[listener];
   const where = `${host}:${String(port)}`;
   if (error.code === 'EADDRINUSE') {
     return new Error(
-      `Cannot serve ${what} on ${where}: the port is already in use. Stop the other server or pick another port.`,
+      `Cannot serve ${what} on ${where}: the port is already in use. Stop the other server or pick another port (${option}; 0 picks any free port).`,
       { cause: error },
     );
   }

@@ -185,7 +185,8 @@ describe('official azure-iot-device-mqtt against the hub', () => {
       await using hub = started;
       await using ca = await writeCaFile(hub);
       const created = await hub.hub.createDevice('sdk-ws');
-      await using peer = new Peer('ws', 1, created.connectionString, ca.path);
+      // MqttWs dials the WebSocket port of the connection string's host name (443 here).
+      await using peer = new Peer('ws', 1, created.connectionStrings.webSocket, ca.path);
 
       const twin = await peer.next('twin');
       expect(twin.desired).toEqual({ $version: 1 });

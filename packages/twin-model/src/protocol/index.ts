@@ -1,7 +1,8 @@
 /**
  * The wire contract shared by the device SDK, the service SDK and the hub, so they cannot drift
  * apart: base64, connection strings, SAS tokens (WebCrypto HMAC-SHA256), MQTT twin topics and
- * usernames, REST paths and headers, and AMQP twin link addresses and CBS names. Pure and
+ * usernames, REST paths and headers, AMQP twin link addresses and CBS names, and the device endpoints'
+ * WebSocket path, subprotocols, method and telemetry topics, AMQP error conditions and size limits. Pure and
  * dependency-free; only the SAS signing helpers are async.
  *
  * @example
@@ -90,3 +91,14 @@ export {
   type ParsedTwinLinkAddress,
   type TwinAmqpOperation,
 } from './amqp-addresses.js';
+export {
+  AMQP_ERROR_CONDITION,
+  DEVICE_TOPIC_LEVEL,
+  IOTHUB_WEBSOCKET_PATH,
+  IOT_HUB_DEVICE_LIMITS,
+  KnownAmqpSaslMechanism,
+  KnownWebSocketSubprotocol,
+  METHOD_REQUEST_TOPIC_FILTER,
+  METHOD_RESPONSE_TOPIC_PREFIX,
+  TWIN_TOPIC_PREFIX,
+} from './device-endpoints.js';

@@ -2,6 +2,7 @@
  * MQTT twin topics, client id and username (protocol.md §4.1, §4.4–4.8): the builders the device
  * transport publishes with and the parsers the hub routes with, so both sides agree byte for byte.
  */
+import { TWIN_TOPIC_PREFIX } from './device-endpoints.js';
 import { API_VERSION } from './rest.js';
 
 /** Filter every SDK subscribes to before its first twin request (§4.4). */
@@ -10,7 +11,7 @@ export const TWIN_RESPONSE_TOPIC_FILTER = '$iothub/twin/res/#';
 /** Filter for desired-property notifications (§4.4). */
 export const DESIRED_PATCH_TOPIC_FILTER = '$iothub/twin/PATCH/properties/desired/#';
 
-const TWIN_PREFIX = '$iothub/twin/';
+const TWIN_PREFIX = TWIN_TOPIC_PREFIX;
 
 /** A twin topic recognised by {@link parseTwinTopic}. */
 export type ParsedTwinTopic =
