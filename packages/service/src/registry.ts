@@ -13,6 +13,7 @@ import {
 import {
   createHubError,
   isDeviceNotFoundError,
+  isModuleNotFoundError,
   isPreconditionFailedError,
   lookupHubErrorCode,
   type HubError,
@@ -331,7 +332,8 @@ export class Registry {
    * @param moduleId - the module
    * @param options - abort signal
    * @returns the module twin
-   * @throws {@link DeviceNotFoundError} (code `ModuleNotFound` or `DeviceNotFound`) when it does not exist
+   * @throws {@link ModuleNotFoundError} when the module does not exist
+   * @throws {@link DeviceNotFoundError} when the device does not exist
    */
   getModuleTwin<
     TDesired extends object = D,
@@ -1142,7 +1144,7 @@ export class Registry {
       );
     } catch (error) {
       // delete* succeeds when the identity is already gone (house-style 4.4 verb table).
-      if (!isDeviceNotFoundError(error)) throw error;
+      if (!isDeviceNotFoundError(error) && !isModuleNotFoundError(error)) throw error;
     }
   }
 

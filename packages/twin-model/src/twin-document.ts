@@ -95,21 +95,6 @@ export type TwinIdentityFields = Pick<
   | 'configurations'
 >;
 
-/** The hub's own text of each error this module raised, for the hub's error bodies. */
-const hubTexts = new WeakMap<HubError, string>();
-
-/**
- * The hub-style text of an error raised by this module (e.g. `Value of Property or Tag cannot be
- * null. Error in Property/Tag my-tag`), without the SDK's advice around it. The hub puts it in
- * `{"Message":"ErrorCode:ArgumentInvalid;<text>"}` and device error bodies.
- *
- * @param error - anything caught from {@link updateTwin}, {@link replaceTwin} or {@link updateReported}
- * @returns the text, or `undefined` for errors this module did not raise
- */
-export function twinErrorText(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null ? hubTexts.get(error as HubError) : undefined;
-}
-
 const CREATION_VERSION = 1;
 
 /**
@@ -525,7 +510,7 @@ function badRequest(
   first: ValidationIssue,
   issues: readonly ValidationIssue[] = [first],
 ): HubError {
-  const error = createHubError({
+  return createHubError({
     statusCode: 400,
     code: 'ArgumentInvalid',
     message: first.message,
@@ -534,12 +519,10 @@ function badRequest(
     moduleId: twin.moduleId,
     cause: new TwinValidationError(issues, operation),
   });
-  hubTexts.set(error, first.message);
-  return error;
 }
 
 function preconditionFailed(twin: StoredTwin, operation: string, text: string): HubError {
-  const error = createHubError({
+  return createHubError({
     statusCode: 412,
     code: 'PreconditionFailed',
     message: text,
@@ -547,6 +530,4 @@ function preconditionFailed(twin: StoredTwin, operation: string, text: string): 
     deviceId: twin.deviceId,
     moduleId: twin.moduleId,
   });
-  hubTexts.set(error, text);
-  return error;
 }
