@@ -78,7 +78,7 @@ export type {
   TwinUpdate,
 } from '@twinkit/twin-model';
 
-// --- logging ---
+// --- logging (one level and sink shared with @twinkit/device) ---
 export {
   getLogLevel,
   setLogLevel,
@@ -86,7 +86,7 @@ export {
   type LogEntry,
   type LogLevel,
   type LogSink,
-} from './internal/logger.js';
+} from '@twinkit/twin-model/internal';
 
 // --- errors (the shared vocabulary, re-exported) ---
 export {

@@ -2,11 +2,11 @@
  * Options of the {@link Registry} and of each of its methods. Every method takes a last, optional
  * options bag that extends {@link OperationOptions} (house-style 4.5.3).
  */
+import type { RetryOptions } from '@twinkit/twin-model/internal';
 import type { FetchLike } from './http/pipeline.js';
-import type { RetryOptions } from './http/policies/retry-policy.js';
 
 export type { FetchInit, FetchLike } from './http/pipeline.js';
-export type { RetryOptions } from './http/policies/retry-policy.js';
+export type { RetryOptions } from '@twinkit/twin-model/internal';
 
 /** What every async method accepts. */
 export interface OperationOptions {
@@ -26,7 +26,11 @@ export interface RegistryOptions {
    * `(url, init) => undiciFetch(url, { ...init, dispatcher: agent })` (see the README).
    */
   fetch?: FetchLike;
-  /** Retries of throttled (429), failed (5xx) and unanswered requests. */
+  /**
+   * Retries of throttled (429), failed (5xx) and unanswered requests. Defaults: `maxRetries` 3,
+   * `retryDelayInMs` 800, `maxRetryDelayInMs` 60 000 (exponential, with jitter; a hub's
+   * `Retry-After` is honoured as given).
+   */
   retryOptions?: RetryOptions;
   /**
    * Time limit of each call, retries included, in milliseconds. Default 30 000; `0` means none.

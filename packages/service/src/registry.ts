@@ -41,11 +41,17 @@ import { createPipeline, type SendRequest } from './http/pipeline.js';
 import { authPolicy } from './http/policies/auth-policy.js';
 import { logPolicy } from './http/policies/log-policy.js';
 import { requestIdPolicy } from './http/policies/request-id-policy.js';
-import { retryPolicy, type ResolvedRetryOptions } from './http/policies/retry-policy.js';
+import { retryPolicy } from './http/policies/retry-policy.js';
 import { userAgentPolicy } from './http/policies/user-agent-policy.js';
 import { sendRest, type RestCall, type RestContext } from './http/send-request.js';
-import { abortable, createOperationScope, delay } from './internal/abort.js';
-import { createLogger } from './internal/logger.js';
+import {
+  abortable,
+  createLogger,
+  createOperationScope,
+  delay,
+  resolveRetryOptions,
+  type ResolvedRetryOptions,
+} from '@twinkit/twin-model/internal';
 import type {
   BulkTwinUpdate,
   BulkTwinUpdateItemResult,
@@ -94,7 +100,7 @@ const DEFAULT_MAX_CONCURRENCY_ATTEMPTS = 10;
 /** Base of the short, jittered pause between read-modify-write rounds after a 412. */
 const CONFLICT_BACKOFF_IN_MS = 20;
 
-const log = createLogger('registry');
+const log = createLogger('twin:service:registry');
 
 type D = JsonObject;
 
@@ -216,25 +222,7 @@ export class Registry {
     if (typeof fetchImpl !== 'function') {
       throw new TypeError('No fetch is available in this runtime; pass options.fetch');
     }
-    const retry = options.retryOptions ?? {};
-    this.#retry = {
-      maxRetries: nonNegative(
-        retry.maxRetries,
-        'retryOptions.maxRetries',
-        DEFAULT_RETRY.maxRetries,
-        true,
-      ),
-      retryDelayInMs: nonNegative(
-        retry.retryDelayInMs,
-        'retryOptions.retryDelayInMs',
-        DEFAULT_RETRY.retryDelayInMs,
-      ),
-      maxRetryDelayInMs: nonNegative(
-        retry.maxRetryDelayInMs,
-        'retryOptions.maxRetryDelayInMs',
-        DEFAULT_RETRY.maxRetryDelayInMs,
-      ),
-    };
+    this.#retry = resolveRetryOptions(options.retryOptions, DEFAULT_RETRY);
     this.#operationTimeoutInMs = nonNegative(
       options.operationTimeoutInMs,
       'operationTimeoutInMs',

@@ -5,7 +5,7 @@
  * `Request` object is built (and then copied again inside `fetch`) on the way.
  */
 import { TransportError } from '@twinkit/twin-model/errors';
-import { abortable } from '../internal/abort.js';
+import { abortable } from '@twinkit/twin-model/internal';
 
 /**
  * What the registry passes as the second argument of its `fetch`: a subset of `RequestInit`.

@@ -5,8 +5,7 @@
  */
 import { createHubError, parseHubErrorBody } from '@twinkit/twin-model/errors';
 import { HEADER, JSON_CONTENT_TYPE, withApiVersion } from '@twinkit/twin-model/protocol';
-import { abortable } from '../internal/abort.js';
-import { parseRetryAfter } from '../internal/backoff.js';
+import { abortable, parseRetryAfter } from '@twinkit/twin-model/internal';
 import type { SendRequest } from './pipeline.js';
 
 /** One REST call. */

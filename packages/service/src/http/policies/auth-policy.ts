@@ -6,7 +6,7 @@ import {
   type RegistryCredential,
   type TokenCredential,
 } from '../../auth/credentials.js';
-import { abortable } from '../../internal/abort.js';
+import { abortable } from '@twinkit/twin-model/internal';
 import type { PipelinePolicy } from '../pipeline.js';
 
 /** How long service SAS tokens live and when they are renewed. */

@@ -1,8 +1,8 @@
 import { HEADER } from '@twinkit/twin-model/protocol';
-import { createLogger } from '../../internal/logger.js';
+import { createLogger } from '@twinkit/twin-model/internal';
 import type { PipelinePolicy } from '../pipeline.js';
 
-const log = createLogger('http');
+const log = createLogger('twin:service:http');
 
 /** Headers whose values never reach a log line (house-style 4.5.10, brief rule 10). */
 const REDACTED = new Set([HEADER.authorization, 'cookie', 'set-cookie', 'proxy-authorization']);

@@ -1,24 +1,14 @@
-import { isTransportError } from '@twinkit/twin-model/errors';
-import { isRetryableStatus } from '@twinkit/twin-model/errors';
-import { delay } from '../../internal/abort.js';
-import { backoffDelay, parseRetryAfter } from '../../internal/backoff.js';
-import { createLogger } from '../../internal/logger.js';
+import { isRetryableStatus, isTransportError } from '@twinkit/twin-model/errors';
+import {
+  backoffDelay,
+  createLogger,
+  delay,
+  parseRetryAfter,
+  type ResolvedRetryOptions,
+} from '@twinkit/twin-model/internal';
 import type { PipelinePolicy } from '../pipeline.js';
 
-/** How the registry retries throttled, failed and unanswered requests. */
-export interface RetryOptions {
-  /** Retries after the first attempt. Default 3; 0 disables retries. */
-  maxRetries?: number;
-  /** Base delay of the exponential backoff. Default 800 ms. */
-  retryDelayInMs?: number;
-  /** Cap on the backoff delay (not on a hub's `Retry-After`). Default 60 000 ms. */
-  maxRetryDelayInMs?: number;
-}
-
-/** {@link RetryOptions} with every default filled in. */
-export type ResolvedRetryOptions = Required<RetryOptions>;
-
-const log = createLogger('retry');
+const log = createLogger('twin:service:retry');
 
 /**
  * Retries on 408, 429 and 5xx responses and on {@link TransportError}s, with exponential backoff
