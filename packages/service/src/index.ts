@@ -19,6 +19,7 @@
 
 // --- client ---
 export { Registry, MAX_BULK_ITEMS } from './registry.js';
+export { IdentityOperations } from './registry-identities.js';
 export { Query, type QueryPageResult } from './query.js';
 export {
   createDeviceConnectionString,
@@ -38,7 +39,9 @@ export {
 
 // --- options and models ---
 export type {
+  AdditionalPolicy,
   CreateIdentityOptions,
+  CreateQueryOptions,
   FetchInit,
   FetchLike,
   GetIdentityOptions,
@@ -46,11 +49,16 @@ export type {
   IdentityWriteOptions,
   ListDevicesOptions,
   OperationOptions,
+  PipelinePolicy,
+  PipelineRequest,
+  PipelineResponse,
   QueryNextOptions,
+  QueryOptions,
   QueryTwinsOptions,
   RegistryOptions,
   ReplaceTwinOptions,
   RetryOptions,
+  SendRequest,
   UpdateTwinOptions,
   UpdateTwinsOptions,
   UpdateTwinWithRetryOptions,

@@ -46,8 +46,10 @@ describe('Registry over HTTPS', () => {
           registry.updateTwin(twin, { tags: { a: 1 } }, { onlyIfUnchanged: true }),
         ).rejects.toBeInstanceOf(PreconditionFailedError);
         const ids: string[] = [];
-        for await (const t of registry.queryTwins('SELECT * FROM devices', { pageSize: 1 }))
-          ids.push(t.deviceId);
+        for await (const page of registry
+          .queryTwins('SELECT * FROM devices')
+          .byPage({ maxPageSize: 1 }))
+          ids.push(...page.items.map((t) => t.deviceId));
         expect(ids.sort()).toEqual(['dev-1', 'dev-2']);
         const created = await registry.createDevice('dev-3');
         expect(created.authentication.symmetricKey?.primaryKey).toBeTruthy();

@@ -8,6 +8,8 @@
  * second attempt), so it reads like the clients' `maxRetries` and log lines (`retry 1/3`).
  */
 
+import { HEADER } from '../protocol/rest.js';
+
 /** How a client retries. Each client documents its own defaults. */
 export interface RetryOptions {
   /** Retries after the first attempt; `0` disables them, `Infinity` never gives up. */
@@ -95,11 +97,11 @@ export function parseRetryAfter(
   headers: Headers,
   nowInMs: number = Date.now(),
 ): number | undefined {
-  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+  for (const name of [HEADER.retryAfterMs, HEADER.msRetryAfterMs]) {
     const value = headers.get(name);
     if (value !== null && /^\d+(\.\d+)?$/.test(value.trim())) return Math.ceil(Number(value));
   }
-  const value = headers.get('retry-after')?.trim();
+  const value = headers.get(HEADER.retryAfter)?.trim();
   if (value === undefined || value === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(value)) return Math.ceil(Number(value) * 1000);
   const date = Date.parse(value);

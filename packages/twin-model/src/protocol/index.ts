@@ -62,9 +62,15 @@ export {
 } from './mqtt-topics.js';
 export {
   API_VERSION,
+  API_VERSION_PARAMETER,
+  BEARER_SCHEME,
   BULK_PATH,
   HEADER,
+  IF_MATCH_ANY,
   JSON_CONTENT_TYPE,
+  JSON_MEDIA_TYPE,
+  KnownBulkImportMode,
+  KnownQueryItemType,
   QUERY_PATH,
   devicePath,
   isQuoted,
@@ -75,6 +81,15 @@ export {
   unquoteEtag,
   withApiVersion,
 } from './rest.js';
+export {
+  REST_OPERATIONS,
+  formatOperationPath,
+  type RestFaultName,
+  type RestMethod,
+  type RestOperation,
+  type RestOperationName,
+  type RestPermission,
+} from './operations.js';
 export {
   CBS_NODE,
   CBS_PROPERTY,

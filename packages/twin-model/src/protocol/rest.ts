@@ -22,7 +22,42 @@ export const HEADER = Object.freeze({
   retryAfter: 'retry-after',
   contentType: 'content-type',
   userAgent: 'user-agent',
+  accept: 'accept',
+  /** Where a redirect points; the Registry reports it and never follows it. */
+  location: 'location',
+  /** Milliseconds to wait, sent by Azure front ends beside `retry-after`. */
+  retryAfterMs: 'retry-after-ms',
+  /** Milliseconds to wait, the `x-ms-` spelling. */
+  msRetryAfterMs: 'x-ms-retry-after-ms',
 } as const);
+
+/** The query parameter carrying the REST api-version. */
+export const API_VERSION_PARAMETER = 'api-version';
+
+/** The `If-Match` value that matches any ETag, quoted as every official SDK sends it. */
+export const IF_MATCH_ANY = '"*"';
+
+/** The `Authorization` scheme of Microsoft Entra ID tokens. */
+export const BEARER_SCHEME = 'Bearer';
+
+/**
+ * Values of `x-ms-item-type` on a query page: `Twin` for `SELECT *`, `Raw` for projections and
+ * aggregates, `DeviceJob` for `devices.jobs`.
+ */
+export const KnownQueryItemType = Object.freeze({
+  Twin: 'Twin',
+  Raw: 'Raw',
+  DeviceJob: 'DeviceJob',
+} as const);
+
+/** The `importMode`s of a bulk twin update item (`POST /devices`). */
+export const KnownBulkImportMode = Object.freeze({
+  UpdateTwin: 'updateTwin',
+  UpdateTwinIfMatchETag: 'updateTwinIfMatchETag',
+} as const);
+
+/** The media type the clients accept (`Accept`), without parameters. */
+export const JSON_MEDIA_TYPE = 'application/json';
 
 /** Content type of every JSON request and response body; Node parses only `application/json` bodies (§6.1). */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
@@ -95,7 +130,7 @@ export function modulesPath(deviceId: string): string {
  * @returns `path?api-version=…`.
  */
 export function withApiVersion(path: string, apiVersion: string = API_VERSION): string {
-  return `${path}?api-version=${encodeURIComponent(apiVersion)}`;
+  return `${path}?${API_VERSION_PARAMETER}=${encodeURIComponent(apiVersion)}`;
 }
 
 /**

@@ -39,6 +39,7 @@ export type {
   UnaryExpression,
 } from './ast.js';
 export { parseQuery } from './parse-query.js';
+export { selectsWholeTwins } from './select-shape.js';
 export {
   compileQuery,
   evaluateQuery,

@@ -21,8 +21,11 @@ function randomUuid(): string {
  * @returns the policy
  */
 export function requestIdPolicy(): PipelinePolicy {
-  return (request, next) => {
-    request.headers[HEADER.requestId] ??= randomUuid();
-    return next(request);
+  return {
+    name: 'requestIdPolicy',
+    sendRequest(request, next) {
+      request.headers[HEADER.requestId] ??= randomUuid();
+      return next(request);
+    },
   };
 }
