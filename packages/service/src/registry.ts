@@ -42,14 +42,6 @@ const DEFAULT_MAX_CONCURRENCY_ATTEMPTS = 10;
 
 type D = JsonObject;
 
-function pageSizeOption(pageSize: number | undefined): number | undefined {
-  if (pageSize === undefined) return undefined;
-  if (typeof pageSize !== 'number' || !Number.isInteger(pageSize) || pageSize < 1) {
-    throw new RangeError('pageSize must be a positive integer (the hub allows at most 100)');
-  }
-  return pageSize;
-}
-
 /**
  * Reads and writes device twins, runs twin queries and manages device and module identities of
  * one IoT Hub, over its service REST API (protocol.md §6).

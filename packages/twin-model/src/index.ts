@@ -84,7 +84,6 @@ export {
   type TwinWriteOptions,
   type TwinWriteResult,
 } from './twin-document.js';
-// MODEL-EXPORTS-END
 
 // --- errors (also at @twinkit/twin-model/errors) ---
 export {
@@ -204,7 +203,6 @@ export {
   type TwinAmqpOperation,
   type VerifySasTokenOptions,
 } from './protocol/index.js';
-// PROTOCOL-EXPORTS-END
 
 // --- paging (also at @twinkit/twin-model/query) ---
 export {
@@ -217,4 +215,3 @@ export {
   type PageSettings,
   type PagedAsyncIterableIterator,
 } from './paging.js';
-// PAGING-EXPORTS-END

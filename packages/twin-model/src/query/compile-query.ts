@@ -1,3 +1,4 @@
+import { KnownQueryItemType } from '../protocol/rest.js';
 import type { JsonObject } from '../types.js';
 import type {
   AggregateFunction,
@@ -29,7 +30,7 @@ export interface QueryOptions {
 }
 
 /** The `x-ms-item-type` a query's results carry (§7.7). */
-export type QueryItemType = 'Twin' | 'Raw' | 'DeviceJob';
+export type QueryItemType = (typeof KnownQueryItemType)[keyof typeof KnownQueryItemType];
 
 /** A query compiled once, ready to run over many documents. */
 export interface CompiledQuery {
@@ -669,7 +670,11 @@ export function compileQuery(query: string | QueryAst, options: QueryOptions = {
 
   const top = ast.top ?? Number.POSITIVE_INFINITY;
   const itemType: QueryItemType =
-    ast.from === 'devices.jobs' ? 'DeviceJob' : ast.select.kind === 'all' ? 'Twin' : 'Raw';
+    ast.from === 'devices.jobs'
+      ? KnownQueryItemType.DeviceJob
+      : ast.select.kind === 'all'
+        ? KnownQueryItemType.Twin
+        : KnownQueryItemType.Raw;
 
   let execute: (documents: Iterable<JsonObject>) => JsonObject[];
   if (grouped) {
