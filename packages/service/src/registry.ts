@@ -427,7 +427,9 @@ export class Registry extends IdentityOperations {
         'createQuery takes an options object: createQuery(sql, { pageSize: 50 }) instead of createQuery(sql, 50)',
       );
     }
-    const size = pageSizeOption(options.pageSize);
+    const size = options.pageSize;
+    if (size !== undefined && (typeof size !== 'number' || !Number.isInteger(size) || size < 1))
+      throw new RangeError('pageSize must be a positive integer (the hub allows at most 100)');
     return new Query(
       (token, nextOptions) =>
         queryPage(this.restClient, 'createQuery', sql, token, size, nextOptions),
