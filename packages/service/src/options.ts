@@ -1,6 +1,6 @@
 /**
  * Options of the {@link Registry} and of each of its methods. Every method takes a last, optional
- * options bag that extends {@link OperationOptions} (house-style 4.5.3).
+ * options bag that extends {@link OperationOptions} (docs/internals/architecture.md#client-conventions).
  */
 import type { RetryOptions } from '@twinkit/twin-model/internal';
 import type { AdditionalPolicy, FetchLike } from './http/pipeline.js';

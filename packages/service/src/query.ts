@@ -2,7 +2,7 @@ import type { JsonObject, JsonValue, Twin } from '@twinkit/twin-model';
 import type { QueryNextOptions } from './options.js';
 import { KnownQueryItemType } from '@twinkit/twin-model/protocol';
 
-/** One page of query results as the hub returned it (protocol.md §6.6). */
+/** One page of query results as the hub returned it (docs/internals/wire-contract.md#rest-query). */
 export interface QueryPageResult {
   /** The page's items: twins for `SELECT *`, plain objects for projections and aggregates. */
   items: JsonValue[];

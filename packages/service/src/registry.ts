@@ -44,7 +44,7 @@ type D = JsonObject;
 
 /**
  * Reads and writes device twins, runs twin queries and manages device and module identities of
- * one IoT Hub, over its service REST API (protocol.md §6).
+ * one IoT Hub, over its service REST API (docs/internals/wire-contract.md#rest).
  *
  * Construction does no I/O. Every method takes a final options bag with `abortSignal`, retries
  * throttled and failed requests with backoff, and gives up after `operationTimeoutInMs`.
@@ -86,7 +86,7 @@ export class Registry extends IdentityOperations {
 
   /**
    * Creates a registry from a service connection string
-   * (`HostName=…;SharedAccessKeyName=…;SharedAccessKey=…`, protocol.md §2.2).
+   * (`HostName=…;SharedAccessKeyName=…;SharedAccessKey=…`, docs/internals/wire-contract.md#service-connection-strings).
    *
    * @param connectionString - the hub's shared access policy connection string
    * @param options - transport, retries, timeout, user agent

@@ -1,6 +1,6 @@
 /**
  * The package must bundle for browsers and for worker-like runtimes with no Node built-in at all
- * (house-style 4.8), and a typical program must stay small. esbuild resolves the workspace
+ * (docs/internals/architecture.md#seams), and a typical program must stay small. esbuild resolves the workspace
  * sources through the `@twinkit/source` condition, so this checks the code as written.
  */
 import { builtinModules } from 'node:module';

@@ -2,7 +2,7 @@
  * Paging shared by the hub and the clients: the page-size rule of IoT Hub queries and the
  * Azure-style `PagedAsyncIterableIterator` that list operations return.
  *
- * @see ../../../shared/spec/twin-semantics.md §7.7
+ * @see docs/internals/twin-semantics.md#query-paging
  */
 import { UnexpectedResponseError } from './errors/local-errors.js';
 
@@ -100,7 +100,7 @@ async function* walkPages<T>(
     if (start.maxPageSize !== undefined) settings.maxPageSize = start.maxPageSize;
     const page = await getPage(settings);
     const next = page.continuationToken;
-    // An empty token ends the walk too: the C# SDK treats only a non-empty token as "more" (§7.7).
+    // An empty token ends the walk too: the C# SDK treats only a non-empty token as "more" (docs/internals/twin-semantics.md#query-paging).
     if (next === undefined || next === '') {
       yield { items: page.items };
       return;

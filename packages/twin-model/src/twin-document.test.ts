@@ -35,7 +35,7 @@ function wireMessageOf(error: unknown): string | undefined {
 
 const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?Z$/;
 
-/** Base state S1 of twin-semantics §9.1, reached through real operations at t0. */
+/** Base state S1 of docs/internals/twin-semantics.md#test-vectors, reached through real operations at t0. */
 function makeS1(): StoredTwin {
   let twin = createStoredTwin({ deviceId: 'dev1' }, t0);
   const now = { now: t0 };
@@ -90,7 +90,7 @@ function mirrors(content: JsonValue, metadata: TwinMetadata): boolean {
 }
 
 describe('base state S1', () => {
-  it('has the counters of §9.1', () => {
+  it('has the counters of docs/internals/twin-semantics.md#test-vectors', () => {
     const s1 = makeS1();
     expect(counters(s1)).toEqual({ e: 6, v: 13, dv: 5, rv: 7 });
     expect(toServiceTwin(s1).etag).toBe('AAAAAAAAAAY=');
@@ -98,7 +98,7 @@ describe('base state S1', () => {
 });
 
 describe('createStoredTwin', () => {
-  it('TV-01: a fresh twin is S0 exactly as in §1.2', () => {
+  it('TV-01: a fresh twin is S0 exactly as in docs/internals/twin-semantics.md#twin-document', () => {
     const twin = createStoredTwin({ deviceId: 'dev1' }, t0);
     const view = toServiceTwin(twin, {
       deviceEtag: 'MTIzNDU2Nzg5',

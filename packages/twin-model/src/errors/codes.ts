@@ -2,7 +2,7 @@
  * IoT Hub's error vocabulary: each known code with its HTTP status, its numeric form (as device
  * transports see it in `errorCode`) and whether retrying can help.
  *
- * @see ../../../../shared/spec/protocol.md §4.8, §6.2 and twin-semantics.md §5.5
+ * @see docs/internals/wire-contract.md#device-errors, docs/internals/wire-contract.md#rest-errors and docs/internals/twin-semantics.md#validation-errors
  */
 
 /**

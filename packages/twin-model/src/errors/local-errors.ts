@@ -20,7 +20,7 @@ export interface ValidationIssue {
   message: string;
 }
 
-/** A twin section or patch broke the rules of twin-semantics §5; nothing was sent or applied. */
+/** A twin section or patch broke the rules of docs/internals/twin-semantics.md#limits; nothing was sent or applied. */
 export class TwinValidationError extends Error {
   override readonly name = 'TwinValidationError' as const;
   /** Every problem found, not just the first. */

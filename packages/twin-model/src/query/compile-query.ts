@@ -18,7 +18,7 @@ export interface QueryOptions {
   /**
    * Match user keys under `tags`/`properties` case-sensitively. Default `false`: a segment
    * matches a key that differs only in case, preferring an exact-case key when several match
-   * (§7.3 [I]). Root and system names (`DeviceId`, `$Version`) are case-insensitive either way.
+   * (docs/internals/twin-semantics.md#query [I]). Root and system names (`DeviceId`, `$Version`) are case-insensitive either way.
    */
   caseSensitivePaths?: boolean;
   /**
@@ -29,7 +29,7 @@ export interface QueryOptions {
   extendedFunctions?: boolean;
 }
 
-/** The `x-ms-item-type` a query's results carry (§7.7). */
+/** The `x-ms-item-type` a query's results carry (docs/internals/twin-semantics.md#query-paging). */
 export type QueryItemType = (typeof KnownQueryItemType)[keyof typeof KnownQueryItemType];
 
 /** A query compiled once, ready to run over many documents. */
@@ -59,7 +59,7 @@ export interface CompiledQuery {
 type Evaluate = (document: JsonObject) => QueryValue;
 
 // ---------------------------------------------------------------------------------------------
-// Paths (§7.3)
+// Paths (docs/internals/twin-semantics.md#query)
 
 /**
  * System names per collection, keyed by lower case: the value is the canonical spelling and the
@@ -117,7 +117,7 @@ const JOB_ROOT = systemNode({
   outcome: systemNode({ deviceMethodResponse: null }),
 });
 
-/** `$` names are system names wherever they appear (user keys cannot contain `$`, §5.1). */
+/** `$` names are system names wherever they appear (user keys cannot contain `$`, docs/internals/twin-semantics.md#limits). */
 const DOLLAR_NAMES = systemNode({
   $metadata: null,
   $version: LEAF,
@@ -153,7 +153,7 @@ type Steps = readonly [Step, ...Step[]];
 function compileSteps(path: PathExpression, context: CompileContext): Steps {
   let segments = path.segments;
   const prefix = collectionPrefix(context.collection);
-  // `devices.capabilities.iotEdge` and the documented `devices.jobs.deviceId` name the collection first (§7.1).
+  // `devices.capabilities.iotEdge` and the documented `devices.jobs.deviceId` name the collection first (docs/internals/twin-semantics.md#query).
   if (
     segments.length > prefix.length &&
     prefix.every((name, i) => {
@@ -257,7 +257,7 @@ function sameSteps(a: Steps, b: Steps, caseSensitive: boolean): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Expressions (§7.4)
+// Expressions (docs/internals/twin-semantics.md#query)
 
 function constantValue(node: ConstantExpression): QueryValue {
   switch (node.kind) {
@@ -282,7 +282,7 @@ function finiteOrUndefined(value: number): number | undefined {
 }
 
 /**
- * Comparison of §7.4: defined only between two values of the same primitive type; `null = null`
+ * Comparison of docs/internals/twin-semantics.md#query: defined only between two values of the same primitive type; `null = null`
  * is true; every other pair (undefined, objects, arrays, mixed types) is undefined.
  */
 function compare(operator: string, a: QueryValue, b: QueryValue): boolean | undefined {
@@ -424,7 +424,7 @@ function compileExpression(node: Expression, context: CompileContext): Evaluate 
     }
     case 'in': {
       const operand = compileExpression(node.operand, context);
-      // §7.4 [I]: true when equal to a listed value; false when defined, primitive and equal to
+      // docs/internals/twin-semantics.md#query [I]: true when equal to a listed value; false when defined, primitive and equal to
       // none; undefined when undefined (or an object/array). NIN negates with the same rule.
       const members = new Set<QueryValue>();
       for (const element of node.list.elements) {
@@ -458,7 +458,7 @@ function compileExpression(node: Expression, context: CompileContext): Evaluate 
 }
 
 // ---------------------------------------------------------------------------------------------
-// SELECT, aggregates, GROUP BY (§7.6)
+// SELECT, aggregates, GROUP BY (docs/internals/twin-semantics.md#query)
 
 interface OutputPath {
   readonly kind: 'path';
@@ -508,7 +508,7 @@ function accumulate(accumulators: readonly Accumulator[], document: JsonObject):
       accumulator.count += 1;
       continue;
     }
-    // §7.6 [I]: non-numbers and missing values are ignored.
+    // docs/internals/twin-semantics.md#query [I]: non-numbers and missing values are ignored.
     const value = accumulator.get(document);
     if (typeof value !== 'number') continue;
     accumulator.count += 1;
@@ -557,7 +557,7 @@ function buildRow(
   const row: JsonObject = {};
   for (const item of items) {
     const value = item.kind === 'path' ? keys[item.groupIndex] : results[item.index];
-    // §7.6 [I]: an undefined value leaves its key out.
+    // docs/internals/twin-semantics.md#query [I]: an undefined value leaves its key out.
     if (value !== undefined) row[item.key] = value;
   }
   return row;
@@ -586,7 +586,7 @@ function compileOutputItems(ast: QueryAst, context: CompileContext): OutputItem[
     } else {
       let key = item.alias;
       if (key === undefined) {
-        // Unaliased aggregates get Cosmos-style `$1`, `$2`, … names (§7.6 [I]).
+        // Unaliased aggregates get Cosmos-style `$1`, `$2`, … names (docs/internals/twin-semantics.md#query [I]).
         unnamed += 1;
         key = `$${String(unnamed)}`;
       }
@@ -612,7 +612,7 @@ function compileOutputItems(ast: QueryAst, context: CompileContext): OutputItem[
 /**
  * Compiles a query once into closures, so running it over many documents walks no syntax tree.
  *
- * Follows twin-semantics §7: paths resolve case-insensitively for root and system names
+ * Follows docs/internals/twin-semantics.md#query: paths resolve case-insensitively for root and system names
  * (output keys use the canonical spelling, `DeviceId` → `deviceId`); a missing path is
  * undefined; WHERE keeps a document only when it evaluates to `true` (three-valued logic, so
  * `tags.env != 'prod'` skips twins without `tags.env`); objects and arrays compare as undefined.
@@ -621,7 +621,7 @@ function compileOutputItems(ast: QueryAst, context: CompileContext): OutputItem[
  * @param options - path case sensitivity and the function set
  * @returns the compiled query
  * @throws {@link QuerySyntaxError} when the query is invalid (the hub answers 400 with its message)
- * @see ../../../../shared/spec/twin-semantics.md §7.3–§7.6
+ * @see docs/internals/twin-semantics.md#query
  * @example
  * ```ts
  * const query = compileQuery("SELECT deviceId FROM devices WHERE tags.env = 'prod'");

@@ -4,7 +4,7 @@
  * over service-view twins, the continuation tokens and page-size rule a hub uses to page
  * results, and the `PagedAsyncIterableIterator` the clients return.
  *
- * @see ../../../../shared/spec/twin-semantics.md §7
+ * @see docs/internals/twin-semantics.md#query
  * @example
  * ```ts
  * import { compileQuery } from '@twinkit/twin-model/query';

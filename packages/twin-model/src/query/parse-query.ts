@@ -17,7 +17,7 @@ import { AGGREGATE_FUNCTIONS, lookupFunction } from './functions.js';
 import { tokenize, type Token } from './lexer.js';
 import { MAX_QUERY_LENGTH, invalidQuery } from './query-error.js';
 
-/** Words that are never a bare property name; `tags.[[group]]` escapes one (§7.1, TV-65). */
+/** Words that are never a bare property name; `tags.[[group]]` escapes one (docs/internals/twin-semantics.md#query, TV-65). */
 const RESERVED_WORDS = new Set([
   'SELECT',
   'TOP',
@@ -353,7 +353,7 @@ class Parser {
     return left;
   }
 
-  // NOT binds looser than comparisons, as in SQL (§7.4): NOT a = b is NOT (a = b).
+  // NOT binds looser than comparisons, as in SQL (docs/internals/twin-semantics.md#query): NOT a = b is NOT (a = b).
   #parseNot(): Expression {
     if (!this.#isWord('NOT')) return this.#parseComparison();
     const token = this.#next();
@@ -571,7 +571,7 @@ function arityText(min: number, max: number): string {
 }
 
 /**
- * Checks the rules that depend only on the query's clauses (§7.2, §7.6): job queries are
+ * Checks the rules that depend only on the query's clauses (docs/internals/twin-semantics.md#query): job queries are
  * `SELECT *` only, and GROUP BY needs a SELECT list.
  *
  * @param ast - a parsed or hand-built query
@@ -613,7 +613,7 @@ export function assertQueryShape(ast: QueryAst): void {
  * @returns the syntax tree
  * @throws {@link QuerySyntaxError} when the text is not a valid query; the message starts with the
  *   hub's "The query is invalid…" sentence and `position` points at the problem
- * @see ../../../../shared/spec/twin-semantics.md §7.1
+ * @see docs/internals/twin-semantics.md#query
  * @example
  * ```ts
  * const ast = parseQuery("SELECT * FROM devices WHERE tags.location.region = 'US'");

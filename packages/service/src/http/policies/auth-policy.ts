@@ -11,13 +11,13 @@ import type { PipelinePolicy } from '../pipeline.js';
 
 /** How long service SAS tokens live and when they are renewed. */
 export interface SasTokenOptions {
-  /** Lifetime of each token. Default 3600 s, as every SDK uses (protocol.md §3.5). */
+  /** Lifetime of each token. Default 3600 s, as every SDK uses (docs/internals/wire-contract.md#token-lifetimes). */
   tokenLifetimeInSeconds: number;
   /** The clock, injectable for tests; milliseconds since the epoch. */
   now?: () => number;
 }
 
-/** Renew a bearer token this long before it expires (Node's rule, protocol.md §3.6). */
+/** Renew a bearer token this long before it expires (Node's rule, docs/internals/wire-contract.md#entra-tokens). */
 const BEARER_REFRESH_MARGIN_IN_MS = 9 * 60 * 1000;
 
 interface CachedToken {
@@ -121,7 +121,7 @@ class AuthorizationCache {
 
 /**
  * Sets `Authorization`: a cached service SAS token (`sr` = the hub host, `skn` = policy name) for
- * named keys, or `Bearer <token>` for token credentials (protocol.md §3.3, §3.6). Runs on every
+ * named keys, or `Bearer <token>` for token credentials (docs/internals/wire-contract.md#sas-resource-uris, docs/internals/wire-contract.md#entra-tokens). Runs on every
  * attempt, so a retry after a long backoff gets a fresh token if the old one is due. It signs
  * only requests to the registry's own origin: a policy that pointed a request elsewhere gets a
  * `TypeError`, and the credential never leaves.

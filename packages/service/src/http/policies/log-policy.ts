@@ -9,7 +9,7 @@ import type {
 
 const log = createLogger('twin:service:http');
 
-/** Headers whose values never reach a log line (house-style 4.5.10, brief rule 10). */
+/** Headers whose values never reach a log line (docs/internals/architecture.md#shared-internals). */
 const REDACTED = new Set([HEADER.authorization, 'cookie', 'set-cookie', 'proxy-authorization']);
 
 function formatHeaders(entries: Iterable<[string, string]>): string {
