@@ -12,8 +12,8 @@ import { describe, expect, it } from 'vitest';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Folders whose citations are checked now. */
-const CHECKED = ['packages/twin-model', 'packages/service', 'docs/internals'];
+/** Folders whose citations (and, in markdown, links between notes) are checked now. */
+const CHECKED = ['packages/twin-model', 'packages/service', 'docs', 'examples'];
 
 /**
  * Folders to add to {@link CHECKED} once their own branches have rewritten their comments: they
