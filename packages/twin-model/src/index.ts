@@ -73,8 +73,6 @@ export { formatPath, getAtPath, parsePath, patchTouchesPath } from './path.js';
 export {
   createStoredTwin,
   replaceTwin,
-  toDeviceTwin,
-  toServiceTwin,
   updateReported,
   updateTwin,
   type ReportedWriteOptions,
@@ -84,6 +82,7 @@ export {
   type TwinWriteOptions,
   type TwinWriteResult,
 } from './twin-document.js';
+export { toDeviceTwin, toServiceTwin } from './twin-views.js';
 
 // --- errors (also at @twinkit/twin-model/errors) ---
 export {

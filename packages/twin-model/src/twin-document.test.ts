@@ -15,13 +15,12 @@ import { checkDesiredVersion, formatEtag } from './version.js';
 import {
   createStoredTwin,
   replaceTwin,
-  toDeviceTwin,
-  toServiceTwin,
   updateReported,
   updateTwin,
   type StoredTwin,
   type TwinWriteOptions,
 } from './twin-document.js';
+import { toDeviceTwin, toServiceTwin } from './twin-views.js';
 
 const t0 = new Date('2024-01-01T00:00:00Z');
 const t1 = new Date('2024-06-01T10:00:00.1234567Z');
