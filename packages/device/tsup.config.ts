@@ -24,8 +24,7 @@ export default defineConfig([
     entry: { ...entry, amqp: 'src/transport/amqp/index.ts' },
     outDir: 'dist/node',
     platform: 'node',
-    format: ['esm', 'cjs'],
-    dts: true,
+    format: ['esm'],
     esbuildOptions(options) {
       options.conditions = ['node'];
     },
@@ -36,10 +35,16 @@ export default defineConfig([
     outDir: 'dist/web',
     platform: 'neutral',
     format: ['esm'],
-    dts: false,
     esbuildOptions(options) {
       options.conditions = ['worker', 'browser'];
       options.mainFields = ['module', 'main'];
     },
+  },
+  {
+    entry: { ...entry, amqp: 'src/transport/amqp/index.ts' },
+    outDir: 'dist/types',
+    format: ['esm'],
+    clean: true,
+    dts: { only: true },
   },
 ]);

@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
-// The hub is Node-only: one node build, ESM + CJS with declarations. Dependencies (and
-// @twinkit/twin-model) stay external. src/cli.ts starts with a `#!/usr/bin/env node` line, which
+// The hub is Node-only: one node build, ES modules with declarations (Node >= 20.19 also loads
+// them from `require`). Dependencies (and @twinkit/twin-model) stay external. src/cli.ts starts with a `#!/usr/bin/env node` line, which
 // tsup keeps (and marks the output executable), so the `twinkit-hub` bin runs dist/cli.js directly.
 export default defineConfig({
   entry: {
@@ -9,7 +9,7 @@ export default defineConfig({
     testing: 'src/testing.ts',
     cli: 'src/cli.ts',
   },
-  format: ['esm', 'cjs'],
+  format: ['esm'],
   target: 'node20',
   platform: 'node',
   dts: { entry: { index: 'src/index.ts', testing: 'src/testing.ts' } },

@@ -5,7 +5,7 @@ import { defineConfig } from 'tsup';
 // external so apps that also use the device SDK load one copy of the shared error classes.
 export default defineConfig({
   entry: { index: 'src/index.ts' },
-  format: ['esm', 'cjs'],
+  format: ['esm'],
   target: 'es2022',
   platform: 'neutral',
   dts: true,

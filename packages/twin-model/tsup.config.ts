@@ -10,13 +10,14 @@ export default defineConfig({
     // Shared client internals (logger, backoff, abort); not public API, see its module comment.
     'internal/index': 'src/internal/index.ts',
   },
-  format: ['esm', 'cjs'],
+  format: ['esm'],
   target: 'es2022',
   platform: 'neutral',
   dts: true,
   sourcemap: true,
   clean: true,
   treeshake: true,
-  // Shared chunks in both formats, so HubError and friends are one class across every entry.
+  // Shared chunks, so HubError and friends are one class across every entry. ES modules only:
+  // `require()` on Node >= 20.19 loads the same modules, so there is never a second copy.
   splitting: true,
 });

@@ -22,7 +22,8 @@ import {
 } from './helpers.js';
 
 const waitOptions = { timeout: DEADLINE_IN_MS, interval: 10 };
-const SHORT_TIMEOUT_IN_MS = 300;
+// Long enough for open() on a loaded CI machine, far below the hub's held-back answer.
+const SHORT_TIMEOUT_IN_MS = 1_500;
 const LONG_DELAY_IN_MS = 10_000;
 
 async function connectedDevice(testHub: TestHub, operationTimeoutInMs = DEADLINE_IN_MS) {

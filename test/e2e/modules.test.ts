@@ -18,13 +18,20 @@ describe('module identity twins', () => {
     const registry = createRegistry(testHub);
     const device = await testHub.createDevice('myDeviceId');
     const created = await testHub.hub.createModule('myDeviceId', 'myModule');
-    expect(created.connectionString).toContain('HostName=localhost;');
+    expect(created.connectionString).toContain(`HostName=localhost:${String(testHub.mqttPort)};`);
     expect(created.connectionString).toContain('ModuleId=myModule');
 
     await using deviceClient = createDeviceClient(testHub, device.connectionString);
+    // The host name stays clean (it is what the SAS token names); the socket goes to the gateway.
     await using moduleClient = createDeviceClient(
       testHub,
-      `${created.connectionString};GatewayHostName=127.0.0.1:${String(testHub.mqttPort)}`,
+      formatDeviceConnectionString({
+        hostName: 'localhost',
+        deviceId: 'myDeviceId',
+        moduleId: 'myModule',
+        sharedAccessKey: created.primaryKey,
+        gatewayHostName: `127.0.0.1:${String(testHub.mqttPort)}`,
+      }),
     );
     expect(moduleClient.identity).toMatchObject({
       hostName: 'localhost',

@@ -3,7 +3,8 @@
  * `twinkit-hub`: run the local IoT Hub from a terminal or a CI script.
  *
  *   twinkit-hub start [--data DIR | --in-memory] [--host ADDR] [--host-name NAME] [--https-port N]
- *                     [--mqtt-port N] [--amqp-port N] [--standard-ports] [--plain-http] [--json]
+ *                     [--mqtt-port N] [--amqp-port N] [--standard-ports] [--plain-http]
+ *                     [--cors ORIGIN]... [--json]
  *   twinkit-hub device create <id> [--data DIR] [--host-name NAME] [--json]
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,14 +13,10 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  createSasToken,
-  formatDeviceConnectionString,
-  formatServiceConnectionString,
-  parseServiceConnectionString,
-} from '@twinkit/twin-model/protocol';
+import { createSasToken, formatDeviceConnectionString } from '@twinkit/twin-model/protocol';
 import { WELL_KNOWN_POLICIES } from './auth/policies.js';
 import { createHub } from './hub.js';
+import { assertValidCorsOrigins } from './rest/cors.js';
 import { listen, type HubServer } from './node/listen.js';
 
 const DEFAULT_DATA_DIR = '.twinkit-hub';
@@ -45,6 +42,8 @@ Options of "start":
   --standard-ports    Use IoT Hub's ports 443, 8883 and 5671, so unmodified Azure SDKs connect with
                       HostName=localhost (443 needs root or CAP_NET_BIND_SERVICE).
   --plain-http        Serve plain HTTP instead of HTTPS (only on loopback addresses).
+  --cors ORIGIN       Let web pages from ORIGIN (e.g. http://localhost:5173, or * for any) call the
+                      REST API (CORS); repeat for several. Off by default, as on Azure IoT Hub.
   --json              Print one JSON line when ready instead of the text summary:
                       {"serviceConnectionString":…,"caFile":…,"endpoints":{…}}
 
@@ -84,10 +83,6 @@ function port(value: string | undefined, name: string): number | undefined {
   return parsed;
 }
 
-function hostWithPort(hostName: string, boundPort: number, standard: number): string {
-  return boundPort === standard ? hostName : `${hostName}:${String(boundPort)}`;
-}
-
 async function start(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -101,6 +96,7 @@ async function start(args: string[]): Promise<void> {
       'amqp-port': { type: 'string' },
       'standard-ports': { type: 'boolean', default: false },
       'plain-http': { type: 'boolean', default: false },
+      cors: { type: 'string', multiple: true, default: [] },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -118,8 +114,14 @@ async function start(args: string[]): Promise<void> {
   const mqttPort = port(values['mqtt-port'], '--mqtt-port') ?? 8883;
   const amqpPort = port(values['amqp-port'], '--amqp-port') ?? 5671;
 
+  try {
+    assertValidCorsOrigins(values.cors);
+  } catch (error) {
+    fail(`--cors: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const hub = await createHub({
     hostName: values['host-name'],
+    corsOrigins: values.cors,
     ...(dataDir === undefined ? {} : { dataDir }),
   });
   let server: HubServer;
@@ -143,11 +145,7 @@ async function start(args: string[]): Promise<void> {
     caFile = join(tempDir, 'ca.pem');
     writeFileSync(caFile, hub.caCertificate);
   }
-  const parts = parseServiceConnectionString(hub.serviceConnectionString);
-  const serviceConnectionString = formatServiceConnectionString({
-    ...parts,
-    hostName: hostWithPort(hub.hostName, server.ports.https, 443),
-  });
+  const serviceConnectionString = hub.serviceConnectionString;
   const scheme = values['plain-http'] ? 'http' : 'https';
   const endpoints: Record<string, string | null> = {
     https: `${scheme}://${hub.hostName}:${String(server.ports.https)}`,

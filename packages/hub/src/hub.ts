@@ -21,6 +21,7 @@ import { attachAmqpEndpoint, type AmqpEndpoint } from './amqp/amqp-endpoint.js';
 import { attachMqttEndpoint } from './mqtt/core-adapter.js';
 import type { MqttEndpoint } from './mqtt/mqtt-endpoint.js';
 import { createRestApp } from './rest/app.js';
+import { assertValidCorsOrigins } from './rest/cors.js';
 import { assertValidId, type IdentityRecord } from './state/identity.js';
 import { loadOrCreateDevCertificates, type DevCertificates } from './tls/dev-certificates.js';
 
@@ -47,6 +48,12 @@ export interface HubOptions {
   ifMatchMode?: 'strict' | 'ignore-unquoted';
   /** Largest query page (clamps `x-ms-max-item-count`); default 100. */
   maxPageSize?: number;
+  /**
+   * Origins allowed to call the REST API from a web page (CORS), such as
+   * `http://localhost:5173`, or `*` for any. Default none: browsers then refuse cross-origin
+   * calls, as they do against Azure IoT Hub.
+   */
+  corsOrigins?: readonly string[];
 }
 
 /** A device or module identity created through {@link Hub.createDevice} / {@link Hub.createModule}. */
@@ -54,9 +61,35 @@ export interface CreatedIdentity {
   deviceId: string;
   primaryKey: string;
   secondaryKey: string;
-  /** `HostName=<hostName>;DeviceId=…[;ModuleId=…];SharedAccessKey=<primary key>`. */
+  /**
+   * `HostName=<hostName>[:<port>];DeviceId=…[;ModuleId=…];SharedAccessKey=<primary key>`, for the
+   * default transport (MQTT over TLS): while the hub is served by `listen()` on a port other than
+   * IoT Hub's 8883, the host name carries the MQTT port.
+   */
   connectionString: string;
+  /** The same credentials with the port of each endpoint (no port on IoT Hub's standard ones). */
+  connectionStrings: DeviceConnectionStrings;
 }
+
+/** One device connection string per endpoint the device can dial. */
+export interface DeviceConnectionStrings {
+  /** MQTT over TLS (`mqtt()`); IoT Hub's port is 8883. */
+  mqtt: string;
+  /** AMQP over TLS (`amqp()`); IoT Hub's port is 5671. */
+  amqp: string;
+  /** MQTT or AMQP over WebSocket (`mqtt({ webSocket: true })`), on the HTTPS port; IoT Hub's is 443. */
+  webSocket: string;
+}
+
+/** The ports `listen()` serves a hub on, so connection strings can name them. @internal */
+export interface ServedPorts {
+  https?: number;
+  mqtt?: number;
+  amqp?: number;
+}
+
+/** IoT Hub's own ports: a connection string names a port only when the hub serves another one. */
+export const STANDARD_PORTS = Object.freeze({ https: 443, mqtt: 8883, amqp: 5671 });
 
 /** A module identity created through {@link Hub.createModule}. */
 export interface CreatedModuleIdentity extends CreatedIdentity {
@@ -79,7 +112,11 @@ export interface HubFaultControls extends HubFaults {
 export interface Hub extends AsyncDisposable {
   /** The host name SAS tokens and connection strings use. */
   readonly hostName: string;
-  /** `HostName=<hostName>;SharedAccessKeyName=iothubowner;SharedAccessKey=…` (the first policy when iothubowner is not configured). */
+  /**
+   * `HostName=<hostName>[:<port>];SharedAccessKeyName=iothubowner;SharedAccessKey=…` (the first
+   * policy when iothubowner is not configured); while `listen()` serves the hub on a port other
+   * than 443, the host name carries the HTTPS port.
+   */
   readonly serviceConnectionString: string;
   /** PEM of the development CA that signed the hub's TLS certificate. */
   readonly caCertificate: string;
@@ -127,6 +164,8 @@ interface HubInternals {
   certificates: DevCertificates;
   mqtt: MqttEndpoint;
   amqp: AmqpEndpoint;
+  /** Set by `listen()` while it serves the hub. */
+  served: ServedPorts;
 }
 
 const internals = new WeakMap<Hub, HubInternals>();
@@ -147,10 +186,11 @@ export function hubInternals(hub: Hub): HubInternals {
 
 class LocalHub implements Hub {
   readonly hostName: string;
-  readonly serviceConnectionString: string;
   readonly caCertificate: string;
   readonly caFile: string | undefined;
   readonly faults: HubFaultControls;
+  readonly served: ServedPorts = {};
+  readonly #serviceCredentials: { keyName: string; key: string } | undefined;
   readonly #core: HubCore;
   readonly #mqtt: MqttEndpoint;
   readonly #amqp: AmqpEndpoint;
@@ -189,14 +229,25 @@ class LocalHub implements Hub {
     this.caFile = certificates.caFile;
     const policy =
       core.policies.find((candidate) => candidate.keyName === 'iothubowner') ?? core.policies[0];
-    this.serviceConnectionString =
-      policy === undefined
-        ? ''
-        : formatServiceConnectionString({
-            hostName: core.hostName,
-            sharedAccessKeyName: policy.keyName,
-            sharedAccessKey: policy.primaryKey,
-          });
+    this.#serviceCredentials =
+      policy === undefined ? undefined : { keyName: policy.keyName, key: policy.primaryKey };
+  }
+
+  get serviceConnectionString(): string {
+    if (this.#serviceCredentials === undefined) return '';
+    return formatServiceConnectionString({
+      hostName: this.#hostFor('https'),
+      sharedAccessKeyName: this.#serviceCredentials.keyName,
+      sharedAccessKey: this.#serviceCredentials.key,
+    });
+  }
+
+  /** The host name, with the port the hub serves `endpoint` on unless it is IoT Hub's own. */
+  #hostFor(endpoint: keyof ServedPorts): string {
+    const port = this.served[endpoint];
+    return port === undefined || port === STANDARD_PORTS[endpoint]
+      ? this.hostName
+      : `${this.hostName}:${String(port)}`;
   }
 
   // A bound property rather than a method, so `{ fetch: hub.fetch }` works as tests and docs pass it.
@@ -236,22 +287,24 @@ class LocalHub implements Hub {
   #describe(identity: IdentityRecord): CreatedIdentity {
     const primaryKey = identity.authentication.symmetricKey.primaryKey ?? '';
     const secondaryKey = identity.authentication.symmetricKey.secondaryKey ?? '';
-    const parts: {
-      hostName: string;
-      deviceId: string;
-      moduleId?: string;
-      sharedAccessKey: string;
-    } = {
-      hostName: this.hostName,
-      deviceId: identity.deviceId,
-      sharedAccessKey: primaryKey,
+    const format = (endpoint: keyof ServedPorts) =>
+      formatDeviceConnectionString({
+        hostName: this.#hostFor(endpoint),
+        deviceId: identity.deviceId,
+        ...(identity.moduleId === undefined ? {} : { moduleId: identity.moduleId }),
+        sharedAccessKey: primaryKey,
+      });
+    const connectionStrings: DeviceConnectionStrings = {
+      mqtt: format('mqtt'),
+      amqp: format('amqp'),
+      webSocket: format('https'),
     };
-    if (identity.moduleId !== undefined) parts.moduleId = identity.moduleId;
     return {
       deviceId: identity.deviceId,
       primaryKey,
       secondaryKey,
-      connectionString: formatDeviceConnectionString(parts),
+      connectionString: connectionStrings.mqtt,
+      connectionStrings,
     };
   }
 
@@ -301,7 +354,9 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       `maxPageSize must be a positive integer, got ${String(options.maxPageSize)}.`,
     );
   }
-  const certificates = await loadOrCreateDevCertificates({ hostName, dataDir: options.dataDir });
+  const corsOrigins = options.corsOrigins ?? [];
+  assertValidCorsOrigins(corsOrigins);
+  const certificates = loadOrCreateDevCertificates({ hostName, dataDir: options.dataDir });
   const faults = new FaultInjector();
   const core = new HubCore({
     hostName,
@@ -315,10 +370,11 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     core,
     authenticator,
     paging: { maxPageSize: options.maxPageSize, secret: randomBytes(32).toString('base64') },
+    corsOrigins,
   });
   const mqtt = await attachMqttEndpoint(core);
   const amqp = attachAmqpEndpoint(core);
   const hub = new LocalHub(core, mqtt, amqp, certificates, fetch);
-  internals.set(hub, { core, certificates, mqtt, amqp });
+  internals.set(hub, { core, certificates, mqtt, amqp, served: hub.served });
   return hub;
 }

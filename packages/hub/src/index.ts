@@ -19,6 +19,7 @@ export {
   createHub,
   type CreatedIdentity,
   type CreatedModuleIdentity,
+  type DeviceConnectionStrings,
   type Hub,
   type HubFaultControls,
   type HubOptions,

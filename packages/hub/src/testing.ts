@@ -1,6 +1,7 @@
 /**
  * Test helpers: `startTestHub()` starts an in-memory hub listening on 127.0.0.1 with ephemeral
- * ports, disposable with `await using`; `createTestAccessToken()` mints Bearer JWTs for a hub
+ * ports, disposable with `await using`; `createTestClientCertificate()` makes a self-signed
+ * certificate for X.509 devices; `createTestAccessToken()` mints Bearer JWTs for a hub
  * configured with a `tokenIssuer`.
  *
  * @example
@@ -14,15 +15,12 @@
  *
  * @module @twinkit/hub/testing
  */
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { SignJWT } from 'jose';
-import {
-  formatDeviceConnectionString,
-  parseServiceConnectionString,
-  formatServiceConnectionString,
-} from '@twinkit/twin-model/protocol';
 import { IOT_HUB_AUDIENCE } from './auth/authenticate-request.js';
-import { createHub, type Hub, type HubOptions } from './hub.js';
+import { createHub, type CreatedIdentity, type Hub, type HubOptions } from './hub.js';
 import { listen, type HubServer } from './node/listen.js';
+import { createCertificate } from './tls/x509-certificate-builder.js';
 
 /** Options of {@link startTestHub}. */
 export interface StartTestHubOptions extends HubOptions {
@@ -48,10 +46,10 @@ export interface TestHub extends AsyncDisposable {
    * Registers a device with generated keys.
    *
    * @param deviceId - the id
-   * @returns its connection string (`HostName=<host>:<port>` when listening: the MQTT port when
-   *   the hub serves MQTT, else the HTTPS port) and primary key
+   * @returns its keys and connection strings: `connectionString` names the MQTT port when
+   *   listening, `connectionStrings` one per endpoint (MQTT, AMQP, WebSocket)
    */
-  createDevice(deviceId: string): Promise<{ connectionString: string; primaryKey: string }>;
+  createDevice(deviceId: string): Promise<CreatedIdentity>;
   /** Stops the server and closes the hub. */
   close(): Promise<void>;
 }
@@ -80,17 +78,6 @@ export async function startTestHub(options: StartTestHubOptions = {}): Promise<T
       throw error;
     }
   }
-  const withPort = (port: number | undefined) =>
-    port === undefined ? hub.hostName : `${hub.hostName}:${String(port)}`;
-  let serviceConnectionString = hub.serviceConnectionString;
-  if (server !== undefined) {
-    const parts = parseServiceConnectionString(serviceConnectionString);
-    serviceConnectionString = formatServiceConnectionString({
-      ...parts,
-      hostName: withPort(server.ports.https),
-    });
-  }
-  const devicePort = server === undefined ? undefined : (server.ports.mqtt ?? server.ports.https);
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
@@ -102,17 +89,9 @@ export async function startTestHub(options: StartTestHubOptions = {}): Promise<T
   const testHub: TestHub = {
     hub,
     fetch: (input, init) => hub.fetch(input, init),
-    serviceConnectionString,
+    serviceConnectionString: hub.serviceConnectionString,
     caCertificate: hub.caCertificate,
-    async createDevice(deviceId) {
-      const created = await hub.createDevice(deviceId);
-      const connectionString = formatDeviceConnectionString({
-        hostName: withPort(devicePort),
-        deviceId,
-        sharedAccessKey: created.primaryKey,
-      });
-      return { connectionString, primaryKey: created.primaryKey };
-    },
+    createDevice: (deviceId) => hub.createDevice(deviceId),
     close,
     [Symbol.asyncDispose]: close,
   };
@@ -167,4 +146,57 @@ export async function createTestAccessToken(
     .setExpirationTime(expires);
   if (options.issuer !== undefined) jwt = jwt.setIssuer(options.issuer);
   return { token: await jwt.sign(key), expiresOnTimestamp: expires * 1000 };
+}
+
+/** A self-signed client certificate from {@link createTestClientCertificate}. */
+export interface TestClientCertificate {
+  /** PEM certificate, for the device's TLS `cert`. */
+  cert: string;
+  /** PKCS#8 PEM private key, for the device's TLS `key`. */
+  key: string;
+  /** Upper-case hex SHA-1 thumbprint, what a self-signed X.509 device identity registers. */
+  sha1Thumbprint: string;
+  /** Upper-case hex SHA-256 thumbprint. */
+  sha256Thumbprint: string;
+}
+
+/**
+ * Creates a self-signed ECDSA P-256 client certificate for testing X.509 (thumbprint)
+ * authentication against the hub: register the thumbprint on a device, then connect with the
+ * certificate and key.
+ *
+ * @param commonName - the subject CN; IoT Hub expects the device id
+ * @param options - `validForDays` (default 1)
+ * @returns the PEM certificate, key and thumbprints
+ * @example
+ * ```ts
+ * const certificate = createTestClientCertificate('dev-1');
+ * // register certificate.sha1Thumbprint as the device's primary thumbprint
+ * ```
+ */
+export function createTestClientCertificate(
+  commonName: string,
+  options: { validForDays?: number } = {},
+): TestClientCertificate {
+  const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const now = Date.now();
+  const dayInMs = 86_400_000;
+  const cert = createCertificate({
+    subject: { commonName },
+    notBefore: new Date(now - dayInMs),
+    notAfter: new Date(now + (options.validForDays ?? 1) * dayInMs),
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    keyUsage: ['digitalSignature'],
+    extendedKeyUsage: ['clientAuth'],
+  });
+  const raw = new X509Certificate(cert).raw;
+  const thumbprint = (algorithm: string) =>
+    createHash(algorithm).update(raw).digest('hex').toUpperCase();
+  return {
+    cert,
+    key: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    sha1Thumbprint: thumbprint('sha1'),
+    sha256Thumbprint: thumbprint('sha256'),
+  };
 }

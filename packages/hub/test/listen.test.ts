@@ -184,3 +184,23 @@ describe('startTestHub', () => {
     expect(response.status).toBe(200);
   });
 });
+
+describe('connection strings of a served hub', () => {
+  it('name the port of each endpoint the hub listens on, and drop them when it stops', async () => {
+    await using hub = await createHub();
+    const server = await listen(hub, { httpsPort: 0, mqttPort: 0, amqpPort: 0 });
+    const { https, mqtt, amqp } = server.ports;
+    const served = await hub.createDevice('dev-1');
+    expect(served.connectionString).toContain(`HostName=localhost:${String(mqtt)};`);
+    expect(served.connectionStrings).toEqual({
+      mqtt: served.connectionString,
+      amqp: expect.stringContaining(`HostName=localhost:${String(amqp)};DeviceId=dev-1;`),
+      webSocket: expect.stringContaining(`HostName=localhost:${String(https)};DeviceId=dev-1;`),
+    });
+    expect(hub.serviceConnectionString).toContain(`HostName=localhost:${String(https)};`);
+    await server.close();
+    const unserved = await hub.createDevice('dev-2');
+    expect(unserved.connectionString).toMatch(/^HostName=localhost;DeviceId=dev-2;/);
+    expect(hub.serviceConnectionString).toMatch(/^HostName=localhost;/);
+  });
+});

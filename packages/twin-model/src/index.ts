@@ -91,6 +91,7 @@ export {
   ConnectionRefusedError,
   DeviceNotFoundError,
   HubError,
+  KNOWN_HUB_ERROR_CODES,
   KnownHubErrorCode,
   ModuleNotFoundError,
   NotFoundError,
@@ -132,6 +133,9 @@ export {
   type CreateHubErrorInput,
   type HubErrorCode,
   type HubErrorName,
+  type KnownHubErrorCodeName,
+  type TransportErrorName,
+  type TransportErrorOptions,
   type ValidationIssue,
 } from './errors/index.js';
 

@@ -1,9 +1,6 @@
-import { createHash, webcrypto } from 'node:crypto';
-// @peculiar/x509 needs the Reflect metadata API before it loads (the hub ships a small polyfill).
-import '../tls/reflect-metadata.js';
-import * as x509 from '@peculiar/x509';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
+import { createTestClientCertificate } from '../testing.js';
 import { closed, MessageLog, startMqttTestHub } from './mqtt-test-hub.js';
 
 const GET = (rid: string) => `$iothub/twin/GET/?$rid=${rid}`;
@@ -12,31 +9,10 @@ const PATCH = (rid: string, version?: number) =>
 const RES = '$iothub/twin/res/';
 const DESIRED = '$iothub/twin/PATCH/properties/desired/';
 
-const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-
 /** A self-signed client certificate, its PKCS#8 key and its SHA-1 thumbprint. */
-async function createClientCertificate(
-  commonName: string,
-): Promise<{ cert: string; key: string; sha1: string }> {
-  x509.cryptoProvider.set(webcrypto);
-  const keys = await webcrypto.subtle.generateKey(ECDSA, true, ['sign', 'verify']);
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01',
-    name: `CN=${commonName}`,
-    notBefore: new Date(Date.now() - 86_400_000),
-    notAfter: new Date(Date.now() + 86_400_000),
-    signingAlgorithm: ECDSA,
-    keys,
-  });
-  const key = x509.PemConverter.encode(
-    await webcrypto.subtle.exportKey('pkcs8', keys.privateKey),
-    'PRIVATE KEY',
-  );
-  const sha1 = createHash('sha1')
-    .update(new Uint8Array(certificate.rawData))
-    .digest('hex')
-    .toUpperCase();
-  return { cert: certificate.toString('pem'), key, sha1 };
+function createClientCertificate(commonName: string): { cert: string; key: string; sha1: string } {
+  const { cert, key, sha1Thumbprint } = createTestClientCertificate(commonName);
+  return { cert, key, sha1: sha1Thumbprint };
 }
 
 afterEach(() => {
@@ -139,8 +115,8 @@ describe('MqttEndpoint', () => {
 
     it('authenticates a self-signed X.509 device by the thumbprint of its TLS client certificate', async () => {
       await using hub = await startMqttTestHub();
-      const good = await createClientCertificate('x509-dev');
-      const wrong = await createClientCertificate('someone-else');
+      const good = createClientCertificate('x509-dev');
+      const wrong = createClientCertificate('someone-else');
       const created = await hub.serviceRequest('PUT', '/devices/x509-dev', {
         deviceId: 'x509-dev',
         authentication: {

@@ -13,7 +13,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
-import { hubInternals, type Hub } from '../hub.js';
+import { hubInternals, STANDARD_PORTS, type Hub } from '../hub.js';
 
 /** Options of {@link listen}. */
 export interface ListenOptions {
@@ -51,8 +51,6 @@ export interface HubServer extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-const STANDARD_PORTS = Object.freeze({ https: 443, mqtt: 8883, amqp: 5671 });
-
 /**
  * Whether an address is a loopback address (127.0.0.0/8, ::1, `localhost`).
  *
@@ -81,7 +79,7 @@ export function isLoopback(host: string): boolean {
  * ```
  */
 export async function listen(hub: Hub, options: ListenOptions = {}): Promise<HubServer> {
-  const { core, certificates } = hubInternals(hub);
+  const { core, certificates, served } = hubInternals(hub);
   const host = options.host ?? '127.0.0.1';
   if (options.plainHttp === true && !isLoopback(host)) {
     throw new RangeError(
@@ -194,9 +192,16 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
 
   const scheme = options.plainHttp === true ? 'http' : 'https';
   const urlHost = isIP(host) === 6 ? `[${host}]` : host;
+  // Connection strings the hub hands out from now on name these ports (until this server closes).
+  Object.assign(served, ports);
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      if (served.https === ports.https) {
+        delete served.https;
+        delete served.mqtt;
+        delete served.amqp;
+      }
       await Promise.allSettled(closers.map((closeEndpoint) => closeEndpoint()));
       await closeHttp();
     })();

@@ -14,6 +14,7 @@ import {
   toIdentityJson,
 } from '../state/identity.js';
 import { handleBulk } from './bulk.js';
+import { corsMiddleware } from './cors.js';
 import { errorResponse, jsonResponse, toErrorResponse } from './error-response.js';
 import { hubFailure } from './hub-failure.js';
 import { readJson } from './read-json.js';
@@ -24,6 +25,8 @@ export interface RestAppOptions {
   core: HubCore;
   authenticator: RequestAuthenticator;
   paging: QueryPaging;
+  /** Origins allowed to call the API from a web page; empty → no CORS headers at all. */
+  corsOrigins: readonly string[];
 }
 
 type Handler = (request: Request, params: Record<string, string>) => Promise<Response>;
@@ -38,6 +41,7 @@ type Handler = (request: Request, params: Record<string, string>) => Promise<Res
 export function createRestApp(options: RestAppOptions): (request: Request) => Promise<Response> {
   const { core, authenticator } = options;
   const app = new Hono({ strict: true });
+  if (options.corsOrigins.length > 0) app.use(corsMiddleware(options.corsOrigins));
 
   const route =
     (

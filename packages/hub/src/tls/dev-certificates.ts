@@ -1,18 +1,18 @@
 /**
- * The development CA and the hub's TLS server certificate, created with @peculiar/x509 on
- * WebCrypto (ECDSA P-256) on first start and kept with the data, so clients trust the hub once
- * (`NODE_EXTRA_CA_CERTS=<dataDir>/ca.pem`, or a `ca` option) and keep trusting it across restarts.
+ * The development CA and the hub's TLS server certificate (ECDSA P-256), created on first start
+ * and kept with the data, so clients trust the hub once (`NODE_EXTRA_CA_CERTS=<dataDir>/ca.pem`,
+ * or a `ca` option) and keep trusting it across restarts.
  */
-import { webcrypto, X509Certificate as NodeX509Certificate } from 'node:crypto';
-
-type CryptoKey = webcrypto.CryptoKey;
-type CryptoKeyPair = webcrypto.CryptoKeyPair;
+import {
+  createPrivateKey,
+  generateKeyPairSync,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-// Must come before @peculiar/x509: tsyringe checks for Reflect metadata when it loads.
-import './reflect-metadata.js';
-import * as x509 from '@peculiar/x509';
+import { createCertificate } from './x509-certificate-builder.js';
 
 /** The files kept in the data directory. */
 export const CERTIFICATE_FILES = Object.freeze({
@@ -34,20 +34,8 @@ export interface DevCertificates {
   caFile?: string;
 }
 
-const ALGORITHM: webcrypto.EcKeyGenParams & webcrypto.EcdsaParams = {
-  name: 'ECDSA',
-  namedCurve: 'P-256',
-  hash: 'SHA-256',
-};
 const DAY_IN_MS = 86_400_000;
-
-let providerReady = false;
-function useNodeCrypto(): void {
-  if (!providerReady) {
-    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-    providerReady = true;
-  }
-}
+const ORGANIZATION = 'twinkit (development only)';
 
 /**
  * Loads the development certificates from a data directory, creating what is missing: the CA
@@ -58,11 +46,10 @@ function useNodeCrypto(): void {
  *   (omitted → everything stays in memory)
  * @returns the PEM material
  */
-export async function loadOrCreateDevCertificates(options: {
+export function loadOrCreateDevCertificates(options: {
   hostName: string;
   dataDir?: string | undefined;
-}): Promise<DevCertificates> {
-  useNodeCrypto();
+}): DevCertificates {
   const { dataDir, hostName } = options;
   const names = requiredNames(hostName);
   const file = (name: keyof typeof CERTIFICATE_FILES) =>
@@ -79,17 +66,17 @@ export async function loadOrCreateDevCertificates(options: {
 
   let caPem = read('caCertificate');
   let caKeyPem = read('caKey');
-  let caKeys: { privateKey: CryptoKey; publicKey: CryptoKey } | undefined;
+  let caKey: KeyObject | undefined;
   if (caPem === undefined || caKeyPem === undefined || certificateExpiresSoon(caPem)) {
-    const created = await createCa();
+    const created = createCa();
     caPem = created.certificate;
     caKeyPem = created.keyPem;
-    caKeys = created.keys;
+    caKey = created.privateKey;
     write('caKey', caKeyPem, true);
     write('caCertificate', caPem, false);
   }
-  let serverPem = caKeys === undefined ? read('serverCertificate') : undefined;
-  let serverKeyPem = caKeys === undefined ? read('serverKey') : undefined;
+  let serverPem = caKey === undefined ? read('serverCertificate') : undefined;
+  let serverKeyPem = caKey === undefined ? read('serverKey') : undefined;
   if (
     serverPem === undefined ||
     serverKeyPem === undefined ||
@@ -97,8 +84,8 @@ export async function loadOrCreateDevCertificates(options: {
     !coversNames(serverPem, names) ||
     !issuedBy(serverPem, caPem)
   ) {
-    const signingKey = caKeys?.privateKey ?? (await importPrivateKey(caKeyPem));
-    const created = await createServerCertificate(caPem, signingKey, names);
+    const signingKey = caKey ?? importPrivateKey(caKeyPem);
+    const created = createServerCertificate(caPem, signingKey, names);
     serverPem = created.certificate;
     serverKeyPem = created.keyPem;
     write('serverKey', serverKeyPem, true);
@@ -122,95 +109,68 @@ function requiredNames(hostName: string): { dns: string[]; ip: string[] } {
   return { dns: [...dns], ip: [...ip] };
 }
 
-async function generateKeys(): Promise<CryptoKeyPair> {
-  return await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
+function generateKeys(): { privateKey: KeyObject; publicKey: KeyObject } {
+  return generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 }
 
-async function exportKeyPem(key: CryptoKey): Promise<string> {
-  const der = await webcrypto.subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+function exportKeyPem(key: KeyObject): string {
+  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
-async function importPrivateKey(pem: string): Promise<CryptoKey> {
-  const der = x509.PemConverter.decode(pem)[0];
-  if (der === undefined)
+function importPrivateKey(pem: string): KeyObject {
+  try {
+    return createPrivateKey(pem);
+  } catch (error) {
     throw new Error(
-      'The development CA key file is empty or not PEM; delete ca.pem and ca-key.pem to recreate them.',
+      'The development CA key file (ca-key.pem) is not a readable PEM private key; delete ca.pem and ca-key.pem in the data directory to recreate them (clients must then trust the new ca.pem).',
+      { cause: error },
     );
-  return webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, false, ['sign']);
+  }
 }
 
-async function createCa(): Promise<{ certificate: string; keyPem: string; keys: CryptoKeyPair }> {
-  const keys = await generateKeys();
+function createCa(): { certificate: string; keyPem: string; privateKey: KeyObject } {
+  const keys = generateKeys();
   const now = Date.now();
-  const certificate = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
-    name: 'CN=twinkit-hub Development CA, O=twinkit (development only)',
+  const certificate = createCertificate({
+    subject: { commonName: 'twinkit-hub Development CA', organization: ORGANIZATION },
     notBefore: new Date(now - DAY_IN_MS),
     notAfter: new Date(now + 10 * 365 * DAY_IN_MS),
-    signingAlgorithm: ALGORITHM,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
-        true,
-      ),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    isCertificateAuthority: true,
+    keyUsage: ['keyCertSign', 'cRLSign'],
   });
-  return {
-    certificate: certificate.toString('pem'),
-    keyPem: await exportKeyPem(keys.privateKey),
-    keys,
-  };
+  return { certificate, keyPem: exportKeyPem(keys.privateKey), privateKey: keys.privateKey };
 }
 
-async function createServerCertificate(
+function createServerCertificate(
   caPem: string,
-  caKey: CryptoKey,
+  caKey: KeyObject,
   names: { dns: string[]; ip: string[] },
-): Promise<{ certificate: string; keyPem: string }> {
-  const ca = new x509.X509Certificate(caPem);
-  const keys = await generateKeys();
+): { certificate: string; keyPem: string } {
+  const keys = generateKeys();
   const now = Date.now();
-  const certificate = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: `CN=${names.dns[names.dns.length - 1] ?? 'localhost'}, O=twinkit (development only)`,
-    issuer: ca.subject,
+  const certificate = createCertificate({
+    subject: {
+      commonName: names.dns[names.dns.length - 1] ?? 'localhost',
+      organization: ORGANIZATION,
+    },
     notBefore: new Date(now - DAY_IN_MS),
     // Under 398 days, which some TLS stacks require of leaf certificates.
     notAfter: new Date(now + 397 * DAY_IN_MS),
-    signingAlgorithm: ALGORITHM,
     publicKey: keys.publicKey,
     signingKey: caKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement,
-        true,
-      ),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([
-        ...names.dns.map((value) => ({ type: 'dns' as const, value })),
-        ...names.ip.map((value) => ({ type: 'ip' as const, value })),
-      ]),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(await ca.publicKey.export()),
-    ],
+    issuerCertificate: caPem,
+    keyUsage: ['digitalSignature', 'keyAgreement'],
+    extendedKeyUsage: ['serverAuth'],
+    subjectAltNames: names,
   });
-  return { certificate: certificate.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
-}
-
-function randomSerial(): string {
-  const bytes = webcrypto.getRandomValues(new Uint8Array(16));
-  bytes[0] = (bytes[0] ?? 0) & 0x7f; // positive
-  return Buffer.from(bytes).toString('hex');
+  return { certificate, keyPem: exportKeyPem(keys.privateKey) };
 }
 
 function certificateExpiresSoon(pem: string): boolean {
   try {
-    const certificate = new NodeX509Certificate(pem);
+    const certificate = new X509Certificate(pem);
     return new Date(certificate.validTo).getTime() - Date.now() < 30 * DAY_IN_MS;
   } catch {
     return true;
@@ -219,7 +179,7 @@ function certificateExpiresSoon(pem: string): boolean {
 
 function coversNames(pem: string, names: { dns: string[]; ip: string[] }): boolean {
   try {
-    const certificate = new NodeX509Certificate(pem);
+    const certificate = new X509Certificate(pem);
     return (
       names.dns.every((name) => certificate.checkHost(name) !== undefined) &&
       names.ip.every((ip) => certificate.checkIP(ip) !== undefined)
@@ -231,7 +191,7 @@ function coversNames(pem: string, names: { dns: string[]; ip: string[] }): boole
 
 function issuedBy(pem: string, caPem: string): boolean {
   try {
-    return new NodeX509Certificate(pem).verify(new NodeX509Certificate(caPem).publicKey);
+    return new X509Certificate(pem).verify(new X509Certificate(caPem).publicKey);
   } catch {
     return false;
   }

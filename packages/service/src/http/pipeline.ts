@@ -82,7 +82,9 @@ export interface PipelinePolicy {
  * at another origin gets no credential).
  */
 export interface AdditionalPolicy {
+  /** The policy: a `name` and a `sendRequest(request, next)`. */
   policy: PipelinePolicy;
+  /** `perCall`: once per operation, before retries; `perRetry`: on every attempt. */
   position: 'perCall' | 'perRetry';
 }
 

@@ -10,7 +10,7 @@
  * digits, and the first code of each status is that status's default. One table, so the
  * names, numbers and defaults cannot disagree (and a client bundle carries each name once).
  */
-const CODES = [
+export const KNOWN_HUB_ERROR_CODES = Object.freeze([
   ['ArgumentInvalid', 400004],
   ['ArgumentNull', 400005],
   ['IotHubFormatError', 400006],
@@ -30,17 +30,20 @@ const CODES = [
   ['ServerError', 500001],
   ['ServiceUnavailable', 503001],
   ['GatewayTimeout', 504101],
-] as const;
+] as const);
 
-type KnownCodeName = (typeof CODES)[number][0];
+/** The name of a code {@link KnownHubErrorCode} knows. */
+export type KnownHubErrorCodeName = (typeof KNOWN_HUB_ERROR_CODES)[number][0];
 
 /** Known IoT Hub error codes, by name. Extensible: the hub may send others. */
-export const KnownHubErrorCode: Readonly<{ [K in KnownCodeName]: K }> = Object.freeze(
-  Object.fromEntries(CODES.map(([code]) => [code, code])) as { [K in KnownCodeName]: K },
+export const KnownHubErrorCode: Readonly<{ [K in KnownHubErrorCodeName]: K }> = Object.freeze(
+  Object.fromEntries(KNOWN_HUB_ERROR_CODES.map(([code]) => [code, code])) as {
+    [K in KnownHubErrorCodeName]: K;
+  },
 );
 
 /** A hub error code: one of {@link KnownHubErrorCode} or any other string the hub sends. */
-export type HubErrorCode = KnownCodeName | (string & {});
+export type HubErrorCode = KnownHubErrorCodeName | (string & {});
 
 /** What the vocabulary knows about one code. */
 export interface HubErrorCodeInfo {
@@ -51,7 +54,7 @@ export interface HubErrorCodeInfo {
   readonly retryable: boolean;
 }
 
-const entries: readonly HubErrorCodeInfo[] = CODES.map(([code, numericCode]) => {
+const entries: readonly HubErrorCodeInfo[] = KNOWN_HUB_ERROR_CODES.map(([code, numericCode]) => {
   const statusCode = Math.floor(numericCode / 1000);
   return { code, statusCode, numericCode, retryable: isRetryableStatus(statusCode) };
 });

@@ -6,12 +6,14 @@
  * @module @twinkit/twin-model/errors
  */
 export {
+  KNOWN_HUB_ERROR_CODES,
   KnownHubErrorCode,
   defaultHubErrorCode,
   isRetryableStatus,
   lookupHubErrorCode,
   type HubErrorCode,
   type HubErrorCodeInfo,
+  type KnownHubErrorCodeName,
 } from './codes.js';
 export { HubError, type HubErrorName, type HubErrorOptions } from './hub-error.js';
 export {

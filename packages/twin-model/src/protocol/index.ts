@@ -72,6 +72,7 @@ export {
   KnownBulkImportMode,
   KnownQueryItemType,
   QUERY_PATH,
+  type QueryItemType,
   devicePath,
   isQuoted,
   modulePath,

@@ -44,11 +44,18 @@ export const BEARER_SCHEME = 'Bearer';
  * Values of `x-ms-item-type` on a query page: `Twin` for `SELECT *`, `Raw` for projections and
  * aggregates, `DeviceJob` for `devices.jobs`.
  */
-export const KnownQueryItemType = Object.freeze({
+export const KnownQueryItemType: Readonly<{
+  Twin: 'Twin';
+  Raw: 'Raw';
+  DeviceJob: 'DeviceJob';
+}> = Object.freeze({
   Twin: 'Twin',
   Raw: 'Raw',
   DeviceJob: 'DeviceJob',
 } as const);
+
+/** A value of `x-ms-item-type`: one of {@link KnownQueryItemType}. */
+export type QueryItemType = 'Twin' | 'Raw' | 'DeviceJob';
 
 /** The `importMode`s of a bulk twin update item (`POST /devices`). */
 export const KnownBulkImportMode = Object.freeze({

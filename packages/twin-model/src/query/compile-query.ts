@@ -1,4 +1,4 @@
-import { KnownQueryItemType } from '../protocol/rest.js';
+import { KnownQueryItemType, type QueryItemType } from '../protocol/rest.js';
 import type { JsonObject } from '../types.js';
 import type { QueryAst, QueryCollection } from './ast.js';
 import { assertQueryShape, parseQuery } from './parse-query.js';
@@ -39,7 +39,7 @@ export interface QueryOptions {
 }
 
 /** The `x-ms-item-type` a query's results carry (docs/internals/twin-semantics.md#query-paging). */
-export type QueryItemType = (typeof KnownQueryItemType)[keyof typeof KnownQueryItemType];
+export type { QueryItemType };
 
 /** A query compiled once, ready to run over many documents. */
 export interface CompiledQuery {
