@@ -213,7 +213,11 @@ describe('socket errors', () => {
     });
     const error = await registry.getTwin('dev-1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionRefusedError);
-    expect(error).toMatchObject({ retryable: false, address: `127.0.0.1:${port}` });
+    expect(error).toMatchObject({
+      retryable: false,
+      address: `127.0.0.1:${port}`,
+      code: 'ECONNREFUSED',
+    });
     expect((error as Error).message).toMatch(/Check the host and port/);
   });
 });

@@ -88,16 +88,23 @@ export class TlsTrustError extends TransportError {
 
 /**
  * Nothing listens on the host and port dialled (`ECONNREFUSED`). When the port was given
- * explicitly it is most likely wrong, so clients raise this at once (`retryable: false`);
- * on a default port a restarting server may come back, and it stays retryable.
+ * explicitly it is most likely wrong, so clients raise this at once (not retryable, the default);
+ * on a default port a restarting server may come back, and a client may pass `retryable: true`.
  */
 export class ConnectionRefusedError extends TransportError {
   override readonly name = 'ConnectionRefusedError' as const;
+  /** The OS error code, `ECONNREFUSED`. */
+  readonly code: string;
   /** `host:port` that refused. */
   readonly address: string;
 
-  constructor(message: string, address: string, options: TransportErrorOptions = {}) {
-    super(message, options);
+  constructor(
+    message: string,
+    address: string,
+    options: { cause?: unknown; code?: string; retryable?: boolean } = {},
+  ) {
+    super(message, { cause: options.cause, retryable: options.retryable ?? false });
+    this.code = options.code ?? 'ECONNREFUSED';
     this.address = address;
   }
 }
@@ -110,12 +117,12 @@ export class ConnectionRefusedError extends TransportError {
  */
 export class UnexpectedResponseError extends Error {
   override readonly name = 'UnexpectedResponseError' as const;
-  /** The HTTP status of the response. */
-  readonly statusCode: number;
-  /** What the call expected, e.g. `a twin object` or `a JSON array of twins`. */
+  /** The status of the response (HTTP, or a twin response's); `undefined` for a notification. */
+  readonly statusCode: number | undefined;
+  /** What the call expected, e.g. `a twin` or `a JSON array of query results`. */
   readonly expected: string;
 
-  constructor(message: string, statusCode: number, expected: string) {
+  constructor(message: string, statusCode: number | undefined, expected: string) {
     super(message);
     this.statusCode = statusCode;
     this.expected = expected;
