@@ -15,14 +15,32 @@ import type {
 } from './options.js';
 import { assertId, ifMatchFor } from './twin-body.js';
 
+/** The client each instance's calls go through, kept out of the public declarations. */
+const clients = new WeakMap<IdentityOperations, RestClient>();
+
+/**
+ * Gives a new Registry the client its identity calls go through.
+ *
+ * @param target - the registry being constructed
+ * @param client - its REST client
+ * @internal
+ */
+export function bindRestClient(target: IdentityOperations, client: RestClient): void {
+  clients.set(target, client);
+}
+
+function clientOf(target: IdentityOperations): RestClient {
+  const client = clients.get(target);
+  if (client === undefined)
+    throw new TypeError('IdentityOperations exist only as part of a Registry; create a Registry');
+  return client;
+}
+
 /** Device and module identity methods; {@link Registry} extends it. */
 export class IdentityOperations {
-  /** @internal The client every call goes through. */
-  protected readonly restClient: RestClient;
-
-  /** @internal Built by `Registry`. */
-  protected constructor(restClient: RestClient) {
-    this.restClient = restClient;
+  /** @internal Only `Registry` constructs one. */
+  protected constructor() {
+    // Nothing to set up: a Registry binds its client right after this.
   }
 
   /**
@@ -43,11 +61,11 @@ export class IdentityOperations {
     device: string | DeviceDescription,
     options?: CreateIdentityOptions,
   ): Promise<Device> {
-    return runOperation(this.restClient, 'createDevice', options, (signal) => {
+    return runOperation(clientOf(this), 'createDevice', options, (signal) => {
       const description: DeviceDescription =
         typeof device === 'string' ? { deviceId: device } : device;
       assertId(description.deviceId, 'deviceId');
-      return identities.createDevice(this.restClient, description, signal);
+      return identities.createDevice(clientOf(this), description, signal);
     });
   }
 
@@ -60,9 +78,9 @@ export class IdentityOperations {
    * @throws {@link DeviceNotFoundError} when it does not exist
    */
   getDevice(deviceId: string, options?: GetIdentityOptions): Promise<Device> {
-    return runOperation(this.restClient, 'getDevice', options, (signal) => {
+    return runOperation(clientOf(this), 'getDevice', options, (signal) => {
       assertId(deviceId, 'deviceId');
-      return identities.getDevice(this.restClient, deviceId, signal);
+      return identities.getDevice(clientOf(this), deviceId, signal);
     });
   }
 
@@ -79,12 +97,12 @@ export class IdentityOperations {
     device: DeviceDescription & { etag?: string },
     options?: IdentityWriteOptions,
   ): Promise<Device> {
-    return runOperation(this.restClient, 'updateDevice', options, (signal) => {
+    return runOperation(clientOf(this), 'updateDevice', options, (signal) => {
       if (typeof (device as unknown) !== 'object' || (device as unknown) === null)
         throw new TypeError('device must be a device object');
       assertId(device.deviceId, 'deviceId');
       const ifMatch = ifMatchFor({ etag: device.etag }, options, 'device') ?? IF_MATCH_ANY;
-      return identities.updateDevice(this.restClient, device, ifMatch, signal);
+      return identities.updateDevice(clientOf(this), device, ifMatch, signal);
     });
   }
 
@@ -99,7 +117,7 @@ export class IdentityOperations {
     device: string | { deviceId: string; etag?: string },
     options?: IdentityWriteOptions,
   ): Promise<void> {
-    return runOperation(this.restClient, 'deleteDevice', options, (signal) => {
+    return runOperation(clientOf(this), 'deleteDevice', options, (signal) => {
       const target =
         typeof device === 'string'
           ? { deviceId: device, etag: undefined }
@@ -107,7 +125,7 @@ export class IdentityOperations {
       assertId(target.deviceId, 'deviceId');
       const ifMatch = ifMatchFor(target, options, 'device');
       return identities.deleteIdentity(
-        this.restClient,
+        clientOf(this),
         { deviceId: target.deviceId, moduleId: undefined },
         ifMatch,
         signal,
@@ -128,7 +146,7 @@ export class IdentityOperations {
    * ```
    */
   listDevices(options?: ListDevicesOptions): PagedAsyncIterableIterator<Device> {
-    return identities.listDevices(this.restClient, options);
+    return identities.listDevices(clientOf(this), options);
   }
 
   /**
@@ -147,11 +165,11 @@ export class IdentityOperations {
     module: string | Omit<ModuleDescription, 'deviceId'>,
     options?: CreateIdentityOptions,
   ): Promise<Module> {
-    return runOperation(this.restClient, 'createModule', options, (signal) => {
+    return runOperation(clientOf(this), 'createModule', options, (signal) => {
       assertId(deviceId, 'deviceId');
       const description = typeof module === 'string' ? { moduleId: module } : module;
       assertId(description.moduleId, 'moduleId');
-      return identities.createModule(this.restClient, deviceId, description, signal);
+      return identities.createModule(clientOf(this), deviceId, description, signal);
     });
   }
 
@@ -165,10 +183,10 @@ export class IdentityOperations {
    * @throws {@link ModuleNotFoundError} when it does not exist
    */
   getModule(deviceId: string, moduleId: string, options?: GetIdentityOptions): Promise<Module> {
-    return runOperation(this.restClient, 'getModule', options, (signal) => {
+    return runOperation(clientOf(this), 'getModule', options, (signal) => {
       assertId(deviceId, 'deviceId');
       assertId(moduleId, 'moduleId');
-      return identities.getModule(this.restClient, deviceId, moduleId, signal);
+      return identities.getModule(clientOf(this), deviceId, moduleId, signal);
     });
   }
 
@@ -185,7 +203,7 @@ export class IdentityOperations {
     module: string | { moduleId: string; etag?: string },
     options?: IdentityWriteOptions,
   ): Promise<void> {
-    return runOperation(this.restClient, 'deleteModule', options, (signal) => {
+    return runOperation(clientOf(this), 'deleteModule', options, (signal) => {
       assertId(deviceId, 'deviceId');
       const target =
         typeof module === 'string'
@@ -194,7 +212,7 @@ export class IdentityOperations {
       assertId(target.moduleId, 'moduleId');
       const ifMatch = ifMatchFor(target, options, 'module');
       return identities.deleteIdentity(
-        this.restClient,
+        clientOf(this),
         { deviceId, moduleId: target.moduleId },
         ifMatch,
         signal,
@@ -213,8 +231,8 @@ export class IdentityOperations {
   listModules(deviceId: string, options?: GetIdentityOptions): PagedAsyncIterableIterator<Module> {
     assertId(deviceId, 'deviceId');
     const abortSignal = options?.abortSignal;
-    return identities.listModules(this.restClient, deviceId, (work) =>
-      runOperation(this.restClient, 'listModules', { abortSignal }, work),
+    return identities.listModules(clientOf(this), deviceId, (work) =>
+      runOperation(clientOf(this), 'listModules', { abortSignal }, work),
     );
   }
 }

@@ -10,8 +10,8 @@ import { parseServiceConnectionString } from '@twinkit/twin-model/protocol';
 import { SasKeyCredential, type RegistryCredential } from './auth/credentials.js';
 import { updateTwins } from './bulk.js';
 import { createRestClient, nonNegative } from './create-client.js';
-import { runOperation } from './http/rest-client.js';
-import { IdentityOperations } from './registry-identities.js';
+import { runOperation, type RestClient } from './http/rest-client.js';
+import { IdentityOperations, bindRestClient } from './registry-identities.js';
 import type { BulkTwinUpdate, TwinId, UpdateTwinsResult } from './models.js';
 import type {
   CreateQueryOptions,
@@ -63,6 +63,7 @@ type D = JsonObject;
  */
 export class Registry extends IdentityOperations {
   readonly #hostName: string;
+  readonly #client: RestClient;
 
   /**
    * Creates a registry for a hub host and a credential.
@@ -80,7 +81,9 @@ export class Registry extends IdentityOperations {
    * ```
    */
   constructor(hostName: string, credential: RegistryCredential, options: RegistryOptions = {}) {
-    super(createRestClient(hostName, credential, options));
+    super();
+    this.#client = createRestClient(hostName, credential, options);
+    bindRestClient(this, this.#client);
     this.#hostName = hostName;
   }
 
@@ -131,9 +134,9 @@ export class Registry extends IdentityOperations {
     deviceId: string,
     options?: GetTwinOptions,
   ): Promise<Twin<TDesired, TReported, TTags>> {
-    return runOperation(this.restClient, 'getTwin', options, (signal) => {
+    return runOperation(this.#client, 'getTwin', options, (signal) => {
       assertId(deviceId, 'deviceId');
-      return readTwin(this.restClient, { deviceId, moduleId: undefined, etag: undefined }, signal);
+      return readTwin(this.#client, { deviceId, moduleId: undefined, etag: undefined }, signal);
     });
   }
 
@@ -156,10 +159,10 @@ export class Registry extends IdentityOperations {
     moduleId: string,
     options?: GetTwinOptions,
   ): Promise<Twin<TDesired, TReported, TTags>> {
-    return runOperation(this.restClient, 'getModuleTwin', options, (signal) => {
+    return runOperation(this.#client, 'getModuleTwin', options, (signal) => {
       assertId(deviceId, 'deviceId');
       assertId(moduleId, 'moduleId');
-      return readTwin(this.restClient, { deviceId, moduleId, etag: undefined }, signal);
+      return readTwin(this.#client, { deviceId, moduleId, etag: undefined }, signal);
     });
   }
 
@@ -187,10 +190,10 @@ export class Registry extends IdentityOperations {
     patch: TwinUpdate<NoInfer<TDesired>, NoInfer<TTags>>,
     options?: UpdateTwinOptions,
   ): Promise<Twin<TDesired, TReported, TTags>> {
-    return runOperation(this.restClient, 'updateTwin', options, (signal) => {
+    return runOperation(this.#client, 'updateTwin', options, (signal) => {
       const target = resolveTwinTarget(twin);
       const ifMatch = ifMatchFor(target, options, 'twin');
-      return writeTwin(this.restClient, 'patch', target, patch, ifMatch, signal);
+      return writeTwin(this.#client, 'patch', target, patch, ifMatch, signal);
     });
   }
 
@@ -237,10 +240,10 @@ export class Registry extends IdentityOperations {
     replacement: TwinUpdate<NoInfer<TDesired>, NoInfer<TTags>>,
     options?: ReplaceTwinOptions,
   ): Promise<Twin<TDesired, TReported, TTags>> {
-    return runOperation(this.restClient, 'replaceTwin', options, (signal) => {
+    return runOperation(this.#client, 'replaceTwin', options, (signal) => {
       const target = resolveTwinTarget(twin);
       const ifMatch = ifMatchFor(target, options, 'twin');
-      return writeTwin(this.restClient, 'replace', target, replacement, ifMatch, signal);
+      return writeTwin(this.#client, 'replace', target, replacement, ifMatch, signal);
     });
   }
 
@@ -302,7 +305,7 @@ export class Registry extends IdentityOperations {
     ) => TwinUpdate<TDesired, TTags> | undefined | Promise<TwinUpdate<TDesired, TTags> | undefined>,
     options?: UpdateTwinWithRetryOptions,
   ): Promise<Twin<TDesired, TReported, TTags>> {
-    return runOperation(this.restClient, 'updateTwinWithRetry', options, (signal) => {
+    return runOperation(this.#client, 'updateTwinWithRetry', options, (signal) => {
       const target = resolveTwinTarget(twin);
       if (typeof compute !== 'function')
         throw new TypeError('compute must be a function from the current twin to a patch');
@@ -313,7 +316,7 @@ export class Registry extends IdentityOperations {
         true,
       );
       if (maxAttempts < 1) throw new RangeError('maxAttempts must be at least 1');
-      return updateTwinWithRetry(this.restClient, target, compute, maxAttempts, signal);
+      return updateTwinWithRetry(this.#client, target, compute, maxAttempts, signal);
     });
   }
 
@@ -341,9 +344,9 @@ export class Registry extends IdentityOperations {
     updates: readonly BulkTwinUpdate<TDesired, TTags>[],
     options?: UpdateTwinsOptions,
   ): Promise<UpdateTwinsResult> {
-    return runOperation(this.restClient, 'updateTwins', options, (signal) =>
+    return runOperation(this.#client, 'updateTwins', options, (signal) =>
       updateTwins(
-        this.restClient,
+        this.#client,
         updates as readonly BulkTwinUpdate[],
         options?.onlyIfUnchanged === true,
         signal,
@@ -379,7 +382,7 @@ export class Registry extends IdentityOperations {
   ): PagedAsyncIterableIterator<Twin<TDesired, TReported, TTags>> {
     assertQueryText(sql);
     assertSelectsWholeTwins(sql);
-    return pagedQuery(this.restClient, 'queryTwins', sql, options, (page) =>
+    return pagedQuery(this.#client, 'queryTwins', sql, options, (page) =>
       twinsOf<Twin<TDesired, TReported, TTags>>(page),
     );
   }
@@ -401,7 +404,7 @@ export class Registry extends IdentityOperations {
    */
   query<TRow = JsonObject>(sql: string, options?: QueryOptions): PagedAsyncIterableIterator<TRow> {
     assertQueryText(sql);
-    return pagedQuery(this.restClient, 'query', sql, options, (page) => rowsOf<TRow>(page));
+    return pagedQuery(this.#client, 'query', sql, options, (page) => rowsOf<TRow>(page));
   }
 
   /**
@@ -431,8 +434,7 @@ export class Registry extends IdentityOperations {
     if (size !== undefined && (typeof size !== 'number' || !Number.isInteger(size) || size < 1))
       throw new RangeError('pageSize must be a positive integer (the hub allows at most 100)');
     return new Query(
-      (token, nextOptions) =>
-        queryPage(this.restClient, 'createQuery', sql, token, size, nextOptions),
+      (token, nextOptions) => queryPage(this.#client, 'createQuery', sql, token, size, nextOptions),
       options.continuationToken,
     );
   }
