@@ -7,6 +7,8 @@ export default defineConfig({
     'errors/index': 'src/errors/index.ts',
     'protocol/index': 'src/protocol/index.ts',
     'query/index': 'src/query/index.ts',
+    // Shared client internals (logger, backoff, abort); not public API, see its module comment.
+    'internal/index': 'src/internal/index.ts',
   },
   format: ['esm'],
   target: 'es2022',

@@ -9,6 +9,7 @@ const entries = [
   '@twinkit/twin-model/errors',
   '@twinkit/twin-model/protocol',
   '@twinkit/twin-model/query',
+  '@twinkit/twin-model/internal',
 ];
 
 describe('@twinkit/twin-model in browsers and workers', () => {

@@ -3,7 +3,8 @@
  * plant Redmond43, then those of them that report a cellular connection. The first is read with
  * `for await` over `queryTwins(sql).byPage({ maxPageSize })`, whose pages carry a continuation
  * token that resumes the query later (even in another process); the second with the official
- * SDK's style, `createQuery(sql, pageSize)` and `nextAsTwin()` while `hasMoreResults`.
+ * SDK's style kept for migrating code, `createQuery(sql, { pageSize })` and `nextAsTwin()` while
+ * `hasMoreResults`.
  */
 import { DeviceClient, mqtt } from '@twinkit/device';
 import { check, openPlayground } from '@twinkit/example-shared';
@@ -98,7 +99,7 @@ if (resume !== undefined) {
 
 console.log(`3. ${cellularInRedmond}, two twins per page, with createQuery and nextAsTwin.`);
 const cellular = await untilIndexed(async () => {
-  const query = registry.createQuery(cellularInRedmond, 2);
+  const query = registry.createQuery(cellularInRedmond, { pageSize: 2 });
   const ids: string[] = [];
   while (query.hasMoreResults) {
     const page = await query.nextAsTwin();

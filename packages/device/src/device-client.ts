@@ -37,22 +37,26 @@ import {
   type DesiredValueAt,
 } from './desired/desired-router.js';
 import { DesiredSync } from './desired/desired-sync.js';
-import { abortable, anySignal, delay, withDeadline } from './internal/abort.js';
 import {
-  computeRetryDelay,
+  abortable,
+  anySignal,
+  backoffDelay,
+  createLogger,
+  delay,
   resolveRetryOptions,
+  withDeadline,
   type ResolvedRetryOptions,
-} from './internal/backoff.js';
+} from '@twinkit/twin-model/internal';
 import { Emitter, type Unsubscribe } from './internal/emitter.js';
-import { createLogger } from './internal/logger.js';
-import type {
-  CloseOptions,
-  DeviceClientOptions,
-  FromSasTokenOptions,
-  GetTwinOptions,
-  OpenOptions,
-  UpdateReportedPropertiesOptions,
-  WatchDesiredOptions,
+import {
+  DEFAULT_RETRY_OPTIONS,
+  type CloseOptions,
+  type DeviceClientOptions,
+  type FromSasTokenOptions,
+  type GetTwinOptions,
+  type OpenOptions,
+  type UpdateReportedPropertiesOptions,
+  type WatchDesiredOptions,
 } from './options.js';
 import { DEFAULT_OUTBOX_OPTIONS, ReportedOutbox } from './outbox/reported-outbox.js';
 import { mqtt } from './transport/mqtt/index.js';
@@ -170,7 +174,7 @@ export class DeviceClient<
       throw new RangeError('tokenRenewalMarginInSeconds must be a finite number >= 0');
     }
     this.#renewalMarginInSeconds = margin;
-    this.#retry = resolveRetryOptions(options.retryOptions);
+    this.#retry = resolveRetryOptions(options.retryOptions, DEFAULT_RETRY_OPTIONS);
     this.#ca = options.ca;
     this.#modelId = options.modelId;
     this.#events = new Emitter<DeviceClientEvents>((error, event) => {
@@ -624,7 +628,12 @@ export class DeviceClient<
         onFailure(error);
         if (!isRetryableError(error)) throw error;
         if (mode === 'reconnect' && attempt + 1 > this.#retry.maxRetries) throw error;
-        const retryInMs = computeRetryDelay(attempt, this.#retry);
+        // Retries are numbered from 1 in the shared backoff: this is retry number attempt + 1.
+        const retryInMs = backoffDelay(
+          attempt + 1,
+          this.#retry.retryDelayInMs,
+          this.#retry.maxRetryDelayInMs,
+        );
         this.#log.info(
           `connect attempt ${String(attempt + 1)} failed (${toError(error).message}); retrying in ${String(retryInMs)} ms`,
         );
@@ -934,7 +943,11 @@ export class DeviceClient<
 
   #scheduleResyncRetry(action: () => void): void {
     this.#clearTimer('resync');
-    const retryInMs = computeRetryDelay(this.#resyncAttempt, this.#retry);
+    const retryInMs = backoffDelay(
+      this.#resyncAttempt + 1,
+      this.#retry.retryDelayInMs,
+      this.#retry.maxRetryDelayInMs,
+    );
     this.#resyncAttempt += 1;
     this.#resyncTimer = setTimeout(() => {
       this.#resyncTimer = undefined;

@@ -42,9 +42,17 @@ export {
 } from './desired/desired-router.js';
 export { DEFAULT_MAX_QUEUED_CHANGES } from './desired/desired-queue.js';
 export { DEFAULT_OUTBOX_OPTIONS, type OutboxOptions } from './outbox/reported-outbox.js';
-export { DEFAULT_RETRY_OPTIONS, type RetryOptions } from './internal/backoff.js';
+export { DEFAULT_RETRY_OPTIONS, type RetryOptions } from './options.js';
 export type { Unsubscribe } from './internal/emitter.js';
-export { setLogLevel, getLogLevel, type LogLevel } from './internal/logger.js';
+// One level and sink for every twinkit package, shared with @twinkit/service.
+export {
+  getLogLevel,
+  setLogLevel,
+  setLogSink,
+  type LogEntry,
+  type LogLevel,
+  type LogSink,
+} from '@twinkit/twin-model/internal';
 export type { DeviceAuth, DeviceCredential, DeviceIdentity } from './auth/credential.js';
 export { SasKeyCredential, type SasKeyCredentialOptions } from './auth/sas-key-credential.js';
 export { SasTokenCredential, type SasTokenProvider } from './auth/sas-token-credential.js';

@@ -2,7 +2,7 @@
  * Options of the DeviceClient and its methods (house-style 4.5.3: every method takes a final
  * `<Method>Options` bag extending {@link OperationOptions}; durations carry their unit).
  */
-import type { RetryOptions } from './internal/backoff.js';
+import type { RetryOptions } from '@twinkit/twin-model/internal';
 import type { OutboxOptions } from './outbox/reported-outbox.js';
 import type {
   ClientCertificate,
@@ -11,6 +11,14 @@ import type {
 } from './transport/transport.js';
 
 export type { OperationOptions } from './transport/transport.js';
+export type { RetryOptions } from '@twinkit/twin-model/internal';
+
+/** Default reconnect policy: retry forever, 1 s doubling up to 60 s, with jitter. */
+export const DEFAULT_RETRY_OPTIONS: Readonly<Required<RetryOptions>> = Object.freeze({
+  maxRetries: Number.POSITIVE_INFINITY,
+  retryDelayInMs: 1_000,
+  maxRetryDelayInMs: 60_000,
+});
 
 /** Options of a {@link DeviceClient}. */
 export interface DeviceClientOptions {

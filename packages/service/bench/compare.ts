@@ -1,6 +1,6 @@
 /**
  * @summary Our Registry against the official azure-iothub Registry, in one run, against one local
- * hub listening on 127.0.0.1:443 (the official SDK has no host:port support, toolchain.md §4.1).
+ * hub listening on 127.0.0.1:443 (the official SDK takes no host:port).
  *
  * Run (as root, for port 443):
  *   node --conditions=@twinkit/source --import tsx packages/service/bench/compare.ts

@@ -14,7 +14,7 @@ export interface CreateDeviceConnectionStringOptions {
 
 /**
  * Builds the connection string a device (or module) app uses, from its identity and the hub host
- * (protocol.md §2.1). Handy right after `createDevice`.
+ * (docs/internals/wire-contract.md#device-connection-strings). Handy right after `createDevice`.
  *
  * @param identity - a device or module as returned by the registry, with SAS keys
  * @param hostName - the hub host, e.g. `registry.hostName` (a `:port` is kept)

@@ -19,6 +19,7 @@
 
 // --- client ---
 export { Registry, MAX_BULK_ITEMS } from './registry.js';
+export { IdentityOperations } from './registry-identities.js';
 export { Query, type QueryPageResult } from './query.js';
 export {
   createDeviceConnectionString,
@@ -38,7 +39,9 @@ export {
 
 // --- options and models ---
 export type {
+  AdditionalPolicy,
   CreateIdentityOptions,
+  CreateQueryOptions,
   FetchInit,
   FetchLike,
   GetIdentityOptions,
@@ -46,11 +49,16 @@ export type {
   IdentityWriteOptions,
   ListDevicesOptions,
   OperationOptions,
+  PipelinePolicy,
+  PipelineRequest,
+  PipelineResponse,
   QueryNextOptions,
+  QueryOptions,
   QueryTwinsOptions,
   RegistryOptions,
   ReplaceTwinOptions,
   RetryOptions,
+  SendRequest,
   UpdateTwinOptions,
   UpdateTwinsOptions,
   UpdateTwinWithRetryOptions,
@@ -78,7 +86,7 @@ export type {
   TwinUpdate,
 } from '@twinkit/twin-model';
 
-// --- logging ---
+// --- logging (one level and sink shared with @twinkit/device) ---
 export {
   getLogLevel,
   setLogLevel,
@@ -86,28 +94,36 @@ export {
   type LogEntry,
   type LogLevel,
   type LogSink,
-} from './internal/logger.js';
+} from '@twinkit/twin-model/internal';
 
 // --- errors (the shared vocabulary, re-exported) ---
 export {
   BadRequestError,
   ConflictError,
+  ConnectionRefusedError,
   DeviceNotFoundError,
   HubError,
   KnownHubErrorCode,
+  ModuleNotFoundError,
+  NotFoundError,
   OperationTimeoutError,
   PayloadTooLargeError,
   PreconditionFailedError,
   QuotaExceededError,
   ServiceUnavailableError,
   ThrottledError,
+  TlsTrustError,
   TransportError,
   TwinValidationError,
   UnauthorizedError,
+  UnexpectedResponseError,
   isBadRequestError,
   isConflictError,
+  isConnectionRefusedError,
   isDeviceNotFoundError,
   isHubError,
+  isModuleNotFoundError,
+  isNotFoundError,
   isOperationTimeoutError,
   isPayloadTooLargeError,
   isPreconditionFailedError,
@@ -115,9 +131,12 @@ export {
   isRetryableError,
   isServiceUnavailableError,
   isThrottledError,
+  isTlsTrustError,
   isTransportError,
   isTwinValidationError,
   isUnauthorizedError,
+  isUnexpectedResponseError,
   type HubErrorCode,
+  type HubErrorName,
   type ValidationIssue,
 } from '@twinkit/twin-model/errors';

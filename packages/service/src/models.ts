@@ -1,7 +1,7 @@
 /**
  * The entities the registry returns and accepts besides twins (which come from
  * `@twinkit/twin-model`): twin references, device and module identities, bulk update items and
- * results (protocol.md §6.7, §6.8).
+ * results (docs/internals/wire-contract.md#identities, docs/internals/wire-contract.md#bulk-twin-updates).
  */
 import type { HubError } from '@twinkit/twin-model/errors';
 import type {
@@ -39,7 +39,7 @@ export interface IdentityAuthentication {
   x509Thumbprint?: X509Thumbprint;
 }
 
-/** A device identity as the hub returns it (protocol.md §6.7). */
+/** A device identity as the hub returns it (docs/internals/wire-contract.md#identities). */
 export interface Device {
   deviceId: string;
   generationId?: string;

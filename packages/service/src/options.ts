@@ -1,12 +1,20 @@
 /**
  * Options of the {@link Registry} and of each of its methods. Every method takes a last, optional
- * options bag that extends {@link OperationOptions} (house-style 4.5.3).
+ * options bag that extends {@link OperationOptions} (docs/internals/architecture.md#client-conventions).
  */
-import type { FetchLike } from './http/pipeline.js';
-import type { RetryOptions } from './http/policies/retry-policy.js';
+import type { RetryOptions } from '@twinkit/twin-model/internal';
+import type { AdditionalPolicy, FetchLike } from './http/pipeline.js';
 
-export type { FetchInit, FetchLike } from './http/pipeline.js';
-export type { RetryOptions } from './http/policies/retry-policy.js';
+export type {
+  AdditionalPolicy,
+  FetchInit,
+  FetchLike,
+  PipelinePolicy,
+  PipelineRequest,
+  PipelineResponse,
+  SendRequest,
+} from './http/pipeline.js';
+export type { RetryOptions } from '@twinkit/twin-model/internal';
 
 /** What every async method accepts. */
 export interface OperationOptions {
@@ -26,7 +34,11 @@ export interface RegistryOptions {
    * `(url, init) => undiciFetch(url, { ...init, dispatcher: agent })` (see the README).
    */
   fetch?: FetchLike;
-  /** Retries of throttled (429), failed (5xx) and unanswered requests. */
+  /**
+   * Retries of throttled (429), failed (5xx) and unanswered requests. Defaults: `maxRetries` 3,
+   * `retryDelayInMs` 800, `maxRetryDelayInMs` 60 000 (exponential, with jitter; a hub's
+   * `Retry-After` is honoured as given).
+   */
   retryOptions?: RetryOptions;
   /**
    * Time limit of each call, retries included, in milliseconds. Default 30 000; `0` means none.
@@ -39,6 +51,19 @@ export interface RegistryOptions {
   apiVersion?: string;
   /** Lifetime of the SAS tokens signed with a shared access key. Default 3600 s; renewed after 75 %. */
   sasTokenLifetimeInSeconds?: number;
+  /**
+   * Policies of your own in the request pipeline, each named and placed `perCall` (once per
+   * operation, before retries) or `perRetry` (on every attempt), as in the Azure SDK core.
+   *
+   * @example
+   * ```ts
+   * const tracing: AdditionalPolicy = {
+   *   position: 'perCall',
+   *   policy: { name: 'tracing', sendRequest: (request, next) => { request.headers['x-trace'] = id; return next(request); } },
+   * };
+   * ```
+   */
+  additionalPolicies?: readonly AdditionalPolicy[];
 }
 
 /** Options of `getTwin` and `getModuleTwin`. */
@@ -67,10 +92,21 @@ export interface UpdateTwinWithRetryOptions extends OperationOptions {
   maxAttempts?: number;
 }
 
-/** Options of `queryTwins`. */
-export interface QueryTwinsOptions extends OperationOptions {
+/**
+ * Options of `queryTwins`. The page size is a paging setting, not a query option: pass
+ * `maxPageSize` to `byPage()` (the hub's default is 100, its maximum).
+ */
+export type QueryTwinsOptions = OperationOptions;
+
+/** Options of `query`; page size as for {@link QueryTwinsOptions}. */
+export type QueryOptions = OperationOptions;
+
+/** Options of the seed-compatible `createQuery`. */
+export interface CreateQueryOptions {
   /** Items per page (`x-ms-max-item-count`); the hub allows at most 100. Default: the hub's (100). */
   pageSize?: number;
+  /** Resume a query saved earlier from `query.continuationToken`. */
+  continuationToken?: string;
 }
 
 /** Options of a query's `next()` and `nextAsTwin()`. */
@@ -91,14 +127,11 @@ export type GetIdentityOptions = OperationOptions;
 /** Options of `createDevice` and `createModule`. */
 export type CreateIdentityOptions = OperationOptions;
 
-/** Options of `updateDevice`, `updateModule`, `deleteDevice` and `deleteModule`. */
+/** Options of `updateDevice`, `deleteDevice` and `deleteModule`. */
 export interface IdentityWriteOptions extends OperationOptions {
   /** Only if the identity's `etag` is unchanged; otherwise `PreconditionFailedError`. */
   onlyIfUnchanged?: boolean;
 }
 
-/** Options of `listDevices`. */
-export interface ListDevicesOptions extends OperationOptions {
-  /** At most this many devices (`top`); the hub's default otherwise. */
-  maxCount?: number;
-}
+/** Options of `listDevices`; page it with `byPage({ maxPageSize })`. */
+export type ListDevicesOptions = OperationOptions;

@@ -1,7 +1,8 @@
 import type { JsonObject, JsonValue, Twin } from '@twinkit/twin-model';
 import type { QueryNextOptions } from './options.js';
+import { KnownQueryItemType } from '@twinkit/twin-model/protocol';
 
-/** One page of query results as the hub returned it (protocol.md §6.6). */
+/** One page of query results as the hub returned it (docs/internals/wire-contract.md#rest-query). */
 export interface QueryPageResult {
   /** The page's items: twins for `SELECT *`, plain objects for projections and aggregates. */
   items: JsonValue[];
@@ -18,10 +19,10 @@ export type QueryPageFetcher = (
 ) => Promise<QueryPageResult>;
 
 /**
- * A query read one page at a time, in the style of the official SDK's `Query`: call
+ * A query read one page at a time, kept for code written against the official SDK's `Query`: call
  * {@link Query.next} or {@link Query.nextAsTwin} while {@link Query.hasMoreResults} is `true`.
  * A failed call leaves the position unchanged, so calling again retries the same page.
- * Prefer `registry.queryTwins()` for `for await` loops.
+ * New code uses `registry.queryTwins()` (whole twins) or `registry.query()` (rows) instead.
  *
  * @example
  * ```ts
@@ -46,7 +47,7 @@ export class Query {
     return this.#hasMoreResults;
   }
 
-  /** The token for the next page, to resume later with `createQuery(sql, pageSize, { continuationToken })`. */
+  /** The token for the next page, to resume later with `createQuery(sql, { continuationToken })`. */
   get continuationToken(): string | undefined {
     return this.#continuationToken;
   }
@@ -90,7 +91,7 @@ export class Query {
     if (!this.#hasMoreResults) return [];
     const page = await this.#fetchPage(this.#continuationToken, options);
     if (asTwin) {
-      const notTwin = page.itemType !== undefined && page.itemType !== 'Twin';
+      const notTwin = page.itemType !== undefined && page.itemType !== KnownQueryItemType.Twin;
       const missingId = page.items.some(
         (item) =>
           typeof item !== 'object' ||

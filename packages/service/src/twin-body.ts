@@ -1,6 +1,6 @@
 /**
  * Turns what callers pass to the twin write methods into a request body and an `If-Match`, and
- * rejects bad input before anything is sent (house-style 4.5.9; twin-semantics §2.4, §2.5, §5).
+ * rejects bad input before anything is sent (docs/internals/architecture.md#client-conventions; docs/internals/twin-semantics.md#replace, docs/internals/twin-semantics.md#edge-cases, docs/internals/twin-semantics.md#limits).
  */
 import {
   validateSection,
@@ -93,7 +93,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Drops the read-only members a twin read from the hub carries at the desired root (§2.5). */
+/** Drops the read-only members a twin read from the hub carries at the desired root (docs/internals/twin-semantics.md#edge-cases). */
 function withoutReserved(section: unknown): unknown {
   if (!isObject(section) || (!('$metadata' in section) && !('$version' in section))) return section;
   const { $metadata: _metadata, $version: _version, ...rest } = section;
@@ -113,11 +113,11 @@ function check(
 }
 
 /**
- * Builds the body of a twin PATCH or PUT: only `tags` and `properties.desired` (§6.4), validated
+ * Builds the body of a twin PATCH or PUT: only `tags` and `properties.desired` (docs/internals/wire-contract.md#rest-operations), validated
  * with twin-model's rules so a bad patch never leaves the process.
  *
  * In `replace` mode both sections are always sent, an omitted one as `{}`, because a PUT replaces
- * both wholesale (twin-semantics §2.4) and saying so explicitly avoids relying on unconfirmed hub
+ * both wholesale (docs/internals/twin-semantics.md#replace) and saying so explicitly avoids relying on unconfirmed hub
  * behaviour for omitted sections.
  *
  * @param update - `{ tags?, properties?: { desired? } }`; a whole `Twin` also works

@@ -1,6 +1,6 @@
 /**
  * The package must bundle for browsers and for worker-like runtimes with no Node built-in at all
- * (house-style 4.8), and a typical program must stay small. esbuild resolves the workspace
+ * (docs/internals/architecture.md#seams), and a typical program must stay small. esbuild resolves the workspace
  * sources through the `@twinkit/source` condition, so this checks the code as written.
  */
 import { builtinModules } from 'node:module';
@@ -85,19 +85,22 @@ describe('bundling @twinkit/service', () => {
     );
   }
 
-  // The goal is 12 KB; today it measures about 13.1 KB. A third of it is twin-model (client-side
-  // validation rules and their texts, the error-code table, and the connection-string parser, which
-  // also pulls in SAS token parsing for SharedAccessSignature strings); the Registry class is another
-  // 10 KB minified, all of it kept because class methods cannot be tree-shaken. The budget below
-  // catches regressions until the goal is reached.
+  // The goal is 12 KB; today it measures about 16 KB. A third of it is twin-model (client-side
+  // validation rules and their texts, the error codes, and the connection-string parser, which also
+  // pulls in SAS token parsing for SharedAccessSignature strings). The client hardening of issue 12
+  // (typed redirect, response-shape and repeated-token errors, TLS trust and refused-port
+  // classification) and the operation table added about 2.5 KB. Every Registry method is kept,
+  // identities and bulk included, because class methods cannot be tree-shaken; they now live in
+  // their own modules (identities.ts, bulk.ts), so moving them off the class is the way to the goal.
+  // The budget below catches regressions until then.
   it(
-    'keeps a get-update-query program under its 14 KB minified+gzipped budget',
+    'keeps a get-update-query program under its 16.5 KB minified+gzipped budget',
     { timeout: 20_000 },
     async () => {
       const { output } = await bundle(TYPICAL_PROGRAM, 'neutral', 'worker', true);
       const gzipped = gzipSync(output, { level: 9 }).length;
       console.log(`get+update+query program: ${output.length} B minified, ${gzipped} B gzipped`);
-      expect(gzipped).toBeLessThan(14 * 1024);
+      expect(gzipped).toBeLessThan(16.5 * 1024);
     },
   );
 });

@@ -9,6 +9,7 @@ import { startTestHub } from '@twinkit/hub/testing';
 import {
   PreconditionFailedError,
   Registry,
+  TlsTrustError,
   TransportError,
   type FetchLike,
 } from '@twinkit/service';
@@ -46,8 +47,10 @@ describe('Registry over HTTPS', () => {
           registry.updateTwin(twin, { tags: { a: 1 } }, { onlyIfUnchanged: true }),
         ).rejects.toBeInstanceOf(PreconditionFailedError);
         const ids: string[] = [];
-        for await (const t of registry.queryTwins('SELECT * FROM devices', { pageSize: 1 }))
-          ids.push(t.deviceId);
+        for await (const page of registry
+          .queryTwins('SELECT * FROM devices')
+          .byPage({ maxPageSize: 1 }))
+          ids.push(...page.items.map((t) => t.deviceId));
         expect(ids.sort()).toEqual(['dev-1', 'dev-2']);
         const created = await registry.createDevice('dev-3');
         expect(created.authentication.symmetricKey?.primaryKey).toBeTruthy();
@@ -58,7 +61,7 @@ describe('Registry over HTTPS', () => {
   );
 
   it(
-    'fails with a TransportError explaining TLS trust when the CA is not trusted',
+    'fails at once with a TlsTrustError saying how to trust the CA when it is not trusted',
     { timeout: 20_000 },
     async () => {
       await using testHub = await startTestHub();
@@ -66,11 +69,17 @@ describe('Registry over HTTPS', () => {
       try {
         const registry = Registry.fromConnectionString(testHub.serviceConnectionString, {
           fetch: fetchWithAgent(agent),
-          retryOptions: { maxRetries: 0 },
+          // A retried trust failure would wait an hour and never settle within the test.
+          retryOptions: { maxRetries: 3, retryDelayInMs: 3_600_000, maxRetryDelayInMs: 3_600_000 },
+          operationTimeoutInMs: 0,
         });
         const error = await registry.getTwin('dev-1').catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(TlsTrustError);
         expect(error).toBeInstanceOf(TransportError);
+        expect(error).toMatchObject({ retryable: false });
         expect((error as Error).message).toMatch(/certificate/);
+        expect((error as Error).message).toMatch(/NODE_EXTRA_CA_CERTS/);
+        expect((error as Error).message).toMatch(/connect\.ca/);
       } finally {
         await agent.close();
       }

@@ -91,7 +91,7 @@ describe('Registry', () => {
       await registry.deleteModule('dev-1', 'mod-1');
       await registry.deleteModule('dev-1', 'mod-1');
       await expect(registry.getModule('dev-1', 'mod-1')).rejects.toMatchObject({
-        name: 'DeviceNotFoundError',
+        name: 'ModuleNotFoundError',
         code: 'ModuleNotFound',
       });
       await expect(registry.createModule('ghost', 'm')).rejects.toBeInstanceOf(DeviceNotFoundError);

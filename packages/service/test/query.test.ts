@@ -48,8 +48,8 @@ describe('Registry', () => {
         const restIds: string[] = [];
         let restPages = 0;
         for await (const page of resumed
-          .queryTwins('SELECT * FROM devices', { pageSize: 100 })
-          .byPage({ continuationToken: saved! })) {
+          .queryTwins('SELECT * FROM devices')
+          .byPage({ continuationToken: saved!, maxPageSize: 100 })) {
           restPages++;
           restIds.push(...page.items.map((twin) => twin.deviceId));
         }
@@ -65,12 +65,14 @@ describe('Registry', () => {
       await seedFleet(hub, 25);
       const { fetch, seen } = recordingFetch(hub);
       const ids: string[] = [];
-      for await (const twin of registryFor(hub, { fetch }).queryTwins(
-        "SELECT * FROM devices WHERE tags.parity = 'even'",
-        { pageSize: 5 },
-      )) {
-        expect(twin.tags?.parity).toBe('even');
-        ids.push(twin.deviceId);
+      const pages = registryFor(hub, { fetch })
+        .queryTwins("SELECT * FROM devices WHERE tags.parity = 'even'")
+        .byPage({ maxPageSize: 5 });
+      for await (const page of pages) {
+        for (const twin of page.items) {
+          expect(twin.tags?.parity).toBe('even');
+          ids.push(twin.deviceId);
+        }
       }
       expect(ids).toHaveLength(13);
       expect(seen).toHaveLength(3);
@@ -93,12 +95,18 @@ describe('Registry', () => {
       await using hub = await startHub();
       const registry = registryFor(hub);
       expect(() => registry.queryTwins('')).toThrow(TypeError);
-      expect(() => registry.queryTwins('SELECT * FROM devices', { pageSize: 0 })).toThrow(
+      expect(() => registry.queryTwins('SELECT * FROM devices').byPage({ maxPageSize: 0 })).toThrow(
         RangeError,
       );
-      expect(() => registry.queryTwins('SELECT * FROM devices', { pageSize: 1.5 })).toThrow(
+      expect(() =>
+        registry.queryTwins('SELECT * FROM devices').byPage({ maxPageSize: 1.5 }),
+      ).toThrow(RangeError);
+      expect(() => registry.createQuery('SELECT * FROM devices', { pageSize: 0 })).toThrow(
         RangeError,
       );
+      expect(() =>
+        registry.createQuery('SELECT * FROM devices', 5 as unknown as { pageSize: number }),
+      ).toThrow(/createQuery\(sql, \{ pageSize: 50 \}\)/);
     });
   });
 
@@ -106,7 +114,7 @@ describe('Registry', () => {
     it('reads twins page by page with nextAsTwin and reports hasMoreResults', async () => {
       await using hub = await startHub();
       await seedFleet(hub, 5);
-      const query = registryFor(hub).createQuery('SELECT * FROM devices', 2);
+      const query = registryFor(hub).createQuery('SELECT * FROM devices', { pageSize: 2 });
       const sizes: number[] = [];
       while (query.hasMoreResults) sizes.push((await query.nextAsTwin()).length);
       expect(sizes).toEqual([2, 2, 1]);
@@ -142,13 +150,13 @@ describe('Registry', () => {
     it('resumes from a continuation token in a new registry', async () => {
       await using hub = await startHub();
       await seedFleet(hub, 4);
-      const first = registryFor(hub).createQuery('SELECT * FROM devices', 3);
+      const first = registryFor(hub).createQuery('SELECT * FROM devices', { pageSize: 3 });
       const page1 = await first.nextAsTwin();
       const token = first.continuationToken;
       expect(token).toBeTypeOf('string');
       const second = Registry.fromConnectionString(hub.serviceConnectionString, {
         fetch: hub.fetch,
-      }).createQuery('SELECT * FROM devices', 3, { continuationToken: token! });
+      }).createQuery('SELECT * FROM devices', { pageSize: 3, continuationToken: token! });
       const page2 = await second.nextAsTwin();
       expect([...page1, ...page2].map((t) => t.deviceId).sort()).toEqual([
         'd-00000',

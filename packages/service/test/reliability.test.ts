@@ -241,11 +241,11 @@ describe('Registry timeouts and aborts', () => {
     const reason = new Error('stop paging');
     const seenIds: string[] = [];
     const loop = (async () => {
-      for await (const twin of registryFor(hub).queryTwins('SELECT * FROM devices', {
-        pageSize: 1,
-        abortSignal: controller.signal,
-      })) {
-        seenIds.push(twin.deviceId);
+      const pages = registryFor(hub)
+        .queryTwins('SELECT * FROM devices', { abortSignal: controller.signal })
+        .byPage({ maxPageSize: 1 });
+      for await (const page of pages) {
+        seenIds.push(...page.items.map((twin) => twin.deviceId));
         if (seenIds.length === 2) {
           hub.faults.delayNext({ operation: 'query', delayInMs: 300 });
           controller.abort(reason);

@@ -50,7 +50,7 @@ describe('Registry', () => {
   });
 
   describe('getModuleTwin', () => {
-    it('returns the module twin and DeviceNotFoundError with code ModuleNotFound for a missing module', async () => {
+    it('returns the module twin and ModuleNotFoundError for a missing module', async () => {
       await using hub = await startHub();
       await hub.createDevice('dev-1');
       await hub.createModule('dev-1', 'mod-1');
@@ -58,7 +58,7 @@ describe('Registry', () => {
       const twin = await registry.getModuleTwin('dev-1', 'mod-1');
       expect(twin).toMatchObject({ deviceId: 'dev-1', moduleId: 'mod-1' });
       await expect(registry.getModuleTwin('dev-1', 'nope')).rejects.toMatchObject({
-        name: 'DeviceNotFoundError',
+        name: 'ModuleNotFoundError',
         code: 'ModuleNotFound',
       });
     });

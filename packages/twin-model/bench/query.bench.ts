@@ -16,7 +16,7 @@ const CONNECTIVITY = ['cellular', 'wifi', 'wired'];
 const STATUSES = ['Success', 'Pending', 'Error'];
 const STAMP = '2024-06-01T10:00:00.1234567Z';
 
-/** A full service-view twin (§1.1) with tags, desired and reported sections and their metadata. */
+/** A full service-view twin (docs/internals/twin-semantics.md#twin-document) with tags, desired and reported sections and their metadata. */
 function makeTwin(i: number): JsonObject {
   const sendFrequencyInSecs = 30 * ((i % 20) + 1);
   const status = STATUSES[i % 3] ?? 'Success';

@@ -73,9 +73,6 @@ export { formatPath, getAtPath, parsePath, patchTouchesPath } from './path.js';
 export {
   createStoredTwin,
   replaceTwin,
-  toDeviceTwin,
-  toServiceTwin,
-  twinErrorText,
   updateReported,
   updateTwin,
   type ReportedWriteOptions,
@@ -85,15 +82,19 @@ export {
   type TwinWriteOptions,
   type TwinWriteResult,
 } from './twin-document.js';
-// MODEL-EXPORTS-END
+export { toDeviceTwin, toServiceTwin } from './twin-views.js';
 
 // --- errors (also at @twinkit/twin-model/errors) ---
 export {
   BadRequestError,
   ConflictError,
+  ConnectionRefusedError,
   DeviceNotFoundError,
   HubError,
+  KNOWN_HUB_ERROR_CODES,
   KnownHubErrorCode,
+  ModuleNotFoundError,
+  NotFoundError,
   OperationTimeoutError,
   PayloadTooLargeError,
   PreconditionFailedError,
@@ -101,15 +102,20 @@ export {
   QuotaExceededError,
   ServiceUnavailableError,
   ThrottledError,
+  TlsTrustError,
   TransportError,
   TwinValidationError,
   UnauthorizedError,
+  UnexpectedResponseError,
   UnsupportedRuntimeError,
   createHubError,
   isBadRequestError,
   isConflictError,
+  isConnectionRefusedError,
   isDeviceNotFoundError,
   isHubError,
+  isModuleNotFoundError,
+  isNotFoundError,
   isOperationTimeoutError,
   isPayloadTooLargeError,
   isPreconditionFailedError,
@@ -118,12 +124,18 @@ export {
   isRetryableError,
   isServiceUnavailableError,
   isThrottledError,
+  isTlsTrustError,
   isTransportError,
   isTwinValidationError,
   isUnauthorizedError,
+  isUnexpectedResponseError,
   isUnsupportedRuntimeError,
   type CreateHubErrorInput,
   type HubErrorCode,
+  type HubErrorName,
+  type KnownHubErrorCodeName,
+  type TransportErrorName,
+  type TransportErrorOptions,
   type ValidationIssue,
 } from './errors/index.js';
 
@@ -194,7 +206,6 @@ export {
   type TwinAmqpOperation,
   type VerifySasTokenOptions,
 } from './protocol/index.js';
-// PROTOCOL-EXPORTS-END
 
 // --- paging (also at @twinkit/twin-model/query) ---
 export {
@@ -207,4 +218,3 @@ export {
   type PageSettings,
   type PagedAsyncIterableIterator,
 } from './paging.js';
-// PAGING-EXPORTS-END

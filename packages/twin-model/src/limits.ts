@@ -1,44 +1,44 @@
 /**
  * IoT Hub's twin limits as named constants (current values; older documents show smaller ones).
  *
- * @see ../../../shared/spec/twin-semantics.md §5
+ * @see docs/internals/twin-semantics.md#limits
  */
 import type { TwinSectionName } from './types.js';
 
-/** Longest property or tag name, in UTF-8 bytes (§5.1). */
+/** Longest property or tag name, in UTF-8 bytes (docs/internals/twin-semantics.md#limits). */
 export const MAX_KEY_LENGTH_BYTES = 1024;
 
-/** Longest string value, in UTF-8 bytes (§5.2). */
+/** Longest string value, in UTF-8 bytes (docs/internals/twin-semantics.md#limits). */
 export const MAX_STRING_LENGTH_BYTES = 4096;
 
 /**
- * Deepest nesting of objects (and arrays) below a section root (§5.2): `one.two…ten.property` is
+ * Deepest nesting of objects (and arrays) below a section root (docs/internals/twin-semantics.md#limits): `one.two…ten.property` is
  * fine, an object inside `ten` is not.
  */
 export const MAX_DEPTH = 10;
 
-/** Smallest integer a twin may hold: −2^52 (§5.2). */
+/** Smallest integer a twin may hold: −2^52 (docs/internals/twin-semantics.md#limits). */
 export const MIN_SAFE_TWIN_INTEGER = -4503599627370496;
 
-/** Largest integer a twin may hold: 2^52 − 1 (§5.2). */
+/** Largest integer a twin may hold: 2^52 − 1 (docs/internals/twin-semantics.md#limits). */
 export const MAX_SAFE_TWIN_INTEGER = 4503599627370495;
 
-/** Largest `tags` section, by the size formula of §5.4. */
+/** Largest `tags` section, by the size formula of docs/internals/twin-semantics.md#limits. */
 export const MAX_TAGS_SIZE = 8192;
 
-/** Largest `properties.desired` section, by the size formula of §5.4. */
+/** Largest `properties.desired` section, by the size formula of docs/internals/twin-semantics.md#limits. */
 export const MAX_DESIRED_SIZE = 32768;
 
-/** Largest `properties.reported` section, by the size formula of §5.4. */
+/** Largest `properties.reported` section, by the size formula of docs/internals/twin-semantics.md#limits. */
 export const MAX_REPORTED_SIZE = 32768;
 
-/** Size the §5.4 formula gives a number. */
+/** Size the docs/internals/twin-semantics.md#limits formula gives a number. */
 export const NUMBER_SIZE = 8;
 
-/** Size the §5.4 formula gives a boolean. */
+/** Size the docs/internals/twin-semantics.md#limits formula gives a boolean. */
 export const BOOLEAN_SIZE = 4;
 
-/** The first service api-version that accepts arrays in tags and properties (§5.3). */
+/** The first service api-version that accepts arrays in tags and properties (docs/internals/twin-semantics.md#limits). */
 export const ARRAYS_MIN_API_VERSION = '2019-10-01';
 
 /**
@@ -64,7 +64,7 @@ export function sectionSizeLimit(section: TwinSectionName): number {
 }
 
 /**
- * Whether a service api-version accepts arrays in tags and properties (§5.3).
+ * Whether a service api-version accepts arrays in tags and properties (docs/internals/twin-semantics.md#limits).
  *
  * @param apiVersion - an api-version such as `2021-04-12` (a `-preview` suffix is fine); absent means the current one
  * @returns `false` only for versions before 2019-10-01

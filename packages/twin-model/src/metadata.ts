@@ -2,7 +2,7 @@
  * `$metadata` of the desired and reported sections: building it, keeping it up to date across
  * patches, and formatting its timestamps the way the hub does.
  *
- * @see ../../../shared/spec/twin-semantics.md §4
+ * @see docs/internals/twin-semantics.md#metadata
  */
 import { isJsonObject, setOwn } from './patch/json.js';
 import type { JsonObject, JsonValue, TwinMetadata } from './types.js';
@@ -11,7 +11,7 @@ import type { JsonObject, JsonValue, TwinMetadata } from './types.js';
 export interface MetadataStamp {
   /** The write's server time, as {@link formatTimestamp} prints it. */
   timestamp: string;
-  /** The section's new `$version`; only for desired (reported metadata has no versions, §4.1). */
+  /** The section's new `$version`; only for desired (reported metadata has no versions, docs/internals/twin-semantics.md#metadata). */
   version?: number;
 }
 
@@ -19,7 +19,7 @@ const TICKS_PER_MILLISECOND = 10_000;
 
 /**
  * Formats a time like the hub's `$lastUpdated`: UTC, up to 7 fractional digits with trailing
- * zeros trimmed (no fraction at all when it is zero), and `Z` (§4.3).
+ * zeros trimmed (no fraction at all when it is zero), and `Z` (docs/internals/twin-semantics.md#metadata).
  *
  * @param date - the instant
  * @param subMillisecondTicks - extra 100 ns ticks below the millisecond, 0…9999 (default 0)
@@ -54,7 +54,7 @@ export function formatTimestamp(date: Date, subMillisecondTicks = 0): string {
 
 /**
  * Builds the `$metadata` tree for a whole section written at once (twin creation, a PUT of
- * desired, §4.2 rule 6): every object node and every leaf gets the stamp; arrays are leaves.
+ * desired, docs/internals/twin-semantics.md#metadata rule 6): every object node and every leaf gets the stamp; arrays are leaves.
  *
  * @param section - the section content (without `$metadata`/`$version`)
  * @param stamp - time and, for desired, the new `$version`
@@ -87,7 +87,7 @@ function emptyNode(stamp: MetadataStamp): TwinMetadata {
 }
 
 /**
- * Brings a section's `$metadata` up to date after a merge patch was applied (§4.2):
+ * Brings a section's `$metadata` up to date after a merge patch was applied (docs/internals/twin-semantics.md#metadata):
  * - the root and every object on the path to a patched key get the stamp;
  * - a patched key, and the descendants its patch value names, get the stamp, while stored
  *   children the patch does not name keep theirs;

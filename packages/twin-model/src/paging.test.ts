@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { UnexpectedResponseError } from './errors/local-errors.js';
 import {
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
@@ -172,5 +173,31 @@ describe('createPagedIterator', () => {
     const paged = createPagedIterator(getPage);
     expect(() => paged.byPage({ maxPageSize: 1.5 })).toThrow(RangeError);
     expect(() => paged.byPage({ maxPageSize: -1 })).toThrow(RangeError);
+  });
+});
+
+describe('a server that repeats its continuation token', () => {
+  it('stops paging with UnexpectedResponseError instead of looping forever', async () => {
+    let calls = 0;
+    const pages = createPagedIterator<number>(() => {
+      calls++;
+      return Promise.resolve({ items: [calls], continuationToken: calls === 1 ? 'a' : 'b' });
+    });
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const item of pages) seen.push(item);
+      })(),
+    ).rejects.toBeInstanceOf(UnexpectedResponseError);
+    expect(seen).toEqual([1, 2]);
+    expect(calls).toBe(3);
+  });
+
+  it('also stops when the first page hands back the token it was started from', async () => {
+    const pages = createPagedIterator<number>(() =>
+      Promise.resolve({ items: [1], continuationToken: 'same' }),
+    );
+    const walk = pages.byPage({ continuationToken: 'same' });
+    await expect(walk.next()).rejects.toThrow(/repeated a continuation token/);
   });
 });

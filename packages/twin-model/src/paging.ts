@@ -2,8 +2,9 @@
  * Paging shared by the hub and the clients: the page-size rule of IoT Hub queries and the
  * Azure-style `PagedAsyncIterableIterator` that list operations return.
  *
- * @see ../../../shared/spec/twin-semantics.md §7.7
+ * @see docs/internals/twin-semantics.md#query-paging
  */
+import { UnexpectedResponseError } from './errors/local-errors.js';
 
 /** Page size when a query request names none (`x-ms-max-item-count` absent). */
 export const DEFAULT_PAGE_SIZE = 100;
@@ -71,6 +72,7 @@ export interface PagedAsyncIterableIterator<
    * @param settings - where to start and the page size
    * @returns an async iterator of pages; it ends after the page without a continuation token
    * @throws RangeError when `maxPageSize` is not a positive integer
+   * @throws UnexpectedResponseError (while iterating) when the server repeats a continuation token
    */
   byPage(settings?: PageSettingsT): AsyncIterableIterator<PageT>;
 }
@@ -89,17 +91,28 @@ async function* walkPages<T>(
   start: PageSettings,
 ): AsyncGenerator<ContinuablePage<T>> {
   let token = start.continuationToken;
+  // A server that hands back a token it gave before would have us page forever.
+  const seen = new Set<string>();
+  if (token !== undefined) seen.add(token);
   for (;;) {
     const settings: PageSettings = {};
     if (token !== undefined) settings.continuationToken = token;
     if (start.maxPageSize !== undefined) settings.maxPageSize = start.maxPageSize;
     const page = await getPage(settings);
     const next = page.continuationToken;
-    // An empty token ends the walk too: the C# SDK treats only a non-empty token as "more" (§7.7).
+    // An empty token ends the walk too: the C# SDK treats only a non-empty token as "more" (docs/internals/twin-semantics.md#query-paging).
     if (next === undefined || next === '') {
       yield { items: page.items };
       return;
     }
+    if (seen.has(next)) {
+      throw new UnexpectedResponseError(
+        `The server repeated a continuation token it had already sent (after ${seen.size} page(s)); paging stopped instead of looping forever. The server is not behaving as an IoT Hub.`,
+        200,
+        'a new continuation token on every page',
+      );
+    }
+    seen.add(next);
     yield { items: page.items, continuationToken: next };
     token = next;
   }

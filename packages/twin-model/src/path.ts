@@ -1,6 +1,6 @@
 /**
  * Dotted property paths (`climate.hvac.fanOn`) inside a twin section, as used by device-side
- * subscriptions to one grouping or one property. Keys cannot contain `.` (twin-semantics §5.1),
+ * subscriptions to one grouping or one property. Keys cannot contain `.` (docs/internals/twin-semantics.md#limits),
  * so a dot always separates segments.
  */
 import { isJsonObject } from './patch/json.js';

@@ -15,23 +15,26 @@ import { checkDesiredVersion, formatEtag } from './version.js';
 import {
   createStoredTwin,
   replaceTwin,
-  toDeviceTwin,
-  toServiceTwin,
-  twinErrorText,
   updateReported,
   updateTwin,
   type StoredTwin,
   type TwinWriteOptions,
 } from './twin-document.js';
+import { toDeviceTwin, toServiceTwin } from './twin-views.js';
 
 const t0 = new Date('2024-01-01T00:00:00Z');
 const t1 = new Date('2024-06-01T10:00:00.1234567Z');
 const T0 = '2024-01-01T00:00:00Z';
 const T1 = '2024-06-01T10:00:00.123Z';
 const at: TwinWriteOptions = { now: t1, ifMatch: '*' };
+/** The hub's own text of an error the twin engine raised (what the hub writes on the wire). */
+function wireMessageOf(error: unknown): string | undefined {
+  return (error as HubError).wireMessage;
+}
+
 const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?Z$/;
 
-/** Base state S1 of twin-semantics §9.1, reached through real operations at t0. */
+/** Base state S1 of docs/internals/twin-semantics.md#test-vectors, reached through real operations at t0. */
 function makeS1(): StoredTwin {
   let twin = createStoredTwin({ deviceId: 'dev1' }, t0);
   const now = { now: t0 };
@@ -86,7 +89,7 @@ function mirrors(content: JsonValue, metadata: TwinMetadata): boolean {
 }
 
 describe('base state S1', () => {
-  it('has the counters of §9.1', () => {
+  it('has the counters of docs/internals/twin-semantics.md#test-vectors', () => {
     const s1 = makeS1();
     expect(counters(s1)).toEqual({ e: 6, v: 13, dv: 5, rv: 7 });
     expect(toServiceTwin(s1).etag).toBe('AAAAAAAAAAY=');
@@ -94,7 +97,7 @@ describe('base state S1', () => {
 });
 
 describe('createStoredTwin', () => {
-  it('TV-01: a fresh twin is S0 exactly as in §1.2', () => {
+  it('TV-01: a fresh twin is S0 exactly as in docs/internals/twin-semantics.md#twin-document', () => {
     const twin = createStoredTwin({ deviceId: 'dev1' }, t0);
     const view = toServiceTwin(twin, {
       deviceEtag: 'MTIzNDU2Nzg5',
@@ -239,7 +242,7 @@ describe('updateTwin', () => {
     expect(error.statusCode).toBe(412);
     expect(error.code).toBe('PreconditionFailed');
     expect(error.deviceId).toBe('dev1');
-    expect(twinErrorText(error)).toContain('does not match');
+    expect(wireMessageOf(error)).toContain('does not match');
     expect(counters(s1)).toEqual({ e: 6, v: 13, dv: 5, rv: 7 });
   });
 
@@ -317,7 +320,7 @@ describe('updateTwin', () => {
     const text =
       "Property or Tag name has invalid characters. Error in Property/Tag a.b. Must not contain Control Characters, '.', '$', '#', or ' '.";
     expect(error.message).toContain(text);
-    expect(twinErrorText(error)).toBe(text);
+    expect(wireMessageOf(error)).toBe(text);
     expect(counters(s1)).toEqual({ e: 6, v: 13, dv: 5, rv: 7 });
   });
 
@@ -379,7 +382,7 @@ describe('updateTwin', () => {
     expect(Object.keys(full.tags)).toEqual(['k1', 'k2']);
     const error = catchError(() => updateTwin(full, { tags: { k3: 'a' } }, at));
     expect(error).toBeInstanceOf(BadRequestError);
-    expect(twinErrorText(error)).toBe('Twin tags size 8195 exceeds maximum 8192');
+    expect(wireMessageOf(error)).toBe('Twin tags size 8195 exceeds maximum 8192');
     expect((error.cause as TwinValidationError).issues[0]?.path).toBe('tags');
     expect(full.tags).toEqual({ k1: 'a'.repeat(4094), k2: 'a'.repeat(4094) });
   });
@@ -422,7 +425,7 @@ describe('updateTwin', () => {
       const error = catchError(() => updateTwin(makeS1(), body, at));
       expect(error).toBeInstanceOf(BadRequestError);
       expect(error.code).toBe('ArgumentInvalid');
-      expect(twinErrorText(error)).toMatch(
+      expect(wireMessageOf(error)).toMatch(
         /cannot be null\. To remove all of them, replace the twin \(PUT\)/,
       );
     }
@@ -442,7 +445,7 @@ describe('updateTwin', () => {
       const error = catchError(() => updateTwin(makeS1(), body, at));
       expect(error, JSON.stringify(body)).toBeInstanceOf(BadRequestError);
     }
-    expect(twinErrorText(catchError(() => updateTwin(makeS1(), 'x', at)))).toBe(
+    expect(wireMessageOf(catchError(() => updateTwin(makeS1(), 'x', at)))).toBe(
       'The twin patch must be a JSON object.',
     );
   });
@@ -535,7 +538,7 @@ describe('replaceTwin', () => {
     expect(error.message).toContain(
       'Value of Property or Tag cannot be null. Error in Property/Tag my-tag',
     );
-    expect(twinErrorText(error)).toBe(
+    expect(wireMessageOf(error)).toBe(
       'Value of Property or Tag cannot be null. Error in Property/Tag my-tag',
     );
     expect(s1).toEqual(snapshot);
@@ -568,7 +571,7 @@ describe('replaceTwin', () => {
     expect(() =>
       replaceTwin(s1, { tags: { a: [1] } }, { now: t1, apiVersion: '2019-03-30' }),
     ).toThrow(/arrays are not supported/);
-    expect(twinErrorText(catchError(() => replaceTwin(s1, [], at)))).toBe(
+    expect(wireMessageOf(catchError(() => replaceTwin(s1, [], at)))).toBe(
       'The twin document must be a JSON object.',
     );
   });
@@ -640,7 +643,7 @@ describe('updateReported', () => {
     const error = catchError(() => updateReported(s1, { battery: 1 }, { now: t1, baseVersion: 6 }));
     expect(error).toBeInstanceOf(PreconditionFailedError);
     expect(error.code).toBe('PreconditionFailed');
-    expect(twinErrorText(error)).toBe(
+    expect(wireMessageOf(error)).toBe(
       'The reported properties version 6 does not match the current version 7.',
     );
     expect(s1.reported.battery).toBe(55);
@@ -673,20 +676,12 @@ describe('updateReported', () => {
     }).twin;
     expect(Object.keys(full.reported)).toHaveLength(8);
     const error = catchError(() => updateReported(full, { r9: 'a' }, { now: t1 }));
-    expect(twinErrorText(error)).toBe('Twin properties size 32771 exceeds maximum 32768');
+    expect(wireMessageOf(error)).toBe('Twin properties size 32771 exceeds maximum 32768');
   });
 
   it('rejects a body that is not an object', () => {
     for (const body of [null, [1], 'x', 5])
       expect(() => updateReported(makeS1(), body, { now: t1 })).toThrow(BadRequestError);
-  });
-});
-
-describe('twinErrorText', () => {
-  it('knows only errors raised by the twin engine', () => {
-    expect(twinErrorText(undefined)).toBeUndefined();
-    expect(twinErrorText('text')).toBeUndefined();
-    expect(twinErrorText(new Error('other'))).toBeUndefined();
   });
 });
 

@@ -1,12 +1,12 @@
 /**
  * The pure twin engine: every IoT Hub rule for creating a twin, service PATCH and PUT, device
- * reported updates, and the service and device views. The hub stores {@link StoredTwin} values
+ * reported updates (the service and device views are in `twin-views.ts`). The hub stores {@link StoredTwin} values
  * and calls these functions; it adds no twin rules of its own.
  *
  * Stored twins are treated as immutable: every write returns a new `StoredTwin` (sections the
  * write does not touch are shared with the old one) and never modifies its inputs.
  *
- * @see ../../../shared/spec/twin-semantics.md §1–§6 and §10
+ * @see docs/internals/twin-semantics.md#twin-document, docs/internals/twin-semantics.md#desired-notifications, docs/internals/twin-semantics.md#edge-cases
  */
 import {
   TwinValidationError,
@@ -18,17 +18,18 @@ import { apiVersionSupportsArrays, sectionSizeLimit } from './limits.js';
 import { createSectionMetadata, formatTimestamp, updateSectionMetadata } from './metadata.js';
 import { applyPatch } from './patch/apply-patch.js';
 import { cloneJson, isPlainObject, setOwn } from './patch/json.js';
-import type { DeviceTwin, JsonObject, Twin, TwinMetadata, TwinSectionName } from './types.js';
+import type { JsonObject, Twin, TwinMetadata, TwinSectionName } from './types.js';
 import { TwinRuleMessage, computeSectionSize, validateSection } from './validate.js';
+import { withVersion } from './twin-views.js';
 import { formatEtag, ifMatchSatisfied, type IfMatchMode } from './version.js';
 
 /** A twin as the hub stores it: section contents without `$` members, plus counters and metadata. */
 export interface StoredTwin {
   deviceId: string;
   moduleId?: string;
-  /** The ETag counter (§3.3): +1 on every service write of tags and/or desired. */
+  /** The ETag counter (docs/internals/twin-semantics.md#etags-and-concurrency): +1 on every service write of tags and/or desired. */
   etagCounter: number;
-  /** Whole-twin version (§3.2): +1 on every accepted write; equals `etagCounter + reportedVersion`. */
+  /** Whole-twin version (docs/internals/twin-semantics.md#versions): +1 on every accepted write; equals `etagCounter + reportedVersion`. */
   version: number;
   tags: JsonObject;
   desired: JsonObject;
@@ -45,9 +46,9 @@ export interface TwinWriteOptions {
   now: Date;
   /** The `If-Match` header, when sent. */
   ifMatch?: string | null | undefined;
-  /** How unquoted `If-Match` values are treated (default `strict`; protocol.md §6.5). */
+  /** How unquoted `If-Match` values are treated (default `strict`; docs/internals/wire-contract.md#etags-and-if-match). */
   ifMatchMode?: IfMatchMode | undefined;
-  /** The request's api-version; before 2019-10-01 arrays are rejected (§5.3). Absent means current. */
+  /** The request's api-version; before 2019-10-01 arrays are rejected (docs/internals/twin-semantics.md#limits). Absent means current. */
   apiVersion?: string | undefined;
 }
 
@@ -55,7 +56,7 @@ export interface TwinWriteOptions {
 export interface TwinWriteResult {
   twin: StoredTwin;
   /**
-   * The body to publish to subscribed devices (§6.1), present when desired changed: the desired
+   * The body to publish to subscribed devices (docs/internals/twin-semantics.md#desired-notifications), present when desired changed: the desired
    * patch as sent (nulls kept) for PATCH, or the whole new desired for PUT, plus `"$version"`.
    */
   desiredNotification?: JsonObject;
@@ -65,7 +66,7 @@ export interface TwinWriteResult {
 export interface ReportedWriteOptions {
   /** Server time of the write; stamps `$metadata`. */
   now: Date;
-  /** The `$version` the device based its patch on (MQTT `&$version=`); 412 when it is not current (§3.5). */
+  /** The `$version` the device based its patch on (MQTT `&$version=`); 412 when it is not current (docs/internals/twin-semantics.md#etags-and-concurrency). */
   baseVersion?: number | undefined;
 }
 
@@ -76,7 +77,7 @@ export interface ReportedWriteResult {
   version: number;
 }
 
-/** Identity-registry fields a service twin view carries next to the twin's own data (§1.1). */
+/** Identity-registry fields a service twin view carries next to the twin's own data (docs/internals/twin-semantics.md#twin-document). */
 export type TwinIdentityFields = Pick<
   Twin,
   | 'deviceEtag'
@@ -95,25 +96,10 @@ export type TwinIdentityFields = Pick<
   | 'configurations'
 >;
 
-/** The hub's own text of each error this module raised, for the hub's error bodies. */
-const hubTexts = new WeakMap<HubError, string>();
-
-/**
- * The hub-style text of an error raised by this module (e.g. `Value of Property or Tag cannot be
- * null. Error in Property/Tag my-tag`), without the SDK's advice around it. The hub puts it in
- * `{"Message":"ErrorCode:ArgumentInvalid;<text>"}` and device error bodies.
- *
- * @param error - anything caught from {@link updateTwin}, {@link replaceTwin} or {@link updateReported}
- * @returns the text, or `undefined` for errors this module did not raise
- */
-export function twinErrorText(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null ? hubTexts.get(error as HubError) : undefined;
-}
-
 const CREATION_VERSION = 1;
 
 /**
- * Creates the twin of a new device or module (§1.2): ETag counter 1, twin version 2, both
+ * Creates the twin of a new device or module (docs/internals/twin-semantics.md#twin-document): ETag counter 1, twin version 2, both
  * section versions 1, empty sections, and `$metadata` holding only the root `$lastUpdated`.
  *
  * @param ids - the device id and, for a module twin, the module id
@@ -154,17 +140,17 @@ export function createStoredTwin(
 }
 
 /**
- * Applies a service PATCH (§2.1, §2.3, §2.5): `tags` and `properties.desired` are merge patches;
+ * Applies a service PATCH (docs/internals/twin-semantics.md#operations, docs/internals/twin-semantics.md#merge-patch, docs/internals/twin-semantics.md#edge-cases): `tags` and `properties.desired` are merge patches;
  * every other member (identity fields, `properties.reported`, `$metadata`/`$version` at the
  * desired root) is ignored, as SDKs send whole `Twin` objects. One accepted write bumps the ETag
- * counter and twin version once, and the desired `$version` when desired is present (§3). A body
+ * counter and twin version once, and the desired `$version` when desired is present (docs/internals/twin-semantics.md#versions). A body
  * with neither section changes nothing.
  *
  * @param twin - the stored twin
  * @param body - the parsed request body
  * @param options - time, `If-Match`, api-version
  * @returns the new twin and, when desired was patched, the device notification body
- * @throws `BadRequestError` (400 `ArgumentInvalid`) for a body that breaks a rule of §5,
+ * @throws `BadRequestError` (400 `ArgumentInvalid`) for a body that breaks a rule of docs/internals/twin-semantics.md#limits,
  *   `tags: null` or `properties.desired: null`, arrays before api-version 2019-10-01, or a section
  *   that would grow beyond its size limit; the twin is unchanged
  * @throws `PreconditionFailedError` (412 `PreconditionFailed`) when `If-Match` does not match
@@ -209,8 +195,8 @@ export function updateTwin(
 }
 
 /**
- * Applies a service PUT (§2.4): `tags` and `properties.desired` replace their sections wholesale;
- * an omitted section is replaced with `{}` (§10 default). `null` values are rejected. The ETag
+ * Applies a service PUT (docs/internals/twin-semantics.md#replace): `tags` and `properties.desired` replace their sections wholesale;
+ * an omitted section is replaced with `{}` (docs/internals/twin-semantics.md#edge-cases default). `null` values are rejected. The ETag
  * counter, twin version and desired `$version` each go up by one, the desired `$metadata` is
  * rebuilt, and devices are sent the whole new desired section.
  *
@@ -219,7 +205,7 @@ export function updateTwin(
  * @param options - time, `If-Match`, api-version
  * @returns the new twin and the device notification body
  * @throws `BadRequestError` (400 `ArgumentInvalid`) for a `null` anywhere
- *   (`Value of Property or Tag cannot be null. Error in Property/Tag …`), any other rule of §5,
+ *   (`Value of Property or Tag cannot be null. Error in Property/Tag …`), any other rule of docs/internals/twin-semantics.md#limits,
  *   or a section that would grow beyond its size limit; the twin is unchanged
  * @throws `PreconditionFailedError` (412 `PreconditionFailed`) when `If-Match` does not match
  */
@@ -254,7 +240,7 @@ export function replaceTwin(
 }
 
 /**
- * Applies a device's reported-properties PATCH (§2.2, §2.3, §3.5). The body *is* the reported
+ * Applies a device's reported-properties PATCH (docs/internals/twin-semantics.md#operations, docs/internals/twin-semantics.md#merge-patch, docs/internals/twin-semantics.md#etags-and-concurrency). The body *is* the reported
  * section's merge patch, so a key named `tags` is an ordinary reported key. The whole patch is
  * rejected when any part breaks a rule. Bumps reported `$version` and the twin version, never the
  * ETag; reported `$metadata` carries no versions.
@@ -263,7 +249,7 @@ export function replaceTwin(
  * @param patch - the parsed message body
  * @param options - time and the optional base version
  * @returns the new twin and its new reported `$version`
- * @throws `BadRequestError` (400 `ArgumentInvalid`) when the patch breaks a rule of §5
+ * @throws `BadRequestError` (400 `ArgumentInvalid`) when the patch breaks a rule of docs/internals/twin-semantics.md#limits
  *   (for example a `$`-prefixed key) or the section would grow beyond 32 KB; nothing is applied
  * @throws `PreconditionFailedError` (412 `PreconditionFailed`) when `baseVersion` is given
  *   and is not the current reported `$version`
@@ -301,90 +287,6 @@ export function updateReported(
   return { twin: next, version: reportedVersion };
 }
 
-/**
- * The service view of a twin (§1.1, §1.4): identity fields, `etag`, `version`, `tags` (left out
- * when there are none, like the real hub), and both property sections with `$metadata` and
- * `$version`. The result shares nothing with `twin` or `identity`.
- *
- * @param twin - the stored twin
- * @param identity - registry fields to include (status, connection state, …)
- * @returns the twin as `GET /twins/{id}` returns it
- * @example
- * ```ts
- * toServiceTwin(twin, { status: 'enabled', connectionState: 'Disconnected' });
- * ```
- */
-export function toServiceTwin(twin: StoredTwin, identity: TwinIdentityFields = {}): Twin {
-  const view: Record<string, unknown> = { deviceId: twin.deviceId };
-  if (twin.moduleId !== undefined) view.moduleId = twin.moduleId;
-  view.etag = formatEtag(twin.etagCounter);
-  const copy = structuredClone(identity);
-  for (const key of leadingIdentityKeys) {
-    if (copy[key] !== undefined) view[key] = copy[key];
-  }
-  view.version = twin.version;
-  if (Object.keys(twin.tags).length > 0) view.tags = cloneJson(twin.tags);
-  view.properties = {
-    desired: serviceSection(twin.desired, twin.desiredMetadata, twin.desiredVersion),
-    reported: serviceSection(twin.reported, twin.reportedMetadata, twin.reportedVersion),
-  };
-  for (const key of trailingIdentityKeys) {
-    if (copy[key] !== undefined) view[key] = copy[key];
-  }
-  return view as unknown as Twin;
-}
-
-/**
- * The device view of a twin (§1.4): what a device's GET returns — both sections with `$version`,
- * no tags, no identity fields, no `$metadata`.
- *
- * @param twin - the stored twin
- * @returns `{ desired: {…, $version}, reported: {…, $version} }`, sharing nothing with `twin`
- */
-export function toDeviceTwin(twin: StoredTwin): DeviceTwin {
-  return {
-    desired: withVersion(twin.desired, twin.desiredVersion) as DeviceTwin['desired'],
-    reported: withVersion(twin.reported, twin.reportedVersion) as DeviceTwin['reported'],
-  };
-}
-
-// Field order of real twins (§1.2): identity fields before `version`, edge scopes after `properties`.
-const leadingIdentityKeys = [
-  'deviceEtag',
-  'status',
-  'statusReason',
-  'statusUpdateTime',
-  'connectionState',
-  'lastActivityTime',
-  'cloudToDeviceMessageCount',
-  'authenticationType',
-  'x509Thumbprint',
-  'modelId',
-] as const satisfies readonly (keyof TwinIdentityFields)[];
-const trailingIdentityKeys = [
-  'capabilities',
-  'deviceScope',
-  'parentScopes',
-  'configurations',
-] as const satisfies readonly (keyof TwinIdentityFields)[];
-
-function serviceSection(
-  content: JsonObject,
-  metadata: TwinMetadata,
-  version: number,
-): Twin['properties']['desired'] {
-  const section: Record<string, unknown> = cloneJson(content);
-  section.$metadata = structuredClone(metadata);
-  section.$version = version;
-  return section as Twin['properties']['desired'];
-}
-
-function withVersion(content: JsonObject, version: number): JsonObject {
-  const body = cloneJson(content);
-  body.$version = version;
-  return body;
-}
-
 interface ServiceSections {
   tags?: JsonObject;
   desired?: JsonObject;
@@ -392,7 +294,7 @@ interface ServiceSections {
 
 /**
  * Picks `tags` and `properties.desired` out of a service body and validates them; everything
- * else in the body is ignored (§2.5, protocol.md §6.4).
+ * else in the body is ignored (docs/internals/twin-semantics.md#edge-cases, docs/internals/wire-contract.md#rest-operations).
  */
 function readServiceBody(
   twin: StoredTwin,
@@ -455,7 +357,7 @@ function sectionNullIssue(
 ): ValidationIssue {
   if (mode === 'replace')
     return { path, rule: 'null-in-replace', message: TwinRuleMessage.nullInReplace(path) };
-  // §2.5 / §10 `sectionNullMode`: the hub does not delete a whole section through PATCH.
+  // docs/internals/twin-semantics.md#edge-cases `sectionNullMode`: the hub does not delete a whole section through PATCH.
   const [kind, member] = path === 'tags' ? ['tags', 'tags'] : ['properties', 'desired'];
   return {
     path,
@@ -479,7 +381,7 @@ function prefixed(prefix: string, issues: readonly ValidationIssue[]): Validatio
   }));
 }
 
-/** §5.4: reject a write only if the section ends up beyond its limit *and* larger than before. */
+/** docs/internals/twin-semantics.md#limits: reject a write only if the section ends up beyond its limit *and* larger than before. */
 function checkGrowth(
   section: TwinSectionName,
   before: JsonObject,
@@ -525,7 +427,7 @@ function badRequest(
   first: ValidationIssue,
   issues: readonly ValidationIssue[] = [first],
 ): HubError {
-  const error = createHubError({
+  return createHubError({
     statusCode: 400,
     code: 'ArgumentInvalid',
     message: first.message,
@@ -534,12 +436,10 @@ function badRequest(
     moduleId: twin.moduleId,
     cause: new TwinValidationError(issues, operation),
   });
-  hubTexts.set(error, first.message);
-  return error;
 }
 
 function preconditionFailed(twin: StoredTwin, operation: string, text: string): HubError {
-  const error = createHubError({
+  return createHubError({
     statusCode: 412,
     code: 'PreconditionFailed',
     message: text,
@@ -547,6 +447,4 @@ function preconditionFailed(twin: StoredTwin, operation: string, text: string): 
     deviceId: twin.deviceId,
     moduleId: twin.moduleId,
   });
-  hubTexts.set(error, text);
-  return error;
 }

@@ -2,7 +2,7 @@
  * The shapes of a twin: JSON values, the service view (full document with identity fields,
  * versions, ETag and `$metadata`), the device view (what a device's GET returns) and patches.
  *
- * @see ../../../shared/spec/twin-semantics.md §1
+ * @see docs/internals/twin-semantics.md#twin-document
  */
 
 /** A JSON primitive. */

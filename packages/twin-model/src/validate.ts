@@ -3,7 +3,7 @@
  * types and ranges, nesting depth, nulls and section size. Every issue is reported with its path,
  * in the hub's words where the hub's words are known.
  *
- * @see ../../../shared/spec/twin-semantics.md §5
+ * @see docs/internals/twin-semantics.md#limits
  */
 import { TwinValidationError, type ValidationIssue } from './errors/index.js';
 import {
@@ -31,20 +31,20 @@ export interface ValidationResult {
 export interface ValidateSectionOptions {
   /**
    * `patch` (default): `null` members are delete markers and allowed. `replace` (a PUT): `null`
-   * members are rejected with the hub's message (§2.4).
+   * members are rejected with the hub's message (docs/internals/twin-semantics.md#replace).
    */
   mode?: 'patch' | 'replace';
-  /** Whether arrays are accepted; `false` emulates api-versions before 2019-10-01 (§5.3). Default `true`. */
+  /** Whether arrays are accepted; `false` emulates api-versions before 2019-10-01 (docs/internals/twin-semantics.md#limits). Default `true`. */
   allowArrays?: boolean;
   /**
    * Whether to check the section size limit against the value itself. Default `true`. The twin
-   * engine turns it off and applies the "reject only if it grows beyond the limit" rule (§5.4) to
+   * engine turns it off and applies the "reject only if it grows beyond the limit" rule (docs/internals/twin-semantics.md#limits) to
    * the merged section instead.
    */
   checkSize?: boolean;
 }
 
-/** The hub's message texts (§5.5). Where the hub's own text is unknown, edgeHub's is used. */
+/** The hub's message texts (docs/internals/twin-semantics.md#validation-errors). Where the hub's own text is unknown, edgeHub's is used. */
 export const TwinRuleMessage = Object.freeze({
   keyCharacters: (name: string) =>
     `Property or Tag name has invalid characters. Error in Property/Tag ${name}. Must not contain Control Characters, '.', '$', '#', or ' '.`,
@@ -80,7 +80,7 @@ interface WalkContext {
 }
 
 /**
- * Checks a section (or a patch for one) against every rule of §5 and collects every issue.
+ * Checks a section (or a patch for one) against every rule of docs/internals/twin-semantics.md#limits and collects every issue.
  * Never throws, whatever it is given: non-JSON values, class instances and even cyclic objects
  * (descent stops at the depth limit) come back as issues.
  *
@@ -93,7 +93,7 @@ interface WalkContext {
  * const result = validateSection({ 'a.b': 1, fan: { speed: 'x'.repeat(5000) } }, 'desired');
  * result.issues.map((issue) => issue.path); // → ['a.b', 'fan.speed']
  * ```
- * @see ../../../shared/spec/twin-semantics.md §5
+ * @see docs/internals/twin-semantics.md#limits
  */
 export function validateSection(
   value: unknown,
@@ -149,7 +149,7 @@ export function assertValidSection(
 }
 
 /**
- * The size of a section by the documented formula (§5.4): for every property, the length of its
+ * The size of a section by the documented formula (docs/internals/twin-semantics.md#limits): for every property, the length of its
  * key plus the size of its value; strings count their characters except control characters,
  * numbers 8, booleans 4, objects the sum of their members, arrays the sum of their elements.
  * `$metadata` and `$version` at the root are not counted, nor are `null` members (a patch's
@@ -189,7 +189,7 @@ function valueSize(value: JsonValue): number {
   return size;
 }
 
-/** Walks an object at `level` (0 = section root); returns its size by the §5.4 formula. */
+/** Walks an object at `level` (0 = section root); returns its size by the docs/internals/twin-semantics.md#limits formula. */
 function walkObject(
   object: Record<string, unknown>,
   path: string,
@@ -254,7 +254,7 @@ function walkValue(
       Number.isInteger(value) &&
       (value < MIN_SAFE_TWIN_INTEGER || value > MAX_SAFE_TWIN_INTEGER)
     ) {
-      // §5.2: the bound applies to integers only; 3.14 or 1.5e300 are not range-checked.
+      // docs/internals/twin-semantics.md#limits: the bound applies to integers only; 3.14 or 1.5e300 are not range-checked.
       context.issues.push({
         path,
         rule: 'integer-range',
@@ -335,7 +335,7 @@ function checkKey(key: string, parentPath: string, keyPath: string, context: Wal
 }
 
 /**
- * Whether a property or tag name contains a character IoT Hub forbids (§5.1): control characters
+ * Whether a property or tag name contains a character IoT Hub forbids (docs/internals/twin-semantics.md#limits): control characters
  * (C0, DEL, C1), `.`, `$`, `#` or a space.
  *
  * @param key - a property or tag name
@@ -346,7 +346,7 @@ export function hasForbiddenKeyCharacter(key: string): boolean {
 }
 
 // Control characters are C0, DEL and C1: .NET's `char.IsControl`, which the hub and edgeHub use
-// (§5.1, §5.4). Regular expressions scan much faster than a charCodeAt loop.
+// (docs/internals/twin-semantics.md#limits). Regular expressions scan much faster than a charCodeAt loop.
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN_KEY_CHARACTER = /[\u0000-\u0020\u007f-\u009f.$#]/;
 // eslint-disable-next-line no-control-regex
@@ -355,7 +355,7 @@ const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /**
- * Characters a string counts for in the §5.4 size formula: UTF-16 code units (what .NET's
+ * Characters a string counts for in the docs/internals/twin-semantics.md#limits size formula: UTF-16 code units (what .NET's
  * `string.Length` counts), minus control characters.
  */
 function countCharacters(text: string): number {

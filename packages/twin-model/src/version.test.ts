@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkDesiredVersion, formatEtag, ifMatchSatisfied, parseEtag } from './version.js';
 
-// Every encoding of twin-semantics §3.3, verified there against real twin dumps.
+// Every encoding of docs/internals/twin-semantics.md#etags-and-concurrency, verified there against real twin dumps.
 const etagVectors: readonly (readonly [number, string])[] = [
   [1, 'AAAAAAAAAAE='],
   [2, 'AAAAAAAAAAI='],

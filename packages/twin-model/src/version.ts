@@ -2,7 +2,7 @@
  * Twin ETags, `If-Match` evaluation and the desired-version gate a device applies to
  * notifications.
  *
- * @see ../../../shared/spec/twin-semantics.md §3, §6.2 and protocol.md §6.5
+ * @see docs/internals/twin-semantics.md#versions, docs/internals/twin-semantics.md#desired-notifications and docs/internals/wire-contract.md#etags-and-if-match
  */
 
 /**
@@ -34,7 +34,7 @@ const TWO_TO_THE_32 = 2 ** 32;
  * ```ts
  * formatEtag(20); // → 'AAAAAAAAABQ='
  * ```
- * @see ../../../shared/spec/twin-semantics.md §3.3
+ * @see docs/internals/twin-semantics.md#etags-and-concurrency
  */
 export function formatEtag(counter: number): string {
   if (!Number.isSafeInteger(counter) || counter < 0) {
@@ -91,7 +91,7 @@ export function parseEtag(etag: string): number | undefined {
 }
 
 /**
- * Decides whether an `If-Match` header lets a write through (protocol.md §6.5):
+ * Decides whether an `If-Match` header lets a write through (docs/internals/wire-contract.md#etags-and-if-match):
  * absent, empty, `*` or `"*"` always pass; otherwise one pair of quotes and a `W/` prefix are
  * stripped and the value must equal the current ETag. A comma-separated list passes when any
  * member matches.
@@ -104,7 +104,7 @@ export function parseEtag(etag: string): number | undefined {
  * ```ts
  * ifMatchSatisfied('"AAAAAAAAAAU="', 'AAAAAAAAAAY='); // → false: answer 412 PreconditionFailed
  * ```
- * @see ../../../shared/spec/twin-semantics.md §3.4
+ * @see docs/internals/twin-semantics.md#etags-and-concurrency
  */
 export function ifMatchSatisfied(
   ifMatch: string | null | undefined,
@@ -132,7 +132,7 @@ function stripEtagDecoration(text: string): { value: string; quoted: boolean } {
 }
 
 /**
- * The desired-version gate (twin-semantics §6.2): compares a notification's `$version` with the
+ * The desired-version gate (docs/internals/twin-semantics.md#desired-notifications): compares a notification's `$version` with the
  * last version the device applied.
  *
  * @param lastSeen - the last desired `$version` applied (from a GET or a notification), or `undefined` if none yet

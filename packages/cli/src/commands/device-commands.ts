@@ -25,9 +25,7 @@ export const deviceCommands: readonly Command[] = [
       const top = parsePositiveInteger('--top', flags.top);
       await using opened = await openRegistry();
       const devices: Device[] = [];
-      for await (const device of opened.registry.listDevices(
-        top === undefined ? {} : { maxCount: top },
-      )) {
+      for await (const device of opened.registry.listDevices({ abortSignal: io.signal })) {
         devices.push(device);
         if (top !== undefined && devices.length >= top) break;
       }

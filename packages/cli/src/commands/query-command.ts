@@ -24,7 +24,8 @@ export const queryCommand: Command = {
     await using opened = await openRegistry();
     const rows: object[] = [];
     const pages = opened.registry
-      .queryTwins(sql, { abortSignal: io.signal })
+      // query() takes projections and aggregates too; queryTwins() would refuse them.
+      .query<object>(sql, { abortSignal: io.signal })
       .byPage(pageSize === undefined ? {} : { maxPageSize: pageSize });
     for await (const page of pages) {
       rows.push(...page.items);

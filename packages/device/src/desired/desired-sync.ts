@@ -13,7 +13,7 @@
  */
 import { applyPatch, checkDesiredVersion, diff } from '@twinkit/twin-model';
 import type { DeviceTwin, JsonObject } from '@twinkit/twin-model';
-import type { Logger } from '../internal/logger.js';
+import type { Logger } from '@twinkit/twin-model/internal';
 import type { RoutedChange } from './desired-router.js';
 
 /** How many patches may wait for an in-flight re-read before they are dropped for another re-read. */

@@ -19,7 +19,7 @@
 import { validateSection } from '@twinkit/twin-model';
 import type { JsonObject } from '@twinkit/twin-model';
 import { TransportError, isTransportError } from '@twinkit/twin-model/errors';
-import type { Logger } from '../internal/logger.js';
+import type { Logger } from '@twinkit/twin-model/internal';
 import type { UpdateReportedResult } from '../transport/transport.js';
 import { composeMergePatches } from './compose-patch.js';
 

@@ -1,12 +1,9 @@
 /**
- * Failures the hub raises itself, as twin-model `HubError`s that remember the exact text the
- * wire body must carry (the error's `message` is written for client developers and decorated by
- * `createHubError`).
+ * Failures the hub raises itself, as twin-model `HubError`s whose `wireMessage` is the exact text
+ * the wire body must carry (the error's `message` is written for client developers and decorated
+ * by `createHubError`).
  */
-import { twinErrorText } from '@twinkit/twin-model';
 import { createHubError, type HubError } from '@twinkit/twin-model/errors';
-
-const wireTexts = new WeakMap<HubError, string>();
 
 /**
  * Creates the `HubError` for a failure the hub answers with.
@@ -27,17 +24,15 @@ export function hubFailure(
     retryAfterInMs?: number | undefined;
   } = {},
 ): HubError {
-  const error = createHubError({ statusCode, code, message: text, ...context });
-  wireTexts.set(error, text);
-  return error;
+  return createHubError({ statusCode, code, message: text, ...context });
 }
 
 /**
- * The text an error body on the wire carries for a HubError raised by the hub ({@link hubFailure})
- * or by twin-model's twin engine (`twinErrorText`); `undefined` for other errors.
+ * The text an error body on the wire carries for a HubError: its `wireMessage`, set by
+ * {@link hubFailure}, by twin-model's twin engine and by `createHubError` from a hub's text.
  *
  * @param error - any HubError
  */
 export function wireTextOf(error: HubError): string | undefined {
-  return wireTexts.get(error) ?? twinErrorText(error);
+  return error.wireMessage;
 }

@@ -22,7 +22,7 @@ export interface GetTokenOptions {
 /**
  * A Microsoft Entra ID token source, such as `DefaultAzureCredential` from `@azure/identity`.
  * The registry asks for scope {@link IOT_HUB_TOKEN_SCOPE} and sends `Authorization: Bearer …`
- * (protocol.md §3.6).
+ * (docs/internals/wire-contract.md#entra-tokens).
  */
 export interface TokenCredential {
   getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null>;
@@ -40,7 +40,7 @@ export interface NamedKeyCredential {
 /** What `new Registry(hostName, credential)` accepts. */
 export type RegistryCredential = TokenCredential | NamedKeyCredential;
 
-/** The Entra ID scope for IoT Hub data-plane calls (protocol.md §3.6). */
+/** The Entra ID scope for IoT Hub data-plane calls (docs/internals/wire-contract.md#entra-tokens). */
 export const IOT_HUB_TOKEN_SCOPE = 'https://iothubs.azure.net/.default';
 
 /**

@@ -2,35 +2,48 @@
  * IoT Hub's error vocabulary: each known code with its HTTP status, its numeric form (as device
  * transports see it in `errorCode`) and whether retrying can help.
  *
- * @see ../../../../shared/spec/protocol.md §4.8, §6.2 and twin-semantics.md §5.5
+ * @see docs/internals/wire-contract.md#device-errors, docs/internals/wire-contract.md#rest-errors and docs/internals/twin-semantics.md#validation-errors
  */
 
+/**
+ * Every code the vocabulary knows, with its six-digit form; the HTTP status is the first three
+ * digits, and the first code of each status is that status's default. One table, so the
+ * names, numbers and defaults cannot disagree (and a client bundle carries each name once).
+ */
+export const KNOWN_HUB_ERROR_CODES = Object.freeze([
+  ['ArgumentInvalid', 400004],
+  ['ArgumentNull', 400005],
+  ['IotHubFormatError', 400006],
+  ['InvalidProtocolVersion', 400001],
+  ['IotHubUnauthorizedAccess', 401002],
+  ['IotHubUnauthorized', 401001],
+  ['IotHubQuotaExceeded', 403002],
+  ['DeviceNotFound', 404001],
+  ['IotHubNotFound', 404002],
+  ['ModuleNotFound', 404010],
+  ['DeviceAlreadyExists', 409001],
+  ['ModuleAlreadyExistsOnDevice', 409301],
+  ['PreconditionFailed', 412001],
+  ['MessageTooLarge', 413001],
+  ['ThrottlingException', 429001],
+  ['DeviceThrottlingLimitExceeded', 429005],
+  ['ServerError', 500001],
+  ['ServiceUnavailable', 503001],
+  ['GatewayTimeout', 504101],
+] as const);
+
+/** The name of a code {@link KnownHubErrorCode} knows. */
+export type KnownHubErrorCodeName = (typeof KNOWN_HUB_ERROR_CODES)[number][0];
+
 /** Known IoT Hub error codes, by name. Extensible: the hub may send others. */
-export const KnownHubErrorCode = Object.freeze({
-  ArgumentInvalid: 'ArgumentInvalid',
-  ArgumentNull: 'ArgumentNull',
-  IotHubFormatError: 'IotHubFormatError',
-  InvalidProtocolVersion: 'InvalidProtocolVersion',
-  IotHubUnauthorizedAccess: 'IotHubUnauthorizedAccess',
-  IotHubUnauthorized: 'IotHubUnauthorized',
-  IotHubQuotaExceeded: 'IotHubQuotaExceeded',
-  DeviceNotFound: 'DeviceNotFound',
-  ModuleNotFound: 'ModuleNotFound',
-  IotHubNotFound: 'IotHubNotFound',
-  DeviceAlreadyExists: 'DeviceAlreadyExists',
-  ModuleAlreadyExistsOnDevice: 'ModuleAlreadyExistsOnDevice',
-  PreconditionFailed: 'PreconditionFailed',
-  MessageTooLarge: 'MessageTooLarge',
-  ThrottlingException: 'ThrottlingException',
-  DeviceThrottlingLimitExceeded: 'DeviceThrottlingLimitExceeded',
-  ServerError: 'ServerError',
-  ServiceUnavailable: 'ServiceUnavailable',
-  GatewayTimeout: 'GatewayTimeout',
-} as const);
+export const KnownHubErrorCode: Readonly<{ [K in KnownHubErrorCodeName]: K }> = Object.freeze(
+  Object.fromEntries(KNOWN_HUB_ERROR_CODES.map(([code]) => [code, code])) as {
+    [K in KnownHubErrorCodeName]: K;
+  },
+);
 
 /** A hub error code: one of {@link KnownHubErrorCode} or any other string the hub sends. */
-export type HubErrorCode =
-  (typeof KnownHubErrorCode)[keyof typeof KnownHubErrorCode] | (string & {});
+export type HubErrorCode = KnownHubErrorCodeName | (string & {});
 
 /** What the vocabulary knows about one code. */
 export interface HubErrorCodeInfo {
@@ -41,45 +54,18 @@ export interface HubErrorCodeInfo {
   readonly retryable: boolean;
 }
 
-const entries: readonly HubErrorCodeInfo[] = [
-  { code: 'ArgumentInvalid', statusCode: 400, numericCode: 400004, retryable: false },
-  { code: 'ArgumentNull', statusCode: 400, numericCode: 400005, retryable: false },
-  { code: 'IotHubFormatError', statusCode: 400, numericCode: 400006, retryable: false },
-  { code: 'InvalidProtocolVersion', statusCode: 400, numericCode: 400001, retryable: false },
-  { code: 'IotHubUnauthorized', statusCode: 401, numericCode: 401001, retryable: false },
-  { code: 'IotHubUnauthorizedAccess', statusCode: 401, numericCode: 401002, retryable: false },
-  { code: 'IotHubQuotaExceeded', statusCode: 403, numericCode: 403002, retryable: false },
-  { code: 'DeviceNotFound', statusCode: 404, numericCode: 404001, retryable: false },
-  { code: 'IotHubNotFound', statusCode: 404, numericCode: 404002, retryable: false },
-  { code: 'ModuleNotFound', statusCode: 404, numericCode: 404010, retryable: false },
-  { code: 'DeviceAlreadyExists', statusCode: 409, numericCode: 409001, retryable: false },
-  { code: 'ModuleAlreadyExistsOnDevice', statusCode: 409, numericCode: 409301, retryable: false },
-  { code: 'PreconditionFailed', statusCode: 412, numericCode: 412001, retryable: false },
-  { code: 'MessageTooLarge', statusCode: 413, numericCode: 413001, retryable: false },
-  { code: 'ThrottlingException', statusCode: 429, numericCode: 429001, retryable: true },
-  { code: 'DeviceThrottlingLimitExceeded', statusCode: 429, numericCode: 429005, retryable: true },
-  { code: 'ServerError', statusCode: 500, numericCode: 500001, retryable: true },
-  { code: 'ServiceUnavailable', statusCode: 503, numericCode: 503001, retryable: true },
-  { code: 'GatewayTimeout', statusCode: 504, numericCode: 504101, retryable: true },
-];
+const entries: readonly HubErrorCodeInfo[] = KNOWN_HUB_ERROR_CODES.map(([code, numericCode]) => {
+  const statusCode = Math.floor(numericCode / 1000);
+  return { code, statusCode, numericCode, retryable: isRetryableStatus(statusCode) };
+});
 
 const byCode = new Map(entries.map((entry) => [entry.code.toLowerCase(), entry]));
 const byNumber = new Map(entries.map((entry) => [entry.numericCode, entry]));
-
-/** The code each HTTP status falls back to when the hub names none. */
-const defaultCodeByStatus: Readonly<Record<number, string>> = {
-  400: 'ArgumentInvalid',
-  401: 'IotHubUnauthorizedAccess',
-  403: 'IotHubQuotaExceeded',
-  404: 'DeviceNotFound',
-  409: 'DeviceAlreadyExists',
-  412: 'PreconditionFailed',
-  413: 'MessageTooLarge',
-  429: 'ThrottlingException',
-  500: 'ServerError',
-  503: 'ServiceUnavailable',
-  504: 'GatewayTimeout',
-};
+/** The code each HTTP status falls back to when the hub names none: its first in the table. */
+const defaultCodeByStatus = new Map<number, string>();
+for (const entry of entries)
+  if (!defaultCodeByStatus.has(entry.statusCode))
+    defaultCodeByStatus.set(entry.statusCode, entry.code);
 
 /**
  * Looks up a code by name (case-insensitive) or by its numeric form.
@@ -100,7 +86,9 @@ export function lookupHubErrorCode(code: string | number): HubErrorCodeInfo | un
  * @returns a code name; `ServerError` for unknown 5xx and `ArgumentInvalid` for unknown 4xx
  */
 export function defaultHubErrorCode(statusCode: number): string {
-  return defaultCodeByStatus[statusCode] ?? (statusCode >= 500 ? 'ServerError' : 'ArgumentInvalid');
+  return (
+    defaultCodeByStatus.get(statusCode) ?? (statusCode >= 500 ? 'ServerError' : 'ArgumentInvalid')
+  );
 }
 
 /**

@@ -4,6 +4,8 @@ import {
   BadRequestError,
   ConflictError,
   DeviceNotFoundError,
+  ModuleNotFoundError,
+  NotFoundError,
   PayloadTooLargeError,
   PreconditionFailedError,
   QuotaExceededError,
@@ -33,7 +35,7 @@ type HubErrorClass = new (
   options: ConstructorParameters<typeof HubError>[1],
 ) => HubError;
 
-function classFor(statusCode: number): HubErrorClass {
+function classFor(statusCode: number, code: string): HubErrorClass {
   switch (statusCode) {
     case 400:
       return BadRequestError;
@@ -42,7 +44,13 @@ function classFor(statusCode: number): HubErrorClass {
     case 403:
       return QuotaExceededError;
     case 404:
-      return DeviceNotFoundError;
+      // IoT Hub names what is missing in the code (404001 DeviceNotFound, 404010 ModuleNotFound);
+      // any other 404 (an unknown route, IotHubNotFound) is not about a device at all.
+      return code === 'DeviceNotFound'
+        ? DeviceNotFoundError
+        : code === 'ModuleNotFound'
+          ? ModuleNotFoundError
+          : NotFoundError;
     case 409:
       return ConflictError;
     case 412:
@@ -79,7 +87,9 @@ function describeTarget(deviceId: string | undefined, moduleId: string | undefin
  * (HTTP), the device transports (twin response status) and, inversely, by the hub.
  *
  * @param input - status, code and context of the failure
- * @returns a `HubError` subclass chosen by status: 412 gives `PreconditionFailedError`, and so on
+ * @returns a `HubError` subclass chosen by status (412 gives `PreconditionFailedError`, and so on)
+ *   and, for 404, by code: `DeviceNotFoundError`, `ModuleNotFoundError` or `NotFoundError`; its
+ *   `wireMessage` is `input.message` as given
  * @example
  * ```ts
  * const error = createHubError({ statusCode: 412, code: 'PreconditionFailed', deviceId: 'dev-1' });
@@ -100,7 +110,7 @@ export function createHubError(input: CreateHubErrorInput): HubError {
   const hubText = rawText && !/[.!?)]$/.test(rawText) ? `${rawText}.` : rawText;
   const tail = advice[input.statusCode] ?? (input.statusCode >= 500 ? 'Retry later.' : '');
   const message = `${head} (${String(input.statusCode)} ${code})${hubText ? `: ${hubText}` : '.'}${tail ? ` ${tail}` : ''}`;
-  const ErrorClass = classFor(input.statusCode);
+  const ErrorClass = classFor(input.statusCode, code);
   return new ErrorClass(message, {
     statusCode: input.statusCode,
     code,
@@ -109,6 +119,7 @@ export function createHubError(input: CreateHubErrorInput): HubError {
     moduleId: input.moduleId,
     retryable: known?.retryable ?? isRetryableStatus(input.statusCode),
     retryAfterInMs: input.retryAfterInMs,
+    wireMessage: input.message,
     cause: input.cause,
   });
 }

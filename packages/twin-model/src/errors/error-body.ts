@@ -33,7 +33,7 @@ function fromDeviceShape(value: Record<string, unknown>): ParsedHubErrorBody | u
  *
  * @param body - the response body as text
  * @returns what could be read from it
- * @see ../../../../shared/spec/protocol.md §6.2, §4.8
+ * @see docs/internals/wire-contract.md#rest-errors, docs/internals/wire-contract.md#device-errors
  */
 export function parseHubErrorBody(body: string): ParsedHubErrorBody {
   const text = body.trim();

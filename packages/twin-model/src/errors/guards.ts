@@ -3,6 +3,8 @@ import type {
   BadRequestError,
   ConflictError,
   DeviceNotFoundError,
+  ModuleNotFoundError,
+  NotFoundError,
   PayloadTooLargeError,
   PreconditionFailedError,
   QuotaExceededError,
@@ -11,19 +13,24 @@ import type {
   UnauthorizedError,
 } from './hub-errors.js';
 import type {
+  ConnectionRefusedError,
   OperationTimeoutError,
   QuerySyntaxError,
+  TlsTrustError,
   TransportError,
   TwinValidationError,
+  UnexpectedResponseError,
   UnsupportedRuntimeError,
 } from './local-errors.js';
 
-const hubErrorNames = new Set([
+const hubErrorNames: ReadonlySet<string> = new Set<HubError['name']>([
   'HubError',
   'BadRequestError',
   'UnauthorizedError',
   'QuotaExceededError',
+  'NotFoundError',
   'DeviceNotFoundError',
+  'ModuleNotFoundError',
   'ConflictError',
   'PreconditionFailedError',
   'PayloadTooLargeError',
@@ -56,9 +63,21 @@ export const isUnauthorizedError = (error: unknown): error is UnauthorizedError 
 /** Whether `error` is a {@link QuotaExceededError} (403). */
 export const isQuotaExceededError = (error: unknown): error is QuotaExceededError =>
   hasName(error, 'QuotaExceededError');
-/** Whether `error` is a {@link DeviceNotFoundError} (404). */
+const transportErrorNames: ReadonlySet<string> = new Set<TransportError['name']>([
+  'TransportError',
+  'TlsTrustError',
+  'ConnectionRefusedError',
+]);
+
+/** Whether `error` is a {@link DeviceNotFoundError} (404 `DeviceNotFound`). */
 export const isDeviceNotFoundError = (error: unknown): error is DeviceNotFoundError =>
   hasName(error, 'DeviceNotFoundError');
+/** Whether `error` is a {@link ModuleNotFoundError} (404 `ModuleNotFound`). */
+export const isModuleNotFoundError = (error: unknown): error is ModuleNotFoundError =>
+  hasName(error, 'ModuleNotFoundError');
+/** Whether `error` is a {@link NotFoundError} (a 404 that names no device or module: an unknown route). */
+export const isNotFoundError = (error: unknown): error is NotFoundError =>
+  hasName(error, 'NotFoundError');
 /** Whether `error` is a {@link ConflictError} (409). */
 export const isConflictError = (error: unknown): error is ConflictError =>
   hasName(error, 'ConflictError');
@@ -80,9 +99,18 @@ export const isTwinValidationError = (error: unknown): error is TwinValidationEr
 /** Whether `error` is a {@link QuerySyntaxError}. */
 export const isQuerySyntaxError = (error: unknown): error is QuerySyntaxError =>
   hasName(error, 'QuerySyntaxError');
-/** Whether `error` is a {@link TransportError}. */
+/** Whether `error` is a {@link TransportError}, including a {@link TlsTrustError} or {@link ConnectionRefusedError}. */
 export const isTransportError = (error: unknown): error is TransportError =>
-  hasName(error, 'TransportError');
+  error instanceof Error && transportErrorNames.has(error.name);
+/** Whether `error` is a {@link TlsTrustError} (untrusted certificate; not retried). */
+export const isTlsTrustError = (error: unknown): error is TlsTrustError =>
+  hasName(error, 'TlsTrustError');
+/** Whether `error` is a {@link ConnectionRefusedError}. */
+export const isConnectionRefusedError = (error: unknown): error is ConnectionRefusedError =>
+  hasName(error, 'ConnectionRefusedError');
+/** Whether `error` is an {@link UnexpectedResponseError} (a redirect or a body of the wrong shape). */
+export const isUnexpectedResponseError = (error: unknown): error is UnexpectedResponseError =>
+  hasName(error, 'UnexpectedResponseError');
 /** Whether `error` is an {@link OperationTimeoutError}. */
 export const isOperationTimeoutError = (error: unknown): error is OperationTimeoutError =>
   hasName(error, 'OperationTimeoutError');

@@ -8,8 +8,25 @@ export interface HubErrorOptions {
   retryable?: boolean | undefined;
   /** How long the hub asked callers to wait (from `Retry-After`), when it said. */
   retryAfterInMs?: number | undefined;
+  /** The hub's own text, as the wire carried it (see {@link HubError.wireMessage}). */
+  wireMessage?: string | undefined;
   cause?: unknown;
 }
+
+/** The `name` of every {@link HubError} class, so `switch (error.name)` is checked by the compiler. */
+export type HubErrorName =
+  | 'HubError'
+  | 'BadRequestError'
+  | 'UnauthorizedError'
+  | 'QuotaExceededError'
+  | 'NotFoundError'
+  | 'DeviceNotFoundError'
+  | 'ModuleNotFoundError'
+  | 'ConflictError'
+  | 'PreconditionFailedError'
+  | 'PayloadTooLargeError'
+  | 'ThrottledError'
+  | 'ServiceUnavailableError';
 
 /**
  * The hub answered with a failure. The same class reaches the device side (twin response
@@ -22,7 +39,7 @@ export interface HubErrorOptions {
  * ```
  */
 export class HubError extends Error {
-  override readonly name: string = 'HubError';
+  override readonly name: HubErrorName = 'HubError';
   /** HTTP status, or the status of the twin response topic / AMQP annotation. */
   readonly statusCode: number;
   /** Hub error code, e.g. `PreconditionFailed` (see `KnownHubErrorCode`). */
@@ -33,6 +50,12 @@ export class HubError extends Error {
   /** Whether the same request may succeed if sent again later. */
   readonly retryable: boolean;
   readonly retryAfterInMs: number | undefined;
+  /**
+   * The failure text exactly as the hub wrote it on the wire (the part after `ErrorCode:<code>;`
+   * of a REST body, or a device error body's `message`), without the advice that `message` adds
+   * for developers. `undefined` when the hub sent no text. The local hub writes it back verbatim.
+   */
+  readonly wireMessage: string | undefined;
 
   constructor(message: string, options: HubErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -43,5 +66,6 @@ export class HubError extends Error {
     this.moduleId = options.moduleId;
     this.retryable = options.retryable ?? false;
     this.retryAfterInMs = options.retryAfterInMs;
+    this.wireMessage = options.wireMessage;
   }
 }

@@ -6,18 +6,22 @@
  * @module @twinkit/twin-model/errors
  */
 export {
+  KNOWN_HUB_ERROR_CODES,
   KnownHubErrorCode,
   defaultHubErrorCode,
   isRetryableStatus,
   lookupHubErrorCode,
   type HubErrorCode,
   type HubErrorCodeInfo,
+  type KnownHubErrorCodeName,
 } from './codes.js';
-export { HubError, type HubErrorOptions } from './hub-error.js';
+export { HubError, type HubErrorName, type HubErrorOptions } from './hub-error.js';
 export {
   BadRequestError,
   ConflictError,
   DeviceNotFoundError,
+  ModuleNotFoundError,
+  NotFoundError,
   PayloadTooLargeError,
   PreconditionFailedError,
   QuotaExceededError,
@@ -33,18 +37,31 @@ export {
   type ParsedHubErrorBody,
 } from './error-body.js';
 export {
+  ConnectionRefusedError,
   OperationTimeoutError,
   QuerySyntaxError,
+  TlsTrustError,
   TransportError,
   TwinValidationError,
+  UnexpectedResponseError,
   UnsupportedRuntimeError,
+  type TransportErrorName,
+  type TransportErrorOptions,
   type ValidationIssue,
 } from './local-errors.js';
 export {
+  findTlsTrustCode,
+  toTransportError,
+  type TransportFailureContext,
+} from './transport-failure.js';
+export {
   isBadRequestError,
   isConflictError,
+  isConnectionRefusedError,
   isDeviceNotFoundError,
   isHubError,
+  isModuleNotFoundError,
+  isNotFoundError,
   isOperationTimeoutError,
   isPayloadTooLargeError,
   isPreconditionFailedError,
@@ -53,8 +70,10 @@ export {
   isRetryableError,
   isServiceUnavailableError,
   isThrottledError,
+  isTlsTrustError,
   isTransportError,
   isTwinValidationError,
   isUnauthorizedError,
+  isUnexpectedResponseError,
   isUnsupportedRuntimeError,
 } from './guards.js';

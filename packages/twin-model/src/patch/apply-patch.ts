@@ -1,7 +1,7 @@
 /**
  * IoT Hub's partial update: a JSON merge patch (RFC 7386 style) applied to one twin section.
  *
- * @see ../../../../shared/spec/twin-semantics.md §2.3
+ * @see docs/internals/twin-semantics.md#merge-patch
  */
 import type { JsonObject, JsonValue } from '../types.js';
 import { cloneJson, isJsonObject, setOwn } from './json.js';
@@ -27,7 +27,7 @@ import { cloneJson, isJsonObject, setOwn } from './json.js';
  * applyPatch({ mode: 'eco', fan: { on: true } }, { fan: { speed: 2 }, mode: null });
  * // → { fan: { on: true, speed: 2 } }
  * ```
- * @see ../../../../shared/spec/twin-semantics.md §2.3
+ * @see docs/internals/twin-semantics.md#merge-patch
  */
 export function applyPatch(target: JsonObject, patch: JsonObject): JsonObject {
   if (!isJsonObject(patch)) {

@@ -1,7 +1,7 @@
 /**
  * The inverse of `applyPatch`: the smallest merge patch that turns one section into another.
  *
- * @see ../../../../shared/spec/twin-semantics.md §2.3, §6.2 (gap handling reports the diff)
+ * @see docs/internals/twin-semantics.md#merge-patch, docs/internals/twin-semantics.md#desired-notifications (gap handling reports the diff)
  */
 import type { JsonObject, JsonValue } from '../types.js';
 import { cloneJson, isJsonObject, jsonEqual, setOwn } from './json.js';

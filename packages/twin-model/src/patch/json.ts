@@ -66,7 +66,7 @@ export function cloneJson(value: JsonValue): JsonValue {
 }
 
 /**
- * Deep equality of two JSON values; object key order does not matter (twin-semantics §2.3:
+ * Deep equality of two JSON values; object key order does not matter (docs/internals/twin-semantics.md#merge-patch:
  * "compare documents order-insensitively"), array order does.
  *
  * @param a - a JSON value

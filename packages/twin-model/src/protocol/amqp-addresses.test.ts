@@ -14,7 +14,7 @@ import {
 } from './amqp-addresses.js';
 
 describe('AMQP constants', () => {
-  it('carry the CBS and twin names of protocol.md §5.2–5.4', () => {
+  it('carry the CBS and twin names of docs/internals/wire-contract.md#amqp-cbs', () => {
     expect(CBS_NODE).toBe('$cbs');
     expect(CBS_PUT_TOKEN_OPERATION).toBe('put-token');
     expect(Object.values(KnownCbsTokenType)).toEqual([

@@ -1,21 +1,21 @@
 /**
  * AMQP names shared by the device AMQP transport and the hub: CBS put-token constants
- * (protocol.md §5.2), twin link addresses, attach properties and request annotations (§5.3–5.4).
+ * (docs/internals/wire-contract.md#amqp-cbs), twin link addresses, attach properties and request annotations (docs/internals/wire-contract.md#amqp-twin-links).
  */
 
-/** Address of the claims-based-security node; the CBS sender targets it and the receiver reads from it (§5.2). */
+/** Address of the claims-based-security node; the CBS sender targets it and the receiver reads from it (docs/internals/wire-contract.md#amqp-cbs). */
 export const CBS_NODE = '$cbs';
 
-/** Value of the `operation` application property of a CBS request (§5.2). */
+/** Value of the `operation` application property of a CBS request (docs/internals/wire-contract.md#amqp-cbs). */
 export const CBS_PUT_TOKEN_OPERATION = 'put-token';
 
-/** CBS token types: Node and C send `servicebus`, C# sends `azure-devices`; accept both (§5.2). */
+/** CBS token types: Node and C send `servicebus`, C# sends `azure-devices`; accept both (docs/internals/wire-contract.md#amqp-cbs). */
 export const KnownCbsTokenType = Object.freeze({
   serviceBusSas: 'servicebus.windows.net:sastoken',
   azureDevicesSas: 'azure-devices.net:sastoken',
 } as const);
 
-/** Application-property names of CBS requests and responses (§5.2). */
+/** Application-property names of CBS requests and responses (docs/internals/wire-contract.md#amqp-cbs). */
 export const CBS_PROPERTY = Object.freeze({
   operation: 'operation',
   type: 'type',
@@ -25,14 +25,14 @@ export const CBS_PROPERTY = Object.freeze({
   statusDescription: 'status-description',
 } as const);
 
-/** Attach-property names (symbol keys) of twin links (§5.3). */
+/** Attach-property names (symbol keys) of twin links (docs/internals/wire-contract.md#amqp-twin-links). */
 export const TWIN_LINK_PROPERTY = Object.freeze({
   channelCorrelationId: 'com.microsoft:channel-correlation-id',
   apiVersion: 'com.microsoft:api-version',
   clientVersion: 'com.microsoft:client-version',
 } as const);
 
-/** Message-annotation names (symbol keys) of twin requests and responses (§5.4). */
+/** Message-annotation names (symbol keys) of twin requests and responses (docs/internals/wire-contract.md#amqp-twin-links). */
 export const TWIN_ANNOTATION = Object.freeze({
   operation: 'operation',
   resource: 'resource',
@@ -40,7 +40,7 @@ export const TWIN_ANNOTATION = Object.freeze({
   status: 'status',
 } as const);
 
-/** Twin request operations carried in the `operation` annotation (§5.4). */
+/** Twin request operations carried in the `operation` annotation (docs/internals/wire-contract.md#amqp-twin-links). */
 export type TwinAmqpOperation = 'GET' | 'PATCH' | 'PUT' | 'DELETE';
 
 /** The `operation` annotation values, for runtime use. */
@@ -51,10 +51,10 @@ export const KnownTwinAmqpOperation = Object.freeze({
   delete: 'DELETE',
 } as const satisfies Record<string, TwinAmqpOperation>);
 
-/** `resource` annotation of a reported-properties PATCH (§5.4). */
+/** `resource` annotation of a reported-properties PATCH (docs/internals/wire-contract.md#amqp-twin-links). */
 export const REPORTED_PROPERTIES_RESOURCE = '/properties/reported';
 
-/** `resource` annotation of the desired-notification PUT (subscribe) and DELETE (unsubscribe) (§5.4). */
+/** `resource` annotation of the desired-notification PUT (subscribe) and DELETE (unsubscribe) (docs/internals/wire-contract.md#amqp-twin-links). */
 export const DESIRED_NOTIFICATIONS_RESOURCE = '/notifications/twin/properties/desired';
 
 /** A twin link address taken apart by {@link parseTwinLinkAddress}. */
@@ -68,7 +68,7 @@ export interface ParsedTwinLinkAddress {
 }
 
 /**
- * Builds the relative twin link address the Node SDK uses for both twin links (§5.3).
+ * Builds the relative twin link address the Node SDK uses for both twin links (docs/internals/wire-contract.md#amqp-twin-links).
  *
  * @param deviceId - The device id.
  * @param moduleId - The module id, for a module twin.
@@ -87,7 +87,7 @@ export function twinLinkAddress(deviceId: string, moduleId?: string): string {
 }
 
 /**
- * Parses a twin link address from an ATTACH source or target (§5.3).
+ * Parses a twin link address from an ATTACH source or target (docs/internals/wire-contract.md#amqp-twin-links).
  *
  * Accepts the relative form (`/devices/<id>[/modules/<mid>]/twin`, Node and Java) and absolute
  * URIs (`amqps://<host>[:<port>]/devices/…/twin`, C and C#). Segments are percent-decoded once;

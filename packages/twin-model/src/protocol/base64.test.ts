@@ -25,7 +25,7 @@ describe('encodeBase64', () => {
 });
 
 describe('decodeBase64', () => {
-  it('decodes the 32-byte device key of protocol.md §3.4', () => {
+  it('decodes the 32-byte device key of docs/internals/wire-contract.md#sas-verification', () => {
     const bytes = decodeBase64('AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=');
     expect([...bytes]).toEqual(Array.from({ length: 32 }, (_, i) => i));
   });

@@ -1,5 +1,5 @@
 /**
- * Standard base64 (RFC 4648 §4, with padding) without `Buffer`, so the codec runs in Node,
+ * Standard base64 (RFC 4648 section 4, with padding) without `Buffer`, so the codec runs in Node,
  * browsers and edge runtimes alike. SAS keys, SAS signatures and twin ETags all use this alphabet.
  */
 

@@ -1,11 +1,11 @@
 /**
- * Device, module and service connection strings (protocol.md §2): parse, validate and format.
+ * Device, module and service connection strings (docs/internals/wire-contract.md#connection-strings): parse, validate and format.
  * Error messages name the field at fault but never repeat a key or a signature.
  */
 import { isBase64 } from './base64.js';
 import { parseSasToken } from './sas-token.js';
 
-/** The parts of a device or module connection string (protocol.md §2.1). */
+/** The parts of a device or module connection string (docs/internals/wire-contract.md#device-connection-strings). */
 export interface DeviceConnectionString {
   /** Hub host name, e.g. `myhub.azure-devices.net`; may carry a `:port` for emulators. */
   hostName: string;
@@ -20,11 +20,11 @@ export interface DeviceConnectionString {
   sharedAccessSignature?: string;
   /** `true` for X.509 client-certificate authentication (`x509=true`). */
   x509?: boolean;
-  /** Host to open the network connection to (IoT Edge or an emulator), §1. */
+  /** Host to open the network connection to (IoT Edge or an emulator), docs/internals/wire-contract.md#endpoints. */
   gatewayHostName?: string;
 }
 
-/** The parts of a service connection string signed with a hub policy key (protocol.md §2.2). */
+/** The parts of a service connection string signed with a hub policy key (docs/internals/wire-contract.md#service-connection-strings). */
 export interface ServiceConnectionString {
   hostName: string;
   /** Policy name, e.g. `iothubowner`. */
@@ -33,7 +33,7 @@ export interface ServiceConnectionString {
   sharedAccessKey: string;
 }
 
-/** A service connection string that carries a pre-built SAS token instead of a key (C# accepts it, §2.2). */
+/** A service connection string that carries a pre-built SAS token instead of a key (C# accepts it, docs/internals/wire-contract.md#service-connection-strings). */
 export interface ServiceSasConnectionString {
   hostName: string;
   /** A pre-built, non-renewable SAS token (`SharedAccessSignature sr=…&skn=…`). */
@@ -89,7 +89,7 @@ export function parseConnectionString(cs: string): Record<string, string> {
 }
 
 /**
- * Parses and validates a device or module connection string (protocol.md §2.1).
+ * Parses and validates a device or module connection string (docs/internals/wire-contract.md#device-connection-strings).
  *
  * `HostName` and `DeviceId` are required. Exactly one of `SharedAccessKey`,
  * `SharedAccessSignature` and `x509=true` (C#'s `X509Cert=true` is accepted too) must be present;
@@ -152,7 +152,7 @@ export function formatDeviceConnectionString(parts: DeviceConnectionString): str
 }
 
 /**
- * Parses and validates a service connection string (protocol.md §2.2).
+ * Parses and validates a service connection string (docs/internals/wire-contract.md#service-connection-strings).
  *
  * `HostName`, `SharedAccessKeyName` and `SharedAccessKey` are required, as in the Node SDK. With
  * `{ allowSharedAccessSignature: true }` a `SharedAccessSignature` may replace the key, as C#

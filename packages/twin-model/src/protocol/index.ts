@@ -63,10 +63,17 @@ export {
 } from './mqtt-topics.js';
 export {
   API_VERSION,
+  API_VERSION_PARAMETER,
+  BEARER_SCHEME,
   BULK_PATH,
   HEADER,
+  IF_MATCH_ANY,
   JSON_CONTENT_TYPE,
+  JSON_MEDIA_TYPE,
+  KnownBulkImportMode,
+  KnownQueryItemType,
   QUERY_PATH,
+  type QueryItemType,
   devicePath,
   isQuoted,
   modulePath,
@@ -76,6 +83,15 @@ export {
   unquoteEtag,
   withApiVersion,
 } from './rest.js';
+export {
+  REST_OPERATIONS,
+  formatOperationPath,
+  type RestFaultName,
+  type RestMethod,
+  type RestOperation,
+  type RestOperationName,
+  type RestPermission,
+} from './operations.js';
 export {
   CBS_NODE,
   CBS_PROPERTY,

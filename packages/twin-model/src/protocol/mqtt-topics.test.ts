@@ -17,14 +17,14 @@ const rid = fc.stringMatching(/^[A-Za-z0-9\-_.:$=;~]{1,40}$/);
 const version = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
 
 describe('topic filters', () => {
-  it('match what every SDK subscribes to (§4.4)', () => {
+  it('match what every SDK subscribes to (docs/internals/wire-contract.md#mqtt-topics)', () => {
     expect(TWIN_RESPONSE_TOPIC_FILTER).toBe('$iothub/twin/res/#');
     expect(DESIRED_PATCH_TOPIC_FILTER).toBe('$iothub/twin/PATCH/properties/desired/#');
   });
 });
 
 describe('twin topic builders', () => {
-  it('build the request topics of §4.5 and §4.6', () => {
+  it('build the request topics of docs/internals/wire-contract.md#mqtt-twin-get and docs/internals/wire-contract.md#mqtt-reported-patch', () => {
     expect(twinGetTopic('4b0c')).toBe('$iothub/twin/GET/?$rid=4b0c');
     expect(reportedPatchTopic('77d1')).toBe('$iothub/twin/PATCH/properties/reported/?$rid=77d1');
     expect(reportedPatchTopic('77d1', 5)).toBe(
@@ -32,13 +32,13 @@ describe('twin topic builders', () => {
     );
   });
 
-  it('build response topics with a 3-digit status, a slash before "?" and $rid first (§4.8)', () => {
+  it('build response topics with a 3-digit status, a slash before "?" and $rid first (docs/internals/wire-contract.md#device-errors)', () => {
     expect(twinResponseTopic(200, '4b0c')).toBe('$iothub/twin/res/200/?$rid=4b0c');
     expect(twinResponseTopic(204, '1', 6)).toBe('$iothub/twin/res/204/?$rid=1&$version=6');
     expect(twinResponseTopic(412, '2')).toBe('$iothub/twin/res/412/?$rid=2');
   });
 
-  it('build the desired notification topic as desired/?$version= (§4.7)', () => {
+  it('build the desired notification topic as desired/?$version= (docs/internals/wire-contract.md#mqtt-desired)', () => {
     expect(desiredPatchTopic(8)).toBe('$iothub/twin/PATCH/properties/desired/?$version=8');
   });
 
@@ -135,7 +135,7 @@ describe('parseTwinTopic', () => {
 });
 
 describe('mqttClientId', () => {
-  it('is the device id, or device/module for modules (§4.1)', () => {
+  it('is the device id, or device/module for modules (docs/internals/wire-contract.md#mqtt-connect)', () => {
     expect(mqttClientId('dev1')).toBe('dev1');
     expect(mqttClientId('dev1', 'mod1')).toBe('dev1/mod1');
     expect(() => mqttClientId('')).toThrow(/deviceId/);
@@ -144,7 +144,7 @@ describe('mqttClientId', () => {
 });
 
 describe('mqttUsername', () => {
-  it('puts a slash before "?" and defaults the api-version (§4.1)', () => {
+  it('puts a slash before "?" and defaults the api-version (docs/internals/wire-contract.md#mqtt-connect)', () => {
     expect(mqttUsername({ hostName: 'myhub.azure-devices.net', deviceId: 'dev1' })).toBe(
       'myhub.azure-devices.net/dev1/?api-version=2021-04-12',
     );
@@ -172,7 +172,7 @@ describe('mqttUsername', () => {
 });
 
 describe('parseMqttUsername', () => {
-  it('parses the Node username of §4.1 with decoded query values', () => {
+  it('parses the Node username of docs/internals/wire-contract.md#mqtt-connect with decoded query values', () => {
     const username =
       'myhub.azure-devices.net/dev1/?api-version=2021-04-12&DeviceClientType=azure-iot-device%2F1.18.4%20(node%20v20.11.1%3B%20Ubuntu%2022.04%3B%20x64)';
     expect(parseMqttUsername(username)).toEqual({

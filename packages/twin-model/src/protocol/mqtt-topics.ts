@@ -1,14 +1,14 @@
 /**
- * MQTT twin topics, client id and username (protocol.md §4.1, §4.4–4.8): the builders the device
+ * MQTT twin topics, client id and username (docs/internals/wire-contract.md#mqtt-connect, docs/internals/wire-contract.md#mqtt-topics): the builders the device
  * transport publishes with and the parsers the hub routes with, so both sides agree byte for byte.
  */
 import { TWIN_TOPIC_PREFIX } from './device-endpoints.js';
 import { API_VERSION } from './rest.js';
 
-/** Filter every SDK subscribes to before its first twin request (§4.4). */
+/** Filter every SDK subscribes to before its first twin request (docs/internals/wire-contract.md#mqtt-topics). */
 export const TWIN_RESPONSE_TOPIC_FILTER = '$iothub/twin/res/#';
 
-/** Filter for desired-property notifications (§4.4). */
+/** Filter for desired-property notifications (docs/internals/wire-contract.md#mqtt-topics). */
 export const DESIRED_PATCH_TOPIC_FILTER = '$iothub/twin/PATCH/properties/desired/#';
 
 const TWIN_PREFIX = TWIN_TOPIC_PREFIX;
@@ -22,7 +22,7 @@ export type ParsedTwinTopic =
 
 /** Options for {@link mqttUsername}. */
 export interface MqttUsernameOptions {
-  /** Hub host name (or the gateway host, as C# does behind `GatewayHostName`, §1). */
+  /** Hub host name (or the gateway host, as C# does behind `GatewayHostName`, docs/internals/wire-contract.md#endpoints). */
   hostName: string;
   deviceId: string;
   moduleId?: string;
@@ -44,7 +44,7 @@ export interface ParsedMqttUsername {
 }
 
 /**
- * Builds the twin GET request topic (§4.5).
+ * Builds the twin GET request topic (docs/internals/wire-contract.md#mqtt-twin-get).
  *
  * @param rid - Request id, echoed verbatim in the response topic.
  * @returns `$iothub/twin/GET/?$rid=<rid>`.
@@ -60,7 +60,7 @@ export function twinGetTopic(rid: string): string {
 }
 
 /**
- * Builds the reported-properties PATCH request topic (§4.6).
+ * Builds the reported-properties PATCH request topic (docs/internals/wire-contract.md#mqtt-reported-patch).
  *
  * @param rid - Request id, echoed verbatim in the response topic.
  * @param baseVersion - Optional `reported.$version` precondition; a mismatch gets 412.
@@ -74,7 +74,7 @@ export function reportedPatchTopic(rid: string, baseVersion?: number): string {
 }
 
 /**
- * Builds a twin response topic (§4.8).
+ * Builds a twin response topic (docs/internals/wire-contract.md#device-errors).
  *
  * The shape is rigid because SDK parsers are: a 3-digit status, a slash before `?` (C, C#, Java),
  * `$rid` first (C) and the rid byte for byte.
@@ -99,7 +99,7 @@ export function twinResponseTopic(status: number, rid: string, version?: number)
 }
 
 /**
- * Builds the desired-properties notification topic (§4.7). Embedded C skips exactly one
+ * Builds the desired-properties notification topic (docs/internals/wire-contract.md#mqtt-desired). Embedded C skips exactly one
  * character after `desired/`, hence `desired/?$version=`.
  *
  * @param version - The new `desired.$version`.
@@ -162,7 +162,7 @@ export function parseTwinTopic(topic: string): ParsedTwinTopic | undefined {
 }
 
 /**
- * Builds the MQTT client id (§4.1).
+ * Builds the MQTT client id (docs/internals/wire-contract.md#mqtt-connect).
  *
  * @param deviceId - The device id.
  * @param moduleId - The module id, for a module client.
@@ -177,7 +177,7 @@ export function mqttClientId(deviceId: string, moduleId?: string): string {
 }
 
 /**
- * Builds the MQTT CONNECT username (§4.1): `<host>/<clientId>/?api-version=…`, with the slash
+ * Builds the MQTT CONNECT username (docs/internals/wire-contract.md#mqtt-connect): `<host>/<clientId>/?api-version=…`, with the slash
  * before `?`, then `&model-id=…` and `&DeviceClientType=…` when given (Node's order). Every query
  * value is percent-encoded.
  *

@@ -15,7 +15,7 @@ import {
 } from './rest.js';
 
 describe('REST constants', () => {
-  it('uses the api-version and lower-case header names of protocol.md §6', () => {
+  it('uses the api-version and lower-case header names of docs/internals/wire-contract.md#rest', () => {
     expect(API_VERSION).toBe('2021-04-12');
     expect(QUERY_PATH).toBe('/devices/query');
     expect(BULK_PATH).toBe('/devices');

@@ -10,7 +10,7 @@ import {
   verifySasToken,
 } from './sas-token.js';
 
-// protocol.md §3.4: key bytes 0x00..0x1f, se=1700000000.
+// docs/internals/wire-contract.md#sas-verification: key bytes 0x00..0x1f, se=1700000000.
 const DEVICE_KEY = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=';
 const POLICY_KEY = 'ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=';
 const OTHER_KEY = encodeBase64(new Uint8Array(32).fill(7));
@@ -23,7 +23,7 @@ const C_TOKEN =
 const NODE_SERVICE_TOKEN =
   'SharedAccessSignature sr=myhub.azure-devices.net&sig=Ri3SOL%2B2af72oUa0FeD6b7XHLp9qLwA5HjPlXONHM7M%3D&skn=iothubowner&se=1700000000';
 
-describe('protocol.md §3.4 test vectors', () => {
+describe('docs/internals/wire-contract.md#sas-verification test vectors', () => {
   it('creates the Node device token byte for byte', async () => {
     const token = await createSasToken({
       resourceUri: 'myhub.azure-devices.net/devices/dev1',
@@ -281,7 +281,7 @@ describe('verifySasToken', () => {
   });
 
   it('rejects a re-encoded resource even though it decodes to the same URI', async () => {
-    // Same decoded sr, lower-case escapes: only the raw text that was signed verifies (§3.2).
+    // Same decoded sr, lower-case escapes: only the raw text that was signed verifies (docs/internals/wire-contract.md#sas-tokens).
     const reencoded = NODE_TOKEN.replace(/%2F/g, '%2f');
     expect(parseSasToken(reencoded).resourceUri).toBe(parseSasToken(NODE_TOKEN).resourceUri);
     expect(await verifySasToken(reencoded, [DEVICE_KEY], BEFORE)).toMatchObject({

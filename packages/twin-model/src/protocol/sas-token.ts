@@ -1,10 +1,10 @@
 /**
- * Shared access signature tokens: create, parse and verify (protocol.md §3), on WebCrypto
+ * Shared access signature tokens: create, parse and verify (docs/internals/wire-contract.md#sas-tokens), on WebCrypto
  * HMAC-SHA256 so the same code runs in Node, browsers and edge runtimes.
  */
 import { decodeBase64, encodeBase64 } from './base64.js';
 
-/** The literal scheme word that starts every SAS token (§3.1). */
+/** The literal scheme word that starts every SAS token (docs/internals/wire-contract.md#sas-tokens). */
 export const SAS_TOKEN_PREFIX = 'SharedAccessSignature';
 
 /** Options for {@link createSasToken}. */
@@ -19,11 +19,11 @@ export interface CreateSasTokenOptions {
   expiresOnInSeconds: number;
 }
 
-/** A SAS token split into its fields (§3.1). */
+/** A SAS token split into its fields (docs/internals/wire-contract.md#sas-tokens). */
 export interface ParsedSasToken {
-  /** The `sr` field exactly as written in the token: this raw text is what was signed (§3.2). */
+  /** The `sr` field exactly as written in the token: this raw text is what was signed (docs/internals/wire-contract.md#sas-tokens). */
   rawResource: string;
-  /** The `sr` field percent-decoded once, for scope checks (§3.4 step 4). */
+  /** The `sr` field percent-decoded once, for scope checks (docs/internals/wire-contract.md#sas-verification step 4). */
   resourceUri: string;
   /** The `sig` field percent-decoded: base64 text of the HMAC. */
   signature: string;
@@ -41,7 +41,7 @@ export interface VerifySasTokenOptions {
   nowInSeconds: number;
   /**
    * Seconds an expired token is still accepted for. Defaults to 0; C#'s server-side parser uses
-   * 300, and the real hub's tolerance is unconfirmed (§3.4 step 3).
+   * 300, and the real hub's tolerance is unconfirmed (docs/internals/wire-contract.md#sas-verification step 3).
    */
   clockSkewInSeconds?: number;
 }
@@ -55,7 +55,7 @@ export type SasVerification =
 export interface ResourceCoversOptions {
   /**
    * Also compare the segments after the host case-insensitively. The host is always compared
-   * case-insensitively; the real hub's rule for ids is unconfirmed (§3.3), so this is opt-in.
+   * case-insensitively; the real hub's rule for ids is unconfirmed (docs/internals/wire-contract.md#sas-resource-uris), so this is opt-in.
    */
   ignoreCase?: boolean;
 }
@@ -66,7 +66,7 @@ const encoder = new TextEncoder();
  * Creates a SAS token the way the Node SDK does.
  *
  * `sr` is `encodeURIComponent(resourceUri)` (upper-case hex), `sig` is the percent-encoded
- * base64 HMAC-SHA256 of `sr + "\n" + se` under the decoded key (§3.2), and the fields are written
+ * base64 HMAC-SHA256 of `sr + "\n" + se` under the decoded key (docs/internals/wire-contract.md#sas-tokens), and the fields are written
  * in the order `sr, sig, se[, skn]`.
  *
  * @param options - Resource, key, optional policy name and expiry.
@@ -104,7 +104,7 @@ export async function createSasToken(options: CreateSasTokenOptions): Promise<st
 /**
  * Computes a SAS signature: `base64(HMAC-SHA256(base64decode(key), rawResource + "\n" + rawExpiry))`.
  *
- * The resource and expiry are signed exactly as given, with no re-encoding (§3.2), so this also
+ * The resource and expiry are signed exactly as given, with no re-encoding (docs/internals/wire-contract.md#sas-tokens), so this also
  * reproduces C-style (unencoded `sr`) or lower-case-escaped tokens.
  *
  * @param key - Base64 symmetric key.
@@ -128,9 +128,9 @@ export async function computeSasSignature(
 }
 
 /**
- * Builds the unencoded resource URI a device or module token is scoped to (§3.3).
+ * Builds the unencoded resource URI a device or module token is scoped to (docs/internals/wire-contract.md#sas-resource-uris).
  *
- * @param hostName - Hub host name (always the hub, even behind `GatewayHostName`, §1).
+ * @param hostName - Hub host name (always the hub, even behind `GatewayHostName`, docs/internals/wire-contract.md#endpoints).
  * @param deviceId - The device id.
  * @param moduleId - The module id, for a module token.
  * @returns `<host>/devices/<id>` or `<host>/devices/<id>/modules/<mid>`, for
@@ -157,7 +157,7 @@ export function deviceResourceUri(hostName: string, deviceId: string, moduleId?:
  * Parses a SAS token into its fields.
  *
  * The prefix and the field list are split on whitespace, the fields on `&` and each field at its
- * first `=`. Fields are an unordered set because SDKs write them in different orders (§3.1).
+ * first `=`. Fields are an unordered set because SDKs write them in different orders (docs/internals/wire-contract.md#sas-tokens).
  * `sig` and `skn` are percent-decoded (hex in either case); `sr` is kept raw for the HMAC and
  * also decoded once for scope checks; an empty `skn` counts as absent. Unknown fields are ignored.
  *
@@ -213,10 +213,10 @@ export function parseSasToken(token: string): ParsedSasToken {
 }
 
 /**
- * Verifies a SAS token against candidate keys and the clock (protocol.md §3.4 steps 1–3).
+ * Verifies a SAS token against candidate keys and the clock (docs/internals/wire-contract.md#sas-verification steps 1–3).
  *
  * The HMAC is recomputed over the raw `sr` and `se` exactly as received, never a re-encoded
- * form, because SDKs sign upper-case-escaped, lower-case-escaped and unencoded resources (§3.2).
+ * form, because SDKs sign upper-case-escaped, lower-case-escaped and unencoded resources (docs/internals/wire-contract.md#sas-tokens).
  * Every candidate key is tried and every comparison reads all bytes, so timing does not reveal
  * which key or how much of the signature matched. Candidate keys that are not valid base64 never
  * match. Signature is checked before expiry, so a forged token learns nothing about the clock.
@@ -283,7 +283,7 @@ export async function verifySasToken(
 }
 
 /**
- * Tells whether a token scope covers a resource by the segment-prefix rule (protocol.md §3.3).
+ * Tells whether a token scope covers a resource by the segment-prefix rule (docs/internals/wire-contract.md#sas-resource-uris).
  *
  * Both arguments are decoded resource URIs such as `myhub.azure-devices.net/devices/dev1`. The
  * scope covers the resource when its `/`-separated segments are a prefix of the resource's: `a/b`

@@ -4,7 +4,7 @@
  * Every node carries `position`, the zero-based offset of its first character in the query text,
  * so later stages (compilation, option checks) can point at the problem the way the parser does.
  *
- * @see ../../../../shared/spec/twin-semantics.md §7.1
+ * @see docs/internals/twin-semantics.md#query
  */
 
 /** The collection a query reads (`FROM …`). */

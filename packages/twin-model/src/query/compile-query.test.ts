@@ -56,7 +56,7 @@ const twin: JsonObject = {
 };
 
 describe('compileQuery', () => {
-  describe('comparison (§7.4)', () => {
+  describe('comparison (docs/internals/twin-semantics.md#query)', () => {
     it.each([
       ['tags.n = 3', true],
       ['tags.n = 4', false],
@@ -102,7 +102,7 @@ describe('compileQuery', () => {
     });
   });
 
-  describe('logic (§7.4 three-valued)', () => {
+  describe('logic (docs/internals/twin-semantics.md#query three-valued)', () => {
     const T = 'tags.t = true';
     const F = 'tags.t = false';
     const U = 'tags.missing = 1';
@@ -141,7 +141,7 @@ describe('compileQuery', () => {
     });
   });
 
-  describe('IN and NIN (§7.4)', () => {
+  describe('IN and NIN (docs/internals/twin-semantics.md#query)', () => {
     it.each([
       ['tags.n IN [1, 3]', true],
       ['tags.n IN [1, 2]', false],
@@ -165,7 +165,7 @@ describe('compileQuery', () => {
     });
   });
 
-  describe('arithmetic (§7.4)', () => {
+  describe('arithmetic (docs/internals/twin-semantics.md#query)', () => {
     it.each([
       ['tags.n + 2 = 5', true],
       ['tags.n - 5 = -2', true],
@@ -191,7 +191,7 @@ describe('compileQuery', () => {
     });
   });
 
-  describe('functions (§7.5)', () => {
+  describe('functions (docs/internals/twin-semantics.md#query)', () => {
     it.each([
       ['IS_DEFINED(tags.s)', true],
       ['IS_DEFINED(tags.obj)', true],
@@ -311,7 +311,7 @@ describe('compileQuery', () => {
     });
   });
 
-  describe('paths (§7.3)', () => {
+  describe('paths (docs/internals/twin-semantics.md#query)', () => {
     it('matches root and system names case-insensitively', () => {
       expect(
         truth("DEVICEID = 'dev-1' AND Status = 'enabled' AND Capabilities.IOTEDGE = false", twin),
@@ -382,7 +382,7 @@ describe('compileQuery', () => {
     });
   });
 
-  describe('SELECT (§7.6)', () => {
+  describe('SELECT (docs/internals/twin-semantics.md#query)', () => {
     const docs: JsonObject[] = [
       { deviceId: 'a', tags: { env: 'prod', n: 1, x: { y: 1 } } },
       { deviceId: 'b', tags: { env: 'dev', n: 2 } },
@@ -603,7 +603,7 @@ describe('compileQuery', () => {
         "SELECT * FROM devices.jobs WHERE devices.jobs.Status = 'completed' AND Outcome.DeviceMethodResponse.status = 200 AND JOBID = 'j'",
       );
       expect(query.execute([job])).toEqual([job]);
-      // Job statuses are case-sensitive values: no match rather than an error (§7.8).
+      // Job statuses are case-sensitive values: no match rather than an error (docs/internals/twin-semantics.md#query-errors).
       expect(
         compileQuery("SELECT * FROM devices.jobs WHERE status = 'Completed'").execute([job]),
       ).toEqual([]);

@@ -88,7 +88,7 @@ function assertState(state: ContinuationState): void {
  * @returns the token; URL- and header-safe
  * @throws TypeError when the secret is empty; RangeError when the offset is not a
  *   non-negative integer
- * @see ../../../../shared/spec/twin-semantics.md §7.7
+ * @see docs/internals/twin-semantics.md#query-paging
  * @example
  * ```ts
  * const token = await createContinuationToken({ offset: 100, queryHash }, secret);

@@ -5,7 +5,7 @@ import { invalidQuery } from './query-error.js';
 export type QueryValue = JsonValue | undefined;
 
 /**
- * Which queries accept a function: `twin` ones always (§7.5: IS_DEFINED is documented,
+ * Which queries accept a function: `twin` ones always (docs/internals/twin-semantics.md#query: IS_DEFINED is documented,
  * STARTSWITH/ENDSWITH are observed to work); `extended` ones unless the query options turn them
  * off (`extendedFunctions: false`).
  */
@@ -18,7 +18,7 @@ export interface QueryFunction {
   readonly tier: QueryFunctionTier;
   readonly minArguments: number;
   readonly maxArguments: number;
-  /** Never throws: arguments of the wrong type give `undefined` (§7.4). */
+  /** Never throws: arguments of the wrong type give `undefined` (docs/internals/twin-semantics.md#query). */
   readonly call: (args: readonly QueryValue[]) => QueryValue;
 }
 
@@ -228,7 +228,7 @@ export const QUERY_FUNCTIONS: ReadonlyMap<string, QueryFunction> = new Map(
 
 /**
  * Functions of the routing dialect that twin queries reject, with the twin-query spelling to
- * suggest when there is one (§7.5: `STARTS_WITH(...)` returns "The query is invalid…").
+ * suggest when there is one (docs/internals/twin-semantics.md#query: `STARTS_WITH(...)` returns "The query is invalid…").
  */
 export const ROUTING_ONLY_FUNCTIONS: ReadonlyMap<string, string | undefined> = new Map([
   ['STARTS_WITH', 'STARTSWITH'],

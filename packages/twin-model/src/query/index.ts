@@ -4,7 +4,7 @@
  * over service-view twins, the continuation tokens and page-size rule a hub uses to page
  * results, and the `PagedAsyncIterableIterator` the clients return.
  *
- * @see ../../../../shared/spec/twin-semantics.md §7
+ * @see docs/internals/twin-semantics.md#query
  * @example
  * ```ts
  * import { compileQuery } from '@twinkit/twin-model/query';
@@ -39,6 +39,7 @@ export type {
   UnaryExpression,
 } from './ast.js';
 export { parseQuery } from './parse-query.js';
+export { selectsWholeTwins } from './select-shape.js';
 export {
   compileQuery,
   evaluateQuery,

@@ -68,7 +68,7 @@ function isDigit(code: number): boolean {
 
 /**
  * Identifier characters: ASCII letters, digits, `_`, `$` and anything beyond ASCII that is not
- * whitespace. Narrower than the routing lexer's "anything but separators" (§7.1) so that
+ * whitespace. Narrower than the routing lexer's "anything but separators" (docs/internals/twin-semantics.md#query) so that
  * `a-b` and `x*2` read as arithmetic; keys with other characters are written `[[key]]`.
  */
 function isWordChar(char: string): boolean {

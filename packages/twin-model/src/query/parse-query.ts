@@ -1,150 +1,36 @@
+/**
+ * The query parser: `SELECT [TOP n] … FROM … [WHERE …] [GROUP BY …]` into a syntax tree, with
+ * IoT Hub's rules for what each clause may hold (docs/internals/twin-semantics.md#query). The
+ * expression grammar is in `expression-parser.ts`.
+ */
 import type {
   AggregateExpression,
-  ArrayExpression,
-  ComparisonOperator,
-  ConstantExpression,
   Expression,
-  ObjectExpression,
-  ObjectMember,
   PathExpression,
-  PathSegment,
   QueryAst,
   QueryCollection,
   SelectClause,
   SelectItem,
 } from './ast.js';
-import { AGGREGATE_FUNCTIONS, lookupFunction } from './functions.js';
+import { AGGREGATE_FUNCTIONS } from './functions.js';
 import { tokenize, type Token } from './lexer.js';
 import { MAX_QUERY_LENGTH, invalidQuery } from './query-error.js';
+import { describe, ExpressionParser, RESERVED_WORDS, upper } from './expression-parser.js';
 
-/** Words that are never a bare property name; `tags.[[group]]` escapes one (§7.1, TV-65). */
-const RESERVED_WORDS = new Set([
-  'SELECT',
-  'TOP',
-  'FROM',
-  'WHERE',
-  'GROUP',
-  'BY',
-  'AS',
-  'AND',
-  'OR',
-  'NOT',
-  'IN',
-  'NIN',
-  'TRUE',
-  'FALSE',
-  'NULL',
-  'UNDEFINED',
-]);
-
-const LITERAL_WORDS: ReadonlyMap<string, boolean | null | undefined> = new Map([
-  ['TRUE', true],
-  ['FALSE', false],
-  ['NULL', null],
-  ['UNDEFINED', undefined],
-]);
-
-const COMPARISON_OPERATORS: ReadonlyMap<string, ComparisonOperator> = new Map([
-  ['=', '='],
-  ['!=', '!='],
-  ['<>', '!='],
-  ['<', '<'],
-  ['>', '>'],
-  ['<=', '<='],
-  ['>=', '>='],
-]);
-
-/**
- * Parentheses, NOT, unary minus, constants and calls may nest this deep. Keeps random or hostile
- * text from exhausting the stack: the parser and the compiled closures recurse per level.
- */
-const MAX_NESTING = 100;
-
-function describe(token: Token): string {
-  const shorten = (text: string): string => (text.length > 40 ? `${text.slice(0, 40)}…` : text);
-  switch (token.kind) {
-    case 'eof':
-      return 'the end of the query';
-    case 'string':
-      return `the string ${JSON.stringify(shorten(token.text))}`;
-    case 'segment':
-      return `'[[${shorten(token.text)}]]'`;
-    case 'number':
-    case 'punct':
-    case 'word':
-      return `'${shorten(token.text)}'`;
-  }
-}
-
-function upper(token: Token): string {
-  return token.kind === 'word' ? token.text.toUpperCase() : '';
-}
-
-class Parser {
-  readonly #tokens: Token[];
-  readonly #eof: Token;
-  #index = 0;
-  #depth = 0;
-
-  constructor(tokens: Token[], length: number) {
-    this.#tokens = tokens;
-    this.#eof = { kind: 'eof', text: '', value: 0, position: length, end: length };
-  }
-
-  #peek(offset = 0): Token {
-    return this.#tokens[this.#index + offset] ?? this.#eof;
-  }
-
-  #next(): Token {
-    const token = this.#peek();
-    if (token.kind !== 'eof') this.#index += 1;
-    return token;
-  }
-
-  #isWord(word: string, offset = 0): boolean {
-    return upper(this.#peek(offset)) === word;
-  }
-
-  #isPunct(text: string, offset = 0): boolean {
-    const token = this.#peek(offset);
-    return token.kind === 'punct' && token.text === text;
-  }
-
-  #expectPunct(text: string, context: string): Token {
-    const token = this.#peek();
-    if (token.kind !== 'punct' || token.text !== text) {
-      throw invalidQuery(
-        `Expected '${text}' ${context} but found ${describe(token)}.`,
-        token.position,
-      );
-    }
-    return this.#next();
-  }
-
-  #enter(position: number): void {
-    this.#depth += 1;
-    if (this.#depth > MAX_NESTING) {
-      throw invalidQuery(`The query nests more than ${String(MAX_NESTING)} levels deep.`, position);
-    }
-  }
-
-  #leave(): void {
-    this.#depth -= 1;
-  }
-
+class Parser extends ExpressionParser {
   parseQuery(): QueryAst {
-    const first = this.#peek();
-    if (!this.#isWord('SELECT')) {
+    const first = this.peek();
+    if (!this.isWord('SELECT')) {
       throw invalidQuery(
         `A query starts with SELECT but this one starts with ${describe(first)}.`,
         first.position,
       );
     }
-    this.#next();
+    this.next();
     let top: number | undefined;
-    if (this.#isWord('TOP')) {
-      this.#next();
-      const count = this.#next();
+    if (this.isWord('TOP')) {
+      this.next();
+      const count = this.next();
       if (count.kind !== 'number' || !Number.isSafeInteger(count.value)) {
         throw invalidQuery(
           `TOP must be followed by a whole number but found ${describe(count)}.`,
@@ -154,38 +40,38 @@ class Parser {
       top = count.value;
     }
     const select = this.#parseSelect();
-    const fromToken = this.#peek();
-    if (!this.#isWord('FROM')) {
+    const fromToken = this.peek();
+    if (!this.isWord('FROM')) {
       const what = select.kind === 'all' ? "'*'" : 'the SELECT list';
       throw invalidQuery(
         `Expected FROM after ${what} but found ${describe(fromToken)}.`,
         fromToken.position,
       );
     }
-    this.#next();
+    this.next();
     const from = this.#parseCollection();
     let where: Expression | undefined;
-    if (this.#isWord('WHERE')) {
-      this.#next();
-      where = this.#parseExpression();
+    if (this.isWord('WHERE')) {
+      this.next();
+      where = this.parseExpression();
     }
     let groupBy: PathExpression[] | undefined;
-    if (this.#isWord('GROUP')) {
-      const groupToken = this.#next();
-      if (!this.#isWord('BY')) {
+    if (this.isWord('GROUP')) {
+      const groupToken = this.next();
+      if (!this.isWord('BY')) {
         throw invalidQuery(
-          `GROUP must be followed by BY but found ${describe(this.#peek())}.`,
+          `GROUP must be followed by BY but found ${describe(this.peek())}.`,
           groupToken.position,
         );
       }
-      this.#next();
+      this.next();
       groupBy = [this.#parseGroupKey()];
-      while (this.#isPunct(',')) {
-        this.#next();
+      while (this.isPunct(',')) {
+        this.next();
         groupBy.push(this.#parseGroupKey());
       }
     }
-    const rest = this.#peek();
+    const rest = this.peek();
     if (rest.kind !== 'eof') {
       const hint = upper(rest) === 'ORDER' ? ' Twin queries have no ORDER BY.' : '';
       throw invalidQuery(
@@ -206,47 +92,47 @@ class Parser {
   }
 
   #parseSelect(): SelectClause {
-    const start = this.#peek();
-    if (this.#isPunct('*')) {
-      this.#next();
+    const start = this.peek();
+    if (this.isPunct('*')) {
+      this.next();
       return { kind: 'all', position: start.position };
     }
     const items: SelectItem[] = [this.#parseSelectItem()];
-    while (this.#isPunct(',')) {
-      this.#next();
+    while (this.isPunct(',')) {
+      this.next();
       items.push(this.#parseSelectItem());
     }
     return { kind: 'list', items, position: start.position };
   }
 
   #parseSelectItem(): SelectItem {
-    const token = this.#peek();
+    const token = this.peek();
     let expression: PathExpression | AggregateExpression;
-    if (token.kind === 'word' && this.#isPunct('(', 1)) {
+    if (token.kind === 'word' && this.isPunct('(', 1)) {
       expression = this.#parseAggregate();
     } else if (token.kind === 'word' && !RESERVED_WORDS.has(upper(token))) {
-      expression = this.#parsePath();
+      expression = this.parsePath();
     } else {
       throw invalidQuery(
         `Expected '*', a property path or an aggregate in the SELECT list but found ${describe(token)}.`,
         token.position,
       );
     }
-    if (!this.#isWord('AS')) return { expression, position: token.position };
-    this.#next();
-    const alias = this.#peek();
+    if (!this.isWord('AS')) return { expression, position: token.position };
+    this.next();
+    const alias = this.peek();
     if (alias.kind !== 'word' || RESERVED_WORDS.has(upper(alias))) {
       throw invalidQuery(
         `Expected an alias name after AS but found ${describe(alias)}.`,
         alias.position,
       );
     }
-    this.#next();
+    this.next();
     return { expression, alias: alias.text, position: token.position };
   }
 
   #parseAggregate(): AggregateExpression {
-    const nameToken = this.#next();
+    const nameToken = this.next();
     const name = upper(nameToken);
     if (!AGGREGATE_FUNCTIONS.has(name)) {
       throw invalidQuery(
@@ -254,20 +140,20 @@ class Parser {
         nameToken.position,
       );
     }
-    this.#next();
+    this.next();
     if (name === 'COUNT') {
-      this.#expectPunct(')', 'to close COUNT( (COUNT takes no arguments)');
+      this.expectPunct(')', 'to close COUNT( (COUNT takes no arguments)');
       return { kind: 'aggregate', name: 'COUNT', position: nameToken.position };
     }
-    const argumentToken = this.#peek();
+    const argumentToken = this.peek();
     if (argumentToken.kind !== 'word' || RESERVED_WORDS.has(upper(argumentToken))) {
       throw invalidQuery(
         `${name}() takes a property path but found ${describe(argumentToken)}.`,
         argumentToken.position,
       );
     }
-    const argument = this.#parsePath();
-    this.#expectPunct(')', `to close ${name}(`);
+    const argument = this.parsePath();
+    this.expectPunct(')', `to close ${name}(`);
     return {
       kind: 'aggregate',
       name: name as AggregateExpression['name'],
@@ -277,7 +163,7 @@ class Parser {
   }
 
   #parseCollection(): QueryCollection {
-    const token = this.#peek();
+    const token = this.peek();
     const fail = (found: Token): never => {
       throw invalidQuery(
         `Expected the collection devices, devices.modules or devices.jobs after FROM but found ${describe(found)}.`,
@@ -285,10 +171,10 @@ class Parser {
       );
     };
     if (upper(token) !== 'DEVICES') fail(token);
-    this.#next();
-    if (!this.#isPunct('.')) return 'devices';
-    this.#next();
-    const child = this.#next();
+    this.next();
+    if (!this.isPunct('.')) return 'devices';
+    this.next();
+    const child = this.next();
     const name = upper(child);
     if (name === 'MODULES') return 'devices.modules';
     if (name === 'JOBS') return 'devices.jobs';
@@ -296,282 +182,19 @@ class Parser {
   }
 
   #parseGroupKey(): PathExpression {
-    const token = this.#peek();
-    if (token.kind !== 'word' || RESERVED_WORDS.has(upper(token)) || this.#isPunct('(', 1)) {
+    const token = this.peek();
+    if (token.kind !== 'word' || RESERVED_WORDS.has(upper(token)) || this.isPunct('(', 1)) {
       throw invalidQuery(
         `GROUP BY takes property paths but found ${describe(token)}.`,
         token.position,
       );
     }
-    return this.#parsePath();
+    return this.parsePath();
   }
-
-  #parsePath(): PathExpression {
-    const first = this.#next();
-    const segments: PathSegment[] = [
-      { name: first.text, escaped: false, position: first.position },
-    ];
-    while (this.#isPunct('.')) {
-      this.#next();
-      const token = this.#next();
-      if (token.kind === 'segment') {
-        segments.push({ name: token.text, escaped: true, position: token.position });
-      } else if (token.kind === 'word' && !RESERVED_WORDS.has(upper(token))) {
-        segments.push({ name: token.text, escaped: false, position: token.position });
-      } else if (token.kind === 'word') {
-        throw invalidQuery(
-          `'${token.text}' is a reserved word; to use it as a property name write [[${token.text}]].`,
-          token.position,
-        );
-      } else {
-        throw invalidQuery(
-          `Expected a property name after '.' but found ${describe(token)}.`,
-          token.position,
-        );
-      }
-    }
-    return { kind: 'path', segments, position: first.position };
-  }
-
-  #parseExpression(): Expression {
-    let left = this.#parseAnd();
-    while (this.#isWord('OR')) {
-      this.#next();
-      const right = this.#parseAnd();
-      left = { kind: 'binary', operator: 'OR', left, right, position: left.position };
-    }
-    return left;
-  }
-
-  #parseAnd(): Expression {
-    let left = this.#parseNot();
-    while (this.#isWord('AND')) {
-      this.#next();
-      const right = this.#parseNot();
-      left = { kind: 'binary', operator: 'AND', left, right, position: left.position };
-    }
-    return left;
-  }
-
-  // NOT binds looser than comparisons, as in SQL (§7.4): NOT a = b is NOT (a = b).
-  #parseNot(): Expression {
-    if (!this.#isWord('NOT')) return this.#parseComparison();
-    const token = this.#next();
-    this.#enter(token.position);
-    const operand = this.#parseNot();
-    this.#leave();
-    return { kind: 'unary', operator: 'NOT', operand, position: token.position };
-  }
-
-  #parseComparison(): Expression {
-    const left = this.#parseAdditive();
-    const token = this.#peek();
-    const operator = token.kind === 'punct' ? COMPARISON_OPERATORS.get(token.text) : undefined;
-    if (operator !== undefined) {
-      this.#next();
-      const right = this.#parseAdditive();
-      return { kind: 'binary', operator, left, right, position: left.position };
-    }
-    const word = upper(token);
-    if (word === 'IN' || word === 'NIN') {
-      this.#next();
-      if (this.#isPunct('(')) {
-        throw invalidQuery(
-          `${word} takes a list in square brackets, as in ${word} ['a', 'b'].`,
-          this.#peek().position,
-        );
-      }
-      if (!this.#isPunct('[')) {
-        throw invalidQuery(
-          `Expected '[' after ${word} but found ${describe(this.#peek())}.`,
-          this.#peek().position,
-        );
-      }
-      const list = this.#parseArray();
-      return { kind: 'in', negated: word === 'NIN', operand: left, list, position: left.position };
-    }
-    if (word === 'NOT' && this.#isWord('IN', 1)) {
-      throw invalidQuery('Write NIN instead of NOT IN.', token.position);
-    }
-    return left;
-  }
-
-  #parseAdditive(): Expression {
-    let left = this.#parseMultiplicative();
-    while (this.#isPunct('+') || this.#isPunct('-')) {
-      const operator = this.#next().text as '+' | '-';
-      const right = this.#parseMultiplicative();
-      left = { kind: 'binary', operator, left, right, position: left.position };
-    }
-    return left;
-  }
-
-  #parseMultiplicative(): Expression {
-    let left = this.#parseUnary();
-    while (this.#isPunct('*') || this.#isPunct('/') || this.#isPunct('%')) {
-      const operator = this.#next().text as '*' | '/' | '%';
-      const right = this.#parseUnary();
-      left = { kind: 'binary', operator, left, right, position: left.position };
-    }
-    return left;
-  }
-
-  #parseUnary(): Expression {
-    if (!this.#isPunct('-')) return this.#parsePrimary();
-    const token = this.#next();
-    this.#enter(token.position);
-    const operand = this.#parseUnary();
-    this.#leave();
-    if (operand.kind === 'literal' && typeof operand.value === 'number') {
-      return { kind: 'literal', value: -operand.value, position: token.position };
-    }
-    return { kind: 'unary', operator: '-', operand, position: token.position };
-  }
-
-  #parsePrimary(): Expression {
-    const token = this.#peek();
-    switch (token.kind) {
-      case 'number':
-        this.#next();
-        return { kind: 'literal', value: token.value, position: token.position };
-      case 'string':
-        this.#next();
-        return { kind: 'literal', value: token.text, position: token.position };
-      case 'punct':
-        if (token.text === '(') {
-          this.#next();
-          this.#enter(token.position);
-          const inner = this.#parseExpression();
-          this.#expectPunct(')', "to close the '(' opened earlier");
-          this.#leave();
-          return inner;
-        }
-        if (token.text === '[') return this.#parseArray();
-        if (token.text === '{') return this.#parseObject();
-        break;
-      case 'word': {
-        const word = upper(token);
-        if (LITERAL_WORDS.has(word)) {
-          this.#next();
-          return { kind: 'literal', value: LITERAL_WORDS.get(word), position: token.position };
-        }
-        if (this.#isPunct('(', 1)) return this.#parseCall();
-        if (RESERVED_WORDS.has(word)) break;
-        return this.#parsePath();
-      }
-      case 'segment':
-      case 'eof':
-        break;
-    }
-    throw invalidQuery(
-      `Expected a value, a property path or a function call but found ${describe(token)}.`,
-      token.position,
-    );
-  }
-
-  #parseCall(): Expression {
-    const nameToken = this.#next();
-    const definition = lookupFunction(nameToken.text, nameToken.position, true);
-    const name = definition.name;
-    const open = this.#next();
-    this.#enter(open.position);
-    const args: Expression[] = [];
-    if (!this.#isPunct(')')) {
-      args.push(this.#parseExpression());
-      while (this.#isPunct(',')) {
-        this.#next();
-        args.push(this.#parseExpression());
-      }
-    }
-    this.#expectPunct(')', `to close the arguments of ${name}`);
-    this.#leave();
-    if (args.length < definition.minArguments || args.length > definition.maxArguments) {
-      throw invalidQuery(
-        `${name} ${arityText(definition.minArguments, definition.maxArguments)} but got ${String(args.length)}.`,
-        nameToken.position,
-      );
-    }
-    return { kind: 'call', name, arguments: args, position: nameToken.position };
-  }
-
-  #parseArray(): ArrayExpression {
-    const open = this.#next();
-    this.#enter(open.position);
-    const elements: ConstantExpression[] = [];
-    if (!this.#isPunct(']')) {
-      elements.push(this.#parseConstant());
-      while (this.#isPunct(',')) {
-        this.#next();
-        elements.push(this.#parseConstant());
-      }
-    }
-    this.#expectPunct(']', 'to close the array');
-    this.#leave();
-    return { kind: 'array', elements, position: open.position };
-  }
-
-  #parseObject(): ObjectExpression {
-    const open = this.#next();
-    this.#enter(open.position);
-    const members: ObjectMember[] = [];
-    if (!this.#isPunct('}')) {
-      members.push(this.#parseMember());
-      while (this.#isPunct(',')) {
-        this.#next();
-        members.push(this.#parseMember());
-      }
-    }
-    this.#expectPunct('}', 'to close the object');
-    this.#leave();
-    return { kind: 'object', members, position: open.position };
-  }
-
-  #parseMember(): ObjectMember {
-    const key = this.#next();
-    if (key.kind !== 'string' && key.kind !== 'word') {
-      throw invalidQuery(`Expected an object key but found ${describe(key)}.`, key.position);
-    }
-    this.#expectPunct(':', `after the object key ${describe(key)}`);
-    return { key: key.text, value: this.#parseConstant() };
-  }
-
-  #parseConstant(): ConstantExpression {
-    const token = this.#peek();
-    const expression =
-      token.kind === 'word' && !LITERAL_WORDS.has(upper(token))
-        ? undefined
-        : this.#parseUnaryConstant();
-    if (expression === undefined) {
-      throw invalidQuery(
-        `Arrays and objects may hold only constants (strings, numbers, true, false, null, arrays, objects) but found ${describe(token)}.`,
-        token.position,
-      );
-    }
-    return expression;
-  }
-
-  #parseUnaryConstant(): ConstantExpression | undefined {
-    const token = this.#peek();
-    if (token.kind === 'punct' && !['-', '[', '{'].includes(token.text)) return undefined;
-    if (token.kind === 'segment' || token.kind === 'eof') return undefined;
-    const expression = this.#parseUnary();
-    return expression.kind === 'literal' ||
-      expression.kind === 'array' ||
-      expression.kind === 'object'
-      ? expression
-      : undefined;
-  }
-}
-
-function arityText(min: number, max: number): string {
-  const plural = (n: number): string => `${String(n)} argument${n === 1 ? '' : 's'}`;
-  if (min === max) return `takes ${plural(min)}`;
-  if (max === Number.POSITIVE_INFINITY) return `takes at least ${plural(min)}`;
-  return `takes ${String(min)} to ${plural(max)}`;
 }
 
 /**
- * Checks the rules that depend only on the query's clauses (§7.2, §7.6): job queries are
+ * Checks the rules that depend only on the query's clauses (docs/internals/twin-semantics.md#query): job queries are
  * `SELECT *` only, and GROUP BY needs a SELECT list.
  *
  * @param ast - a parsed or hand-built query
@@ -613,7 +236,7 @@ export function assertQueryShape(ast: QueryAst): void {
  * @returns the syntax tree
  * @throws {@link QuerySyntaxError} when the text is not a valid query; the message starts with the
  *   hub's "The query is invalid…" sentence and `position` points at the problem
- * @see ../../../../shared/spec/twin-semantics.md §7.1
+ * @see docs/internals/twin-semantics.md#query
  * @example
  * ```ts
  * const ast = parseQuery("SELECT * FROM devices WHERE tags.location.region = 'US'");

@@ -4,7 +4,7 @@ import { QuerySyntaxError } from '../errors/index.js';
  * The text IoT Hub sends (HTTP 400) for every query it cannot run: syntax errors, unknown
  * functions, an unescaped reserved word.
  *
- * @see ../../../../shared/spec/twin-semantics.md §7.8
+ * @see docs/internals/twin-semantics.md#query-errors
  */
 export const INVALID_QUERY_MESSAGE =
   'The query is invalid. Please check the format of the query and try again.';
@@ -12,7 +12,7 @@ export const INVALID_QUERY_MESSAGE =
 /**
  * The longest query text IoT Hub accepts, in characters (UTF-16 code units).
  *
- * @see ../../../../shared/spec/twin-semantics.md §7.8, TV-69
+ * @see docs/internals/twin-semantics.md#query-errors, TV-69
  */
 export const MAX_QUERY_LENGTH = 8192;
 

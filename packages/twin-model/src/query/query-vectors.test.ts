@@ -10,7 +10,7 @@ import {
   readContinuationToken,
 } from './continuation-token.js';
 
-// Twin set Q of twin-semantics §9.6, built as full service-view twins (§1.1, §1.2).
+// Twin set Q of docs/internals/twin-semantics.md#test-vectors, built as full service-view twins (docs/internals/twin-semantics.md#twin-document).
 
 const CREATED = '2024-01-01T00:00:00Z';
 
@@ -195,7 +195,7 @@ function expectInvalid(query: string): QuerySyntaxError {
   return caught as QuerySyntaxError;
 }
 
-describe('twin-semantics §9.6 query vectors', () => {
+describe('docs/internals/twin-semantics.md#test-vectors query vectors', () => {
   it('TV-46: SELECT * FROM devices returns every full twin with item type Twin', () => {
     const query = compileQuery('SELECT * FROM devices');
     const result = query.execute(Q);

@@ -38,8 +38,7 @@ import {
   type Sender,
   type Session,
 } from 'rhea-promise';
-import { withDeadline } from '../../internal/abort.js';
-import { createLogger } from '../../internal/logger.js';
+import { createLogger, withDeadline } from '@twinkit/twin-model/internal';
 import { DEFAULT_AMQP_CLIENT_VERSION, type AmqpTransportOptions } from '../amqp-options.js';
 import { RequestTracker } from '../request-tracker.js';
 import type {

@@ -8,7 +8,7 @@
 import { applyPatch } from '@twinkit/twin-model';
 import type { DeviceTwin, JsonObject } from '@twinkit/twin-model';
 import { TransportError, type HubError } from '@twinkit/twin-model/errors';
-import { withDeadline } from '../../internal/abort.js';
+import { withDeadline } from '@twinkit/twin-model/internal';
 import type {
   ConnectParams,
   DeviceTransport,

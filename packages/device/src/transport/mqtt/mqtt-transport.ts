@@ -19,8 +19,7 @@ import {
 } from '@twinkit/twin-model/protocol';
 import { openMqttConnection } from '#platform/mqtt-connection';
 import type { MqttClient } from 'mqtt';
-import { withDeadline } from '../../internal/abort.js';
-import { createLogger } from '../../internal/logger.js';
+import { createLogger, withDeadline } from '@twinkit/twin-model/internal';
 import type {
   ConnectParams,
   DeviceTransport,

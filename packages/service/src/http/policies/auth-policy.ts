@@ -1,4 +1,4 @@
-import { createSasToken, HEADER } from '@twinkit/twin-model/protocol';
+import { BEARER_SCHEME, createSasToken, HEADER } from '@twinkit/twin-model/protocol';
 import {
   IOT_HUB_TOKEN_SCOPE,
   isTokenCredential,
@@ -6,18 +6,18 @@ import {
   type RegistryCredential,
   type TokenCredential,
 } from '../../auth/credentials.js';
-import { abortable } from '../../internal/abort.js';
+import { abortable } from '@twinkit/twin-model/internal';
 import type { PipelinePolicy } from '../pipeline.js';
 
 /** How long service SAS tokens live and when they are renewed. */
 export interface SasTokenOptions {
-  /** Lifetime of each token. Default 3600 s, as every SDK uses (protocol.md §3.5). */
+  /** Lifetime of each token. Default 3600 s, as every SDK uses (docs/internals/wire-contract.md#token-lifetimes). */
   tokenLifetimeInSeconds: number;
   /** The clock, injectable for tests; milliseconds since the epoch. */
   now?: () => number;
 }
 
-/** Renew a bearer token this long before it expires (Node's rule, protocol.md §3.6). */
+/** Renew a bearer token this long before it expires (Node's rule, docs/internals/wire-contract.md#entra-tokens). */
 const BEARER_REFRESH_MARGIN_IN_MS = 9 * 60 * 1000;
 
 interface CachedToken {
@@ -101,7 +101,7 @@ class AuthorizationCache {
       access.refreshAfterTimestamp ?? Number.POSITIVE_INFINITY,
       access.expiresOnTimestamp - BEARER_REFRESH_MARGIN_IN_MS,
     );
-    return { header: `Bearer ${access.token}`, renewAt: Math.max(renewAt, now) };
+    return { header: `${BEARER_SCHEME} ${access.token}`, renewAt: Math.max(renewAt, now) };
   }
 
   async #sas(credential: NamedKeyCredential, now: number): Promise<CachedToken> {
@@ -121,25 +121,38 @@ class AuthorizationCache {
 
 /**
  * Sets `Authorization`: a cached service SAS token (`sr` = the hub host, `skn` = policy name) for
- * named keys, or `Bearer <token>` for token credentials (protocol.md §3.3, §3.6). Runs on every
- * attempt, so a retry after a long backoff gets a fresh token if the old one is due.
+ * named keys, or `Bearer <token>` for token credentials (docs/internals/wire-contract.md#sas-resource-uris, docs/internals/wire-contract.md#entra-tokens). Runs on every
+ * attempt, so a retry after a long backoff gets a fresh token if the old one is due. It signs
+ * only requests to the registry's own origin: a policy that pointed a request elsewhere gets a
+ * `TypeError`, and the credential never leaves.
  *
  * @param credential - the registry's credential
  * @param resourceUri - the host the SAS token is scoped to (without a port)
+ * @param origin - `https://host[:port]`, the only origin that receives the credential
  * @param options - token lifetime
  * @returns the policy
  */
 export function authPolicy(
   credential: RegistryCredential,
   resourceUri: string,
+  origin: string,
   options: SasTokenOptions,
 ): PipelinePolicy {
   const cache = new AuthorizationCache(credential, resourceUri, options);
-  return async (request, next) => {
-    // Read per request rather than captured once, so a replaced clock (fake timers) is honoured.
-    const time = options.now?.() ?? Date.now();
-    request.headers[HEADER.authorization] =
-      cache.current(time) ?? (await cache.renew(time, request.signal));
-    return next(request);
+  const prefix = `${origin}/`;
+  return {
+    name: 'authPolicy',
+    async sendRequest(request, next) {
+      if (!request.url.startsWith(prefix)) {
+        throw new TypeError(
+          `${request.operation}: refusing to send the registry's credential to ${new URL(request.url).origin}; it goes to ${origin} only (a custom policy changed the URL)`,
+        );
+      }
+      // Read per request rather than captured once, so a replaced clock (fake timers) is honoured.
+      const time = options.now?.() ?? Date.now();
+      request.headers[HEADER.authorization] =
+        cache.current(time) ?? (await cache.renew(time, request.signal));
+      return next(request);
+    },
   };
 }

@@ -1,10 +1,15 @@
 import { HEADER } from '@twinkit/twin-model/protocol';
-import { createLogger } from '../../internal/logger.js';
-import type { PipelinePolicy } from '../pipeline.js';
+import { createLogger } from '@twinkit/twin-model/internal';
+import type {
+  PipelinePolicy,
+  PipelineRequest,
+  PipelineResponse,
+  SendRequest,
+} from '../pipeline.js';
 
-const log = createLogger('http');
+const log = createLogger('twin:service:http');
 
-/** Headers whose values never reach a log line (house-style 4.5.10, brief rule 10). */
+/** Headers whose values never reach a log line (docs/internals/architecture.md#shared-internals). */
 const REDACTED = new Set([HEADER.authorization, 'cookie', 'set-cookie', 'proxy-authorization']);
 
 function formatHeaders(entries: Iterable<[string, string]>): string {
@@ -27,28 +32,29 @@ function pathOf(url: string): string {
  * @returns the policy
  */
 export function logPolicy(): PipelinePolicy {
-  return async (request, next) => {
-    if (!log.enabled('info')) return next(request);
-    const started = Date.now();
-    const requestId = request.headers[HEADER.requestId] ?? '-';
+  return { name: 'logPolicy', sendRequest: logExchange };
+}
+
+async function logExchange(request: PipelineRequest, next: SendRequest): Promise<PipelineResponse> {
+  if (!log.enabled('info')) return next(request);
+  const started = Date.now();
+  const requestId = request.headers[HEADER.requestId] ?? '-';
+  log.info(
+    `${request.operation}: ${request.method} ${pathOf(request.url)} request-id=${requestId}`,
+  );
+  if (log.enabled('verbose'))
+    log.verbose(`request headers: ${formatHeaders(Object.entries(request.headers))}`);
+  try {
+    const response = await next(request);
     log.info(
-      `${request.operation}: ${request.method} ${pathOf(request.url)} request-id=${requestId}`,
+      `${request.operation}: ${response.status} in ${Date.now() - started} ms request-id=${requestId}`,
     );
-    if (log.enabled('verbose'))
-      log.verbose(`request headers: ${formatHeaders(Object.entries(request.headers))}`);
-    try {
-      const response = await next(request);
-      log.info(
-        `${request.operation}: ${response.status} in ${Date.now() - started} ms request-id=${requestId}`,
-      );
-      if (log.enabled('verbose'))
-        log.verbose(`response headers: ${formatHeaders(response.headers)}`);
-      return response;
-    } catch (error) {
-      log.warning(
-        `${request.operation}: failed after ${Date.now() - started} ms request-id=${requestId}: ${error instanceof Error ? error.name : 'error'}`,
-      );
-      throw error;
-    }
-  };
+    if (log.enabled('verbose')) log.verbose(`response headers: ${formatHeaders(response.headers)}`);
+    return response;
+  } catch (error) {
+    log.warning(
+      `${request.operation}: failed after ${Date.now() - started} ms request-id=${requestId}: ${error instanceof Error ? error.name : 'error'}`,
+    );
+    throw error;
+  }
 }

@@ -15,14 +15,17 @@ function randomUuid(): string {
 }
 
 /**
- * Stamps `Request-Id` (protocol.md §6.1) once per operation, so every retry of one call carries
+ * Stamps `Request-Id` (docs/internals/wire-contract.md#rest) once per operation, so every retry of one call carries
  * the same id and the hub's logs and our errors correlate.
  *
  * @returns the policy
  */
 export function requestIdPolicy(): PipelinePolicy {
-  return (request, next) => {
-    request.headers[HEADER.requestId] ??= randomUuid();
-    return next(request);
+  return {
+    name: 'requestIdPolicy',
+    sendRequest(request, next) {
+      request.headers[HEADER.requestId] ??= randomUuid();
+      return next(request);
+    },
   };
 }

@@ -13,8 +13,11 @@ export const SDK_USER_AGENT = 'twinkit-service/0.1.0';
  */
 export function userAgentPolicy(prefix: string | undefined): PipelinePolicy {
   const value = prefix ? `${prefix} ${SDK_USER_AGENT}` : SDK_USER_AGENT;
-  return (request, next) => {
-    request.headers[HEADER.userAgent] = value;
-    return next(request);
+  return {
+    name: 'userAgentPolicy',
+    sendRequest(request, next) {
+      request.headers[HEADER.userAgent] = value;
+      return next(request);
+    },
   };
 }

@@ -1,7 +1,9 @@
 /**
- * A tiny leveled logger shared by every twinkit package through one `globalThis` slot, so
- * `setLogLevel('info')` from any package turns on logging everywhere (house-style 4.5.10).
- * Off by default. Callers never pass keys, tokens or `Authorization` headers to it.
+ * A tiny leveled logger with one level and one sink for every twinkit package: the service and
+ * device clients both log through this module, and its state sits in one `globalThis` slot so
+ * that two copies of twin-model (an app that bundles one and installs another) still agree.
+ * `setLogLevel('info')` imported from either client turns logging on everywhere. Off by default.
+ * Callers never pass keys, tokens or `Authorization` headers to it.
  */
 
 /** Log levels from the most to the least verbose; `off` silences everything. */
@@ -10,7 +12,7 @@ export type LogLevel = 'verbose' | 'info' | 'warning' | 'error' | 'off';
 /** One log line as handed to the sink. */
 export interface LogEntry {
   level: Exclude<LogLevel, 'off'>;
-  /** Where it came from, e.g. `twin:service:pipeline`. */
+  /** Where it came from, e.g. `twin:service:http` or `twin:device:mqtt`. */
   namespace: string;
   message: string;
 }
@@ -65,8 +67,8 @@ function state(): LoggerState {
  * @throws {@link RangeError} when `level` is not one of those
  * @example
  * ```ts
- * import { setLogLevel } from '@twinkit/service';
- * setLogLevel('info'); // one line per HTTP request and response
+ * import { setLogLevel } from '@twinkit/service'; // or '@twinkit/device': the same setting
+ * setLogLevel('info'); // one line per HTTP request and response, and per device connection event
  * ```
  */
 export function setLogLevel(level: LogLevel): void {
@@ -107,11 +109,10 @@ export interface Logger {
 /**
  * Creates a logger for one component.
  *
- * @param component - the part after `twin:service:`, e.g. `pipeline`
+ * @param namespace - `twin:<package>:<component>`, e.g. `twin:service:http`
  * @returns a {@link Logger} that writes through the shared level and sink
  */
-export function createLogger(component: string): Logger {
-  const namespace = `twin:service:${component}`;
+export function createLogger(namespace: string): Logger {
   const emit = (level: Exclude<LogLevel, 'off'>, message: string): void => {
     const current = state();
     if (RANK[level] >= RANK[current.level]) current.sink({ level, namespace, message });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, parseRetryAfter } from './backoff.js';
+import { backoffDelay, parseRetryAfter, resolveRetryOptions } from './backoff.js';
 
 describe('backoffDelay', () => {
   it('doubles per attempt, caps at the maximum and keeps jitter within the upper half', () => {
@@ -7,6 +7,25 @@ describe('backoffDelay', () => {
     expect(backoffDelay(1, 100, 10_000, () => 0.999)).toBe(100);
     expect(backoffDelay(4, 100, 10_000, () => 0)).toBe(400);
     expect(backoffDelay(20, 100, 1_000, () => 1)).toBe(1_000);
+    expect(backoffDelay(10_000, 1_000, 60_000, () => 0.999_999)).toBe(60_000);
+  });
+});
+
+describe('resolveRetryOptions', () => {
+  const defaults = { maxRetries: 3, retryDelayInMs: 800, maxRetryDelayInMs: 60_000 };
+
+  it('fills in the client defaults and accepts Infinity retries', () => {
+    expect(resolveRetryOptions(undefined, defaults)).toEqual(defaults);
+    expect(resolveRetryOptions({ maxRetries: Infinity }, defaults).maxRetries).toBe(Infinity);
+  });
+
+  it('rejects negative, fractional and out-of-order values with RangeError naming the option', () => {
+    expect(() => resolveRetryOptions({ maxRetries: -1 }, defaults)).toThrow(/maxRetries/);
+    expect(() => resolveRetryOptions({ maxRetries: 1.5 }, defaults)).toThrow(RangeError);
+    expect(() => resolveRetryOptions({ retryDelayInMs: NaN }, defaults)).toThrow(/retryDelayInMs/);
+    expect(() =>
+      resolveRetryOptions({ retryDelayInMs: 10, maxRetryDelayInMs: 5 }, defaults),
+    ).toThrow(/maxRetryDelayInMs/);
   });
 });
 

@@ -1,14 +1,15 @@
 /**
- * Cancellation helpers: at most one signal per operation, combining the caller's `abortSignal`
- * with the client's default timeout (house-style 4.5.4), and races that keep working even when
- * the injected `fetch` ignores signals (an in-process handler such as `hub.fetch` usually does).
+ * Cancellation and deadline helpers of both clients: at most one signal per operation, combining
+ * the caller's `abortSignal` with the client's default timeout, and races that keep working even
+ * when the awaited work ignores signals (an in-process handler such as `hub.fetch` usually does).
+ * Aborts reject with `abortSignal.reason` unchanged; deadlines reject with `OperationTimeoutError`.
  *
  * A signal costs real time on every call (an `AbortController`, and `fetch` following it), so
  * none is made when the call has neither a timeout nor a caller signal, and the caller's own
  * signal is used as is when there is no timeout. Everything below therefore accepts `undefined`
  * as "this call cannot be cancelled".
  */
-import { OperationTimeoutError } from '@twinkit/twin-model/errors';
+import { OperationTimeoutError } from '../errors/local-errors.js';
 
 /** The signal an operation runs under, plus the cleanup that releases its timer and listener. */
 export interface OperationScope {
@@ -96,12 +97,89 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefine
 }
 
 /**
+ * Throws the signal's reason when it has already been aborted.
+ *
+ * @param signal - the caller's signal, if any
+ * @throws the signal's `reason`, unchanged
+ */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw signal.reason;
+}
+
+/**
+ * Runs `work` with a signal that aborts when the caller's signal aborts or when `timeoutInMs`
+ * passes, whichever comes first. The returned promise rejects with the caller's reason or with
+ * an {@link OperationTimeoutError}; the inner signal carries the same reason so the work can
+ * release what it holds (for example a request-tracker entry).
+ *
+ * @param operation - name used in the timeout message, e.g. `getTwin`
+ * @param timeoutInMs - the deadline; `Infinity` or `0` for none
+ * @param signal - the caller's signal, if any
+ * @param work - the operation, which should honour the signal it receives
+ * @returns what `work` resolves to
+ */
+export function withDeadline<T>(
+  operation: string,
+  timeoutInMs: number,
+  signal: AbortSignal | undefined,
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  if (signal?.aborted === true) return Promise.reject(signal.reason as Error);
+  const controller = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const onAbort = (): void => {
+    controller.abort(signal?.reason);
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (Number.isFinite(timeoutInMs) && timeoutInMs > 0) {
+    timer = setTimeout(() => {
+      controller.abort(new OperationTimeoutError(operation, timeoutInMs));
+    }, timeoutInMs);
+  }
+  const cleanup = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  };
+  let inner: Promise<T>;
+  try {
+    inner = work(controller.signal);
+  } catch (error) {
+    cleanup();
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rejection reasons pass through unchanged
+    return Promise.reject(error);
+  }
+  return abortable(inner, controller.signal).finally(cleanup);
+}
+
+/**
+ * A signal that aborts when any of `signals` does, with that signal's reason.
+ *
+ * @param signals - the signals to follow; `undefined` entries are skipped
+ * @returns the combined signal
+ */
+export function anySignal(signals: readonly (AbortSignal | undefined)[]): AbortSignal {
+  const controller = new AbortController();
+  const present = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+  const aborted = present.find((signal) => signal.aborted);
+  if (aborted !== undefined) {
+    controller.abort(aborted.reason);
+    return controller.signal;
+  }
+  const onAbort = (event: Event): void => {
+    controller.abort((event.target as AbortSignal).reason);
+    for (const signal of present) signal.removeEventListener('abort', onAbort);
+  };
+  for (const signal of present) signal.addEventListener('abort', onAbort, { once: true });
+  return controller.signal;
+}
+
+/**
  * Waits `ms` milliseconds, or rejects with `signal.reason` when `signal` aborts first.
  *
  * @param ms - how long to wait
  * @param signal - the operation's signal, if it has one
  */
-export function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal === undefined) return new Promise<void>((resolve) => setTimeout(resolve, ms));
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<void>((resolve, reject) => {

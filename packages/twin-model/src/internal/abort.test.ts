@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { OperationTimeoutError } from '../errors/local-errors.js';
+import {
+  abortable,
+  anySignal,
+  createOperationScope,
+  delay,
+  throwIfAborted,
+  withDeadline,
+} from './abort.js';
+
+describe('withDeadline', () => {
+  it('rejects with OperationTimeoutError and aborts the work with the same reason', async () => {
+    let innerReason: unknown;
+    const error = await withDeadline('getTwin', 5, undefined, (signal) => {
+      return new Promise((_resolve, reject) => {
+        signal.addEventListener('abort', () => {
+          innerReason = signal.reason;
+          reject(new Error('released'));
+        });
+      });
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OperationTimeoutError);
+    expect(innerReason).toBe(error);
+  });
+
+  it("passes the caller's abort reason through unchanged, and a synchronous throw as a rejection", async () => {
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    const pending = withDeadline(
+      'open',
+      0,
+      controller.signal,
+      () => new Promise<never>(() => undefined),
+    );
+    controller.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    await expect(withDeadline('open', 0, controller.signal, () => Promise.resolve(1))).rejects.toBe(
+      reason,
+    );
+    const thrown = new Error('sync');
+    await expect(
+      withDeadline('open', 0, undefined, () => {
+        throw thrown;
+      }),
+    ).rejects.toBe(thrown);
+  });
+});
+
+describe('anySignal', () => {
+  it('aborts with the reason of whichever signal aborts first', () => {
+    const first = new AbortController();
+    const second = new AbortController();
+    const combined = anySignal([first.signal, undefined, second.signal]);
+    second.abort('second');
+    first.abort('first');
+    expect(combined.reason).toBe('second');
+    const already = anySignal([first.signal]);
+    expect(already.aborted).toBe(true);
+    expect(already.reason).toBe('first');
+  });
+});
+
+describe('createOperationScope, abortable, delay, throwIfAborted', () => {
+  it('makes no signal without a timeout or caller signal, and the caller reason wins', async () => {
+    expect(createOperationScope('x', 0, undefined).signal).toBeUndefined();
+    const controller = new AbortController();
+    const scope = createOperationScope('x', 60_000, controller.signal);
+    const waiting = delay(60_000, scope.signal);
+    controller.abort('caller');
+    await expect(waiting).rejects.toBe('caller');
+    scope.dispose();
+    await expect(abortable(Promise.resolve(1), controller.signal)).rejects.toBe('caller');
+    expect(() => {
+      throwIfAborted(controller.signal);
+    }).toThrow();
+    await expect(abortable(Promise.resolve(2), undefined)).resolves.toBe(2);
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import {
+  REST_OPERATIONS,
+  devicePath,
+  formatOperationPath,
+  modulePath,
+  modulesPath,
+  twinPath,
+} from '@twinkit/twin-model/protocol';
+
+describe('REST_OPERATIONS', () => {
+  it('fills templates exactly as the path builders do', () => {
+    const ids = { deviceId: 'dev +1', moduleId: 'm/1' };
+    expect(formatOperationPath(REST_OPERATIONS.getTwin.path, ids)).toBe(twinPath(ids.deviceId));
+    expect(formatOperationPath(REST_OPERATIONS.getModuleTwin.path, ids)).toBe(
+      twinPath(ids.deviceId, ids.moduleId),
+    );
+    expect(formatOperationPath(REST_OPERATIONS.getDevice.path, ids)).toBe(devicePath(ids.deviceId));
+    expect(formatOperationPath(REST_OPERATIONS.getModule.path, ids)).toBe(
+      modulePath(ids.deviceId, ids.moduleId),
+    );
+    expect(formatOperationPath(REST_OPERATIONS.listModules.path, ids)).toBe(
+      modulesPath(ids.deviceId),
+    );
+  });
+
+  it('names each entry by its key and never marks a create or an unconditional PATCH idempotent', () => {
+    for (const [key, operation] of Object.entries(REST_OPERATIONS)) {
+      expect(operation.name).toBe(key);
+      if (operation.method === 'GET') expect(operation.idempotent).toBe(true);
+    }
+    expect(REST_OPERATIONS.createDevice.idempotent).toBe(false);
+    expect(REST_OPERATIONS.createModule.idempotent).toBe(false);
+    expect(REST_OPERATIONS.updateTwin.idempotent).toBe(false);
+  });
+
+  it('refuses a template whose id is missing', () => {
+    expect(() =>
+      formatOperationPath(REST_OPERATIONS.getModuleTwin.path, { deviceId: 'd' }),
+    ).toThrow(/moduleId/);
+  });
+});
