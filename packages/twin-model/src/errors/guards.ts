@@ -11,10 +11,14 @@ import type {
   UnauthorizedError,
 } from './hub-errors.js';
 import type {
+  ConnectionRefusedError,
   OperationTimeoutError,
   QuerySyntaxError,
+  TlsTrustError,
   TransportError,
+  TransportErrorName,
   TwinValidationError,
+  UnexpectedResponseError,
   UnsupportedRuntimeError,
 } from './local-errors.js';
 
@@ -80,9 +84,24 @@ export const isTwinValidationError = (error: unknown): error is TwinValidationEr
 /** Whether `error` is a {@link QuerySyntaxError}. */
 export const isQuerySyntaxError = (error: unknown): error is QuerySyntaxError =>
   hasName(error, 'QuerySyntaxError');
-/** Whether `error` is a {@link TransportError}. */
+const transportErrorNames: ReadonlySet<string> = new Set<TransportErrorName>([
+  'TransportError',
+  'TlsTrustError',
+  'ConnectionRefusedError',
+]);
+
+/** Whether `error` is a {@link TransportError}, including a {@link TlsTrustError} or {@link ConnectionRefusedError}. */
 export const isTransportError = (error: unknown): error is TransportError =>
-  hasName(error, 'TransportError');
+  error instanceof Error && transportErrorNames.has(error.name);
+/** Whether `error` is a {@link TlsTrustError} (the server's certificate is not trusted; never retryable). */
+export const isTlsTrustError = (error: unknown): error is TlsTrustError =>
+  hasName(error, 'TlsTrustError');
+/** Whether `error` is a {@link ConnectionRefusedError} (nothing listens on an explicitly given port). */
+export const isConnectionRefusedError = (error: unknown): error is ConnectionRefusedError =>
+  hasName(error, 'ConnectionRefusedError');
+/** Whether `error` is an {@link UnexpectedResponseError} (an answer the protocol does not allow). */
+export const isUnexpectedResponseError = (error: unknown): error is UnexpectedResponseError =>
+  hasName(error, 'UnexpectedResponseError');
 /** Whether `error` is an {@link OperationTimeoutError}. */
 export const isOperationTimeoutError = (error: unknown): error is OperationTimeoutError =>
   hasName(error, 'OperationTimeoutError');

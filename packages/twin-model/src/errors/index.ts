@@ -33,16 +33,22 @@ export {
   type ParsedHubErrorBody,
 } from './error-body.js';
 export {
+  ConnectionRefusedError,
   OperationTimeoutError,
   QuerySyntaxError,
+  TlsTrustError,
   TransportError,
   TwinValidationError,
+  UnexpectedResponseError,
   UnsupportedRuntimeError,
+  type TransportErrorName,
+  type TransportErrorOptions,
   type ValidationIssue,
 } from './local-errors.js';
 export {
   isBadRequestError,
   isConflictError,
+  isConnectionRefusedError,
   isDeviceNotFoundError,
   isHubError,
   isOperationTimeoutError,
@@ -53,8 +59,10 @@ export {
   isRetryableError,
   isServiceUnavailableError,
   isThrottledError,
+  isTlsTrustError,
   isTransportError,
   isTwinValidationError,
   isUnauthorizedError,
+  isUnexpectedResponseError,
   isUnsupportedRuntimeError,
 } from './guards.js';

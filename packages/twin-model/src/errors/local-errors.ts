@@ -46,14 +46,82 @@ export class QuerySyntaxError extends Error {
   }
 }
 
-/** No answer came, or the connection was lost before one did. Retryable. */
+/** The `name` of a {@link TransportError} or one of its subclasses. */
+export type TransportErrorName = 'TransportError' | 'TlsTrustError' | 'ConnectionRefusedError';
+
+/** Options of a {@link TransportError}. */
+export interface TransportErrorOptions {
+  cause?: unknown;
+  /** Whether the same request may succeed if sent again later; default `true`. */
+  retryable?: boolean;
+}
+
+/**
+ * No answer came, or the connection was lost before one did. Retryable unless a subclass (or
+ * the `retryable` option) says otherwise.
+ */
 export class TransportError extends Error {
-  override readonly name = 'TransportError';
+  override readonly name: TransportErrorName = 'TransportError';
   readonly retryable: boolean;
 
-  constructor(message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
+  constructor(message: string, options: TransportErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.retryable = options.retryable ?? true;
+  }
+}
+
+/**
+ * The TLS handshake failed because the server's certificate is not trusted: signed by a CA this
+ * runtime does not know (a development CA, a self-signed certificate), expired or not yet
+ * valid, or issued for another host name. Sending again cannot help, so it is never retryable;
+ * trust the server's CA (for Node `NODE_EXTRA_CA_CERTS=<ca.pem>` or the client's `ca` option).
+ */
+export class TlsTrustError extends TransportError {
+  override readonly name = 'TlsTrustError' as const;
+  /** The TLS error code, e.g. `SELF_SIGNED_CERT_IN_CHAIN` or `ERR_TLS_CERT_ALTNAME_INVALID`. */
+  readonly code: string;
+
+  constructor(message: string, code: string, options: { cause?: unknown } = {}) {
+    super(message, { ...options, retryable: false });
+    this.code = code;
+  }
+}
+
+/**
+ * Nothing listens on the host and port that were dialled (`ECONNREFUSED`), on a port the user
+ * chose explicitly: most likely the wrong port, so it is not retryable. Check the port and that
+ * the server listens on it.
+ */
+export class ConnectionRefusedError extends TransportError {
+  override readonly name = 'ConnectionRefusedError' as const;
+  /** The OS error code, `ECONNREFUSED`. */
+  readonly code: string;
+  /** `host:port` that refused the connection. */
+  readonly address: string;
+
+  constructor(message: string, address: string, options: { cause?: unknown; code?: string } = {}) {
+    super(message, { cause: options.cause, retryable: false });
+    this.code = options.code ?? 'ECONNREFUSED';
+    this.address = address;
+  }
+}
+
+/**
+ * An answer came, but not one the protocol allows: for example a twin `$version` that is not a
+ * non-negative integer, or a twin larger than IoT Hub's own size limits. The server is not the
+ * hub the client was pointed at, or it misbehaves; the answer is not used and not retried.
+ */
+export class UnexpectedResponseError extends Error {
+  override readonly name = 'UnexpectedResponseError' as const;
+  /** The status of the response (HTTP, or the twin response status); `undefined` for a notification. */
+  readonly statusCode: number | undefined;
+  /** What the protocol allows there, e.g. `a $version that is a non-negative integer`. */
+  readonly expected: string;
+
+  constructor(message: string, statusCode: number | undefined, expected: string) {
+    super(message);
+    this.statusCode = statusCode;
+    this.expected = expected;
   }
 }
 
