@@ -319,11 +319,16 @@ export class DeviceClient<
 
   /**
    * Connects. Retryable failures (network, timeouts, 5xx) are retried with backoff until the
-   * deadline; a rejected credential or a disabled device fails at once. Idempotent: calling it
+   * deadline; a rejected credential, a disabled device, an untrusted TLS certificate and a
+   * refused connection on an explicitly given port fail at once. After `open()` succeeded, a
+   * lost connection is retried (see `retryOptions`), refused connections and untrusted
+   * certificates included, each reported on a `retry-scheduled` event. Idempotent: calling it
    * while open or opening returns the same outcome.
    *
    * @param options - cancellation
    * @throws {@link UnauthorizedError} when the hub rejects the credential (code `DeviceDisabled` for a disabled device)
+   * @throws {@link TlsTrustError} at once when the hub's TLS certificate is not trusted (trust its CA with `NODE_EXTRA_CA_CERTS` or the `ca` option)
+   * @throws {@link ConnectionRefusedError} at once when nothing listens on a port given in `HostName`, `GatewayHostName` or the transport's `port`
    * @throws {@link OperationTimeoutError} when no connection succeeded within `operationTimeoutInMs` (`cause`: the last failure)
    * @throws {@link TransportError} when `close()` was called meanwhile
    */

@@ -7,6 +7,7 @@
  */
 import type { DeviceTwin, JsonObject } from '@twinkit/twin-model';
 import { TransportError } from '@twinkit/twin-model/errors';
+import type { ConnectTarget } from './connect-failure.js';
 import type { ConnectParams } from './transport.js';
 
 /** Who and what a failed request was about, for the messages of translated errors. */
@@ -14,6 +15,8 @@ export interface ErrorContext {
   operation: string;
   deviceId: string;
   moduleId?: string | undefined;
+  /** Where a connection attempt went; set only for connect failures. */
+  target?: ConnectTarget | undefined;
 }
 
 /**
@@ -50,6 +53,31 @@ export function assertValidPort(factory: 'mqtt' | 'amqp', port: number | undefin
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
     throw new RangeError(`${factory}({ port }) must be an integer between 1 and 65535`);
   }
+}
+
+/**
+ * Where a transport dials: its `port` option, else the port of `GatewayHostName`/`HostName`,
+ * else the protocol's default.
+ *
+ * @param params - the connection's parameters
+ * @param optionPort - the factory's `port` option
+ * @param defaultPort - the protocol's port (8883, 5671 or 443)
+ * @returns host, port and whether the user chose the port
+ */
+export function resolveEndpoint(
+  params: ConnectParams,
+  optionPort: number | undefined,
+  defaultPort: number,
+): { host: string; port: number; target: ConnectTarget } {
+  const explicit = optionPort ?? params.endpointPort;
+  const port = explicit ?? defaultPort;
+  const host = params.endpointHost;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return {
+    host,
+    port,
+    target: { address: `${shown}:${String(port)}`, portIsExplicit: explicit !== undefined },
+  };
 }
 
 function isVersionedSection(value: unknown): value is JsonObject & { $version: number } {

@@ -55,6 +55,7 @@ import {
   describeIdentity,
   errorContextOf,
   readDeviceTwin,
+  resolveEndpoint,
   type ErrorContext,
 } from '../transport-helpers.js';
 import { translateAmqpError, translateCbsStatus, translateTwinStatus } from './translate-error.js';
@@ -142,7 +143,8 @@ export class AmqpTransport implements DeviceTransport {
       if (options.abortSignal?.aborted === true && error === options.abortSignal.reason)
         throw error;
       if (error instanceof OperationTimeoutError) throw error;
-      throw translateAmqpError(error, this.#errorContext('Connect'));
+      const { target } = this.#endpoint(params);
+      throw translateAmqpError(error, { ...this.#errorContext('Connect'), target });
     }
   }
 
@@ -327,8 +329,7 @@ export class AmqpTransport implements DeviceTransport {
 
   #connectionOptions(params: ConnectParams, timeoutInMs: number): ConnectionOptions {
     const webSocket = this.#options.webSocket === true;
-    const port = this.#options.port ?? params.endpointPort ?? (webSocket ? 443 : 5671);
-    const host = params.endpointHost;
+    const { host, port } = this.#endpoint(params);
     const tls: Record<string, unknown> = {};
     if (params.ca !== undefined) tls.ca = params.ca;
     // An IP address is not a valid SNI name (RFC 6066); the certificate is then checked against the IP.
@@ -368,6 +369,11 @@ export class AmqpTransport implements DeviceTransport {
           }),
       }),
     } as unknown as ConnectionOptions;
+  }
+
+  #endpoint(params: ConnectParams): ReturnType<typeof resolveEndpoint> {
+    const webSocket = this.#options.webSocket === true;
+    return resolveEndpoint(params, this.#options.port, webSocket ? 443 : 5671);
   }
 
   async #putToken(

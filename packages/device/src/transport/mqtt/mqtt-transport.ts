@@ -30,11 +30,13 @@ import type {
   TransportRequestOptions,
   UpdateReportedResult,
 } from '../transport.js';
+import type { ConnectTarget } from '../connect-failure.js';
 import { RequestTracker } from '../request-tracker.js';
 import {
   describeIdentity,
   errorContextOf,
   readDeviceTwin,
+  resolveEndpoint,
   type ErrorContext,
 } from '../transport-helpers.js';
 import { translateConnectionError, translateTwinResponse } from './translate-error.js';
@@ -185,8 +187,8 @@ export class MqttTransport implements DeviceTransport {
 
   async #open(params: ConnectParams, options: TransportRequestOptions): Promise<MqttClient> {
     const timeoutInMs = options.timeoutInMs ?? this.#context.operationTimeoutInMs;
-    const context = this.#errorContext('Connect');
-    const url = this.#url(params);
+    const { url, target } = this.#endpoint(params);
+    const context = { ...this.#errorContext('Connect'), target };
     this.#log.info(`connecting ${describeIdentity(params)} to ${url}`);
     const client = openMqttConnection({
       url,
@@ -310,15 +312,13 @@ export class MqttTransport implements DeviceTransport {
     return errorContextOf(operation, this.#params);
   }
 
-  #url(params: ConnectParams): string {
-    const host = params.endpointHost.includes(':')
-      ? `[${params.endpointHost}]`
-      : params.endpointHost;
+  #endpoint(params: ConnectParams): { url: string; target: ConnectTarget } {
     const webSocket = this.#options.webSocket === true;
-    const port = this.#options.port ?? params.endpointPort ?? (webSocket ? 443 : 8883);
-    return webSocket
-      ? `wss://${host}:${String(port)}${this.#options.webSocketPath ?? '/$iothub/websocket'}`
-      : `mqtts://${host}:${String(port)}`;
+    const { target } = resolveEndpoint(params, this.#options.port, webSocket ? 443 : 8883);
+    const url = webSocket
+      ? `wss://${target.address}${this.#options.webSocketPath ?? '/$iothub/websocket'}`
+      : `mqtts://${target.address}`;
+    return { url, target };
   }
 
   async #end(client: MqttClient, signal: AbortSignal | undefined): Promise<void> {
