@@ -1,7 +1,9 @@
 /**
  * Test helpers: `startTestHub()` starts an in-memory hub listening on 127.0.0.1 with ephemeral
- * ports, disposable with `await using`; `createTestAccessToken()` mints Bearer JWTs for a hub
- * configured with a `tokenIssuer`.
+ * ports, disposable with `await using`; `startAmqpTestHub()` adds the AMQP endpoint's fault
+ * controls and a desired-update helper for transport tests; `createTestAccessToken()` mints
+ * Bearer JWTs for a hub configured with a `tokenIssuer`; `createTestCertificates()` gives a CA
+ * and a server certificate for tests that serve TLS themselves.
  *
  * @example
  * ```ts
@@ -23,6 +25,13 @@ import {
 import { IOT_HUB_AUDIENCE } from './auth/authenticate-request.js';
 import { createHub, type Hub, type HubOptions } from './hub.js';
 import { listen, type HubServer } from './node/listen.js';
+import { loadOrCreateDevCertificates } from './tls/dev-certificates.js';
+
+export {
+  startAmqpTestHub,
+  type AmqpTestHub,
+  type KeyedAmqpIdentity,
+} from './amqp/amqp-test-hub.js';
 
 /** Options of {@link startTestHub}. */
 export interface StartTestHubOptions extends HubOptions {
@@ -167,4 +176,33 @@ export async function createTestAccessToken(
     .setExpirationTime(expires);
   if (options.issuer !== undefined) jwt = jwt.setIssuer(options.issuer);
   return { token: await jwt.sign(key), expiresOnTimestamp: expires * 1000 };
+}
+
+/** PEM material from {@link createTestCertificates}. */
+export interface TestCertificates {
+  /** The CA clients trust (`ca` option). */
+  caCertificate: string;
+  /** A server certificate for `localhost`, `127.0.0.1` and `::1`, signed by the CA. */
+  serverCertificate: string;
+  /** Its PKCS#8 private key. */
+  serverKey: string;
+}
+
+/**
+ * A fresh development CA and server certificate, in memory, like the ones a hub serves TLS with:
+ * for tests that stand up a TLS peer of their own (for example a deliberately misbehaving
+ * broker) which clients trust with `ca: caCertificate`.
+ *
+ * @returns the CA and the server's certificate and key
+ * @example
+ * ```ts
+ * const { caCertificate, serverCertificate, serverKey } = await createTestCertificates();
+ * const server = tls.createServer({ cert: serverCertificate, key: serverKey }, onSocket);
+ * ```
+ */
+export async function createTestCertificates(): Promise<TestCertificates> {
+  const { caCertificate, serverCertificate, serverKey } = await loadOrCreateDevCertificates({
+    hostName: 'localhost',
+  });
+  return { caCertificate, serverCertificate, serverKey };
 }
