@@ -136,6 +136,9 @@ export class DeviceClient<
         disconnected: (error) => {
           this.#connection.connectionLost(error);
         },
+        protocolViolation: (error) => {
+          this.#desired.notificationDropped(error);
+        },
       },
       { operationTimeoutInMs: settings.operationTimeoutInMs },
     );

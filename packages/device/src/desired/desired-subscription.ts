@@ -76,6 +76,17 @@ export class DesiredSubscription {
   }
 
   /**
+   * The transport dropped a desired notification the protocol does not allow (a malformed
+   * `$version` or body): report it, and re-read the twin in case it carried a real change.
+   *
+   * @param error - what was wrong with it
+   */
+  notificationDropped(error: unknown): void {
+    this.#options.reportError(error);
+    if (this.#wanted && this.#onTransport && this.#options.isConnected()) this.#startResync();
+  }
+
+  /**
    * Part of every connect attempt: a new connection starts unsubscribed, so subscribe it when
    * someone listens.
    *
