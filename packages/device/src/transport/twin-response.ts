@@ -123,6 +123,21 @@ export function assertResponseSize(
   );
 }
 
+/** Checks a body's size, then parses it; `undefined` when it is not JSON. */
+function parseBody(
+  body: string | undefined,
+  operation: string,
+  statusCode: number | undefined,
+): unknown {
+  const text = body ?? '';
+  assertResponseSize(new TextEncoder().encode(text).byteLength, operation, statusCode);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -142,14 +157,7 @@ export function readDeviceTwin(
   operation: string,
   statusCode: number | undefined,
 ): DeviceTwin {
-  const text = body ?? '';
-  assertResponseSize(new TextEncoder().encode(text).byteLength, operation, statusCode);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    value = undefined;
-  }
+  const value = parseBody(body, operation, statusCode);
   const { desired, reported } = (isObject(value) ? value : {}) as {
     desired?: unknown;
     reported?: unknown;
@@ -195,14 +203,7 @@ export function readDesiredNotification(body: string | undefined): {
   version: number | undefined;
 } {
   const what = 'A desired-property notification';
-  const text = body ?? '';
-  assertResponseSize(new TextEncoder().encode(text).byteLength, what, undefined);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    value = undefined;
-  }
+  const value = parseBody(body, what, undefined);
   if (!isObject(value)) {
     throw new UnexpectedResponseError(
       `${what} arrived with a body that is not a JSON object; it was dropped.`,
