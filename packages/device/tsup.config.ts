@@ -6,15 +6,19 @@ import { defineConfig, type Options } from 'tsup';
 // files implement the same signatures (src/platform/types.ts).
 // AMQP is Node-only: the web build's `amqp` entry is a stub whose factory throws
 // UnsupportedRuntimeError, so isomorphic apps still type-check and fail clearly at run time.
-const entry = { index: 'src/index.ts', testing: 'src/testing.ts' };
+const entry = {
+  index: 'src/index.ts',
+  testing: 'src/testing.ts',
+  'testing/contract': 'src/testing-contract.ts',
+};
 
 const shared: Options = {
   target: 'es2022',
   sourcemap: true,
   clean: true,
   treeshake: true,
-  // Runtime dependencies and the workspace packages stay external; the testing entry needs the
-  // app's own vitest.
+  // Runtime dependencies and the workspace packages stay external; the testing/contract entry
+  // needs the app's own vitest (an optional peer dependency), the testing entry does not.
   external: ['mqtt', 'rhea-promise', /^@twinkit\//, 'vitest'],
 };
 

@@ -8,7 +8,7 @@ const nodeBuiltins = new Set([...builtinModules, ...builtinModules.map((name) =>
 /** A runtime to bundle for: esbuild platform plus the export conditions that runtime's bundlers use. */
 export interface BundleTarget {
   name: string;
-  platform: 'browser' | 'neutral';
+  platform: 'browser' | 'neutral' | 'node';
   conditions: string[];
 }
 
@@ -24,6 +24,8 @@ export interface BundleReport {
   /** Minified output size in bytes. */
   bytes: number;
   code: string;
+  /** Every file bundled, as esbuild names it (paths relative to this folder). */
+  inputs: string[];
 }
 
 /**
@@ -57,5 +59,10 @@ export async function bundleProgram(source: string, target: BundleTarget): Promi
     }
   }
   const code = result.outputFiles[0]?.text ?? '';
-  return { nodeImports: [...nodeImports].sort(), bytes: Buffer.byteLength(code), code };
+  return {
+    nodeImports: [...nodeImports].sort(),
+    bytes: Buffer.byteLength(code),
+    code,
+    inputs: Object.keys(result.metafile.inputs),
+  };
 }

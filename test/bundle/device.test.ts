@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { bundleProgram, bundleTargets } from './bundle-check.ts';
+import { bundleProgram, bundleTargets, type BundleTarget } from './bundle-check.ts';
 
 /** A typical device program: connect over WebSocket, read the twin, report, watch one property. */
 const program = `
@@ -36,4 +36,31 @@ describe('@twinkit/device/amqp outside Node', () => {
       expect(report.code).toContain('UnsupportedRuntimeError');
     });
   }
+});
+
+describe('@twinkit/device/testing without vitest', () => {
+  // The fake transport is for app tests under any framework; only testing/contract needs vitest.
+  const builtForNode: BundleTarget = {
+    name: 'Node (built output)',
+    platform: 'node',
+    conditions: ['node'],
+  };
+  for (const target of [...bundleTargets, builtForNode]) {
+    it(`bundles createFakeTransport for ${target.name} without pulling in vitest`, async () => {
+      const report = await bundleProgram(
+        `export { createFakeTransport } from '@twinkit/device/testing';`,
+        target,
+      );
+      expect(report.inputs.filter((input) => input.includes('vitest'))).toEqual([]);
+      expect(report.code).toContain('createFakeTransport');
+    });
+  }
+
+  it('keeps the transport contract suite in testing/contract, which does need vitest', async () => {
+    const report = await bundleProgram(
+      `export { describeTransportContract } from '@twinkit/device/testing/contract';`,
+      builtForNode,
+    );
+    expect(report.inputs.some((input) => input.includes('vitest'))).toBe(true);
+  });
 });

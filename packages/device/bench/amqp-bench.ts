@@ -11,8 +11,7 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import type { JsonObject } from '@twinkit/twin-model';
 import { createSasToken, formatDeviceConnectionString } from '@twinkit/twin-model/protocol';
-// The hub's AMQP test support (hub internals; not part of @twinkit/hub's public API).
-import { startAmqpTestHub } from '../../hub/src/amqp/amqp-test-hub.js';
+import { startAmqpTestHub } from '@twinkit/hub/testing';
 import { amqp } from '../src/transport/amqp/index.js';
 
 interface Contender {

@@ -20,7 +20,11 @@ export const KnownConnectionChangeReason = Object.freeze({
   OpenRequested: 'open-requested',
   /** The first connection of `open()` succeeded (connecting → connected). */
   Connected: 'connected',
-  /** An attempt failed and another is scheduled (`retryInMs`, `attempt`); the state is unchanged. */
+  /**
+   * An attempt failed and another is scheduled (`retryInMs`, `attempt`, the failure as `error`);
+   * the state is unchanged. During a reconnect this includes a refused connection
+   * (`ConnectionRefusedError`) and an untrusted certificate (`TlsTrustError`).
+   */
   RetryScheduled: 'retry-scheduled',
   /** The connection dropped (connected → reconnecting). */
   ConnectionLost: 'connection-lost',
@@ -30,7 +34,10 @@ export const KnownConnectionChangeReason = Object.freeze({
   Reconnected: 'reconnected',
   /** `close()` was called (→ disconnected). */
   CloseRequested: 'close-requested',
-  /** `open()` gave up: deadline, abort or a non-retryable error (connecting → disconnected). */
+  /**
+   * `open()` gave up: deadline, abort or a failure retrying cannot fix, such as `TlsTrustError`
+   * or `ConnectionRefusedError` (connecting → disconnected).
+   */
   OpenFailed: 'open-failed',
   /** The hub rejected the credential; retrying cannot help (→ disconnected). */
   CredentialRejected: 'credential-rejected',

@@ -1,34 +1,24 @@
 /**
- * The DeviceClient: a device's (or module's) twin over a swappable transport, with the policy
- * the transports deliberately lack (house-style 4.5, 4.7): reconnect forever with backoff and
- * jitter, SAS renewal, desired-property resync after every (re)connect and on version gaps,
- * deadlines and cancellation on every operation, and an ordered offline outbox.
+ * The DeviceClient: a device's (or module's) twin over a swappable transport. It is a facade:
+ * the {@link ConnectionSupervisor} owns the connection (reconnect with backoff and jitter, SAS
+ * renewal, deadlines; its rules are the pure state machine in `connection/connection-machine.ts`),
+ * the {@link DesiredSubscription} and {@link DesiredSync} keep desired properties in sync across
+ * connections and version gaps, and the {@link ReportedOutbox} sends reported patches in order.
  */
-import { validateSection } from '@twinkit/twin-model';
 import type { DeviceTwin, JsonObject, MergePatch } from '@twinkit/twin-model';
-import {
-  OperationTimeoutError,
-  TransportError,
-  TwinValidationError,
-  isRetryableError,
-  isUnauthorizedError,
-  type HubError,
-} from '@twinkit/twin-model/errors';
-import {
-  parseDeviceConnectionString,
-  parseSasToken,
-  splitHostPort,
-} from '@twinkit/twin-model/protocol';
+import { validateSection } from '@twinkit/twin-model';
+import { TransportError, TwinValidationError } from '@twinkit/twin-model/errors';
 import type { DeviceCredential, DeviceIdentity } from './auth/credential.js';
-import { SasKeyCredential } from './auth/sas-key-credential.js';
 import { SasTokenCredential, type SasTokenProvider } from './auth/sas-token-credential.js';
-import { X509Credential } from './auth/x509-credential.js';
-import type {
-  ConnectionChangeReason,
-  ConnectionStateChange,
-  ConnectionStatus,
-  DeviceClientEvents,
-} from './connection-state.js';
+import {
+  assertValidHostNames,
+  createConnectParams,
+  credentialFromConnectionString,
+  credentialFromSasToken,
+  resolveClientSettings,
+} from './client-settings.js';
+import { ConnectionSupervisor } from './connection/connection-supervisor.js';
+import type { ConnectionStatus, DeviceClientEvents } from './connection-state.js';
 import { DEFAULT_MAX_QUEUED_CHANGES, DesiredQueue } from './desired/desired-queue.js';
 import {
   DesiredRouter,
@@ -36,63 +26,32 @@ import {
   type DesiredPath,
   type DesiredValueAt,
 } from './desired/desired-router.js';
+import { DesiredSubscription } from './desired/desired-subscription.js';
 import { DesiredSync } from './desired/desired-sync.js';
-import {
-  abortable,
-  anySignal,
-  backoffDelay,
-  createLogger,
-  delay,
-  resolveRetryOptions,
-  withDeadline,
-  type ResolvedRetryOptions,
-} from '@twinkit/twin-model/internal';
 import { Emitter, type Unsubscribe } from './internal/emitter.js';
-import {
-  DEFAULT_RETRY_OPTIONS,
-  type CloseOptions,
-  type DeviceClientOptions,
-  type FromSasTokenOptions,
-  type GetTwinOptions,
-  type OpenOptions,
-  type UpdateReportedPropertiesOptions,
-  type WatchDesiredOptions,
-} from './options.js';
-import { DEFAULT_OUTBOX_OPTIONS, ReportedOutbox } from './outbox/reported-outbox.js';
-import { mqtt } from './transport/mqtt/index.js';
+import { createLogger } from '@twinkit/twin-model/internal';
 import type {
-  ConnectParams,
-  DeviceTransport,
-  UpdateReportedResult,
-} from './transport/transport.js';
+  CloseOptions,
+  DeviceClientOptions,
+  FromSasTokenOptions,
+  GetTwinOptions,
+  OpenOptions,
+  UpdateReportedPropertiesOptions,
+  WatchDesiredOptions,
+} from './options.js';
+import { ReportedOutbox } from './outbox/reported-outbox.js';
+import { mqtt } from './transport/mqtt/index.js';
+import type { DeviceTransport, UpdateReportedResult } from './transport/transport.js';
 
-/** Default deadline of every operation. */
-export const DEFAULT_OPERATION_TIMEOUT_IN_MS = 30_000;
-/** Default MQTT keep-alive. */
-export const DEFAULT_KEEP_ALIVE_IN_SECONDS = 180;
-/** Default SAS token lifetime. */
-export const DEFAULT_TOKEN_VALIDITY_IN_SECONDS = 3600;
-/** Default renewal margin before a token expires. */
-export const DEFAULT_TOKEN_RENEWAL_MARGIN_IN_SECONDS = 900;
+export {
+  DEFAULT_KEEP_ALIVE_IN_SECONDS,
+  DEFAULT_OPERATION_TIMEOUT_IN_MS,
+  DEFAULT_TOKEN_RENEWAL_MARGIN_IN_SECONDS,
+  DEFAULT_TOKEN_VALIDITY_IN_SECONDS,
+} from './client-settings.js';
 
 /** A desired-change handler. */
 export type DesiredHandler<TValue> = (change: DesiredChange<TValue>) => void | Promise<void>;
-
-/** One open..close lifetime; closing aborts its signal so every wait in it ends. */
-interface Session {
-  readonly controller: AbortController;
-  closed: boolean;
-  /** The connect loop currently running (open or reconnect), for close() to wait on. */
-  loop?: Promise<void>;
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  const resolved = value ?? fallback;
-  if (!(resolved > 0) || !Number.isFinite(resolved)) {
-    throw new RangeError(`${name} must be a positive, finite number (got ${String(value)})`);
-  }
-  return resolved;
-}
 
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
@@ -112,39 +71,21 @@ function toError(error: unknown): Error {
  * await device.updateReportedProperties({ firmware: '1.2.0' });
  * ```
  */
+
 export class DeviceClient<
   TDesired extends object = JsonObject,
   TReported extends object = JsonObject,
 > implements AsyncDisposable {
   readonly #credential: DeviceCredential;
   readonly #transport: DeviceTransport;
-  readonly #operationTimeoutInMs: number;
-  readonly #keepAliveInSeconds: number;
-  readonly #renewalMarginInSeconds: number;
-  readonly #retry: ResolvedRetryOptions;
-  readonly #ca: string | undefined;
-  readonly #modelId: string | undefined;
   readonly #log = createLogger('twin:device:client');
   readonly #events: Emitter<DeviceClientEvents>;
+  readonly #connection: ConnectionSupervisor;
   readonly #router: DesiredRouter;
   readonly #sync: DesiredSync;
+  readonly #desired: DesiredSubscription;
   readonly #outbox: ReportedOutbox;
   readonly #watchers = new Set<DesiredQueue>();
-
-  #status: ConnectionStatus = 'disconnected';
-  #statusWaiters: (() => void)[] = [];
-  #session: Session | undefined;
-  #opening: Promise<void> | undefined;
-  #renewing: Promise<void> | undefined;
-  #renewTimer: ReturnType<typeof setTimeout> | undefined;
-  #resyncTimer: ReturnType<typeof setTimeout> | undefined;
-  #resyncAttempt = 0;
-  #desiredWanted = false;
-  #desiredOnTransport = false;
-  #reconciling = false;
-  #reconcileAgain = false;
-  /** The transport dropped after connect() resolved but before the client counted it as connected. */
-  #droppedWhileConnecting: Error | undefined;
 
   /**
    * Builds a client; does no I/O (call {@link DeviceClient.open}).
@@ -154,66 +95,113 @@ export class DeviceClient<
    * @throws {@link RangeError} when an option is out of range
    * @throws {@link TypeError} when the identity's host names are malformed
    */
+
   constructor(credential: DeviceCredential, options: DeviceClientOptions = {}) {
-    splitHostPort(credential.identity.hostName);
-    if (credential.identity.gatewayHostName !== undefined)
-      splitHostPort(credential.identity.gatewayHostName);
+    assertValidHostNames(credential.identity);
+    const settings = resolveClientSettings(options);
     this.#credential = credential;
-    this.#operationTimeoutInMs = positive(
-      'operationTimeoutInMs',
-      options.operationTimeoutInMs,
-      DEFAULT_OPERATION_TIMEOUT_IN_MS,
-    );
-    this.#keepAliveInSeconds = positive(
-      'keepAliveInSeconds',
-      options.keepAliveInSeconds,
-      DEFAULT_KEEP_ALIVE_IN_SECONDS,
-    );
-    const margin = options.tokenRenewalMarginInSeconds ?? DEFAULT_TOKEN_RENEWAL_MARGIN_IN_SECONDS;
-    if (!(margin >= 0) || !Number.isFinite(margin)) {
-      throw new RangeError('tokenRenewalMarginInSeconds must be a finite number >= 0');
-    }
-    this.#renewalMarginInSeconds = margin;
-    this.#retry = resolveRetryOptions(options.retryOptions, DEFAULT_RETRY_OPTIONS);
-    this.#ca = options.ca;
-    this.#modelId = options.modelId;
     this.#events = new Emitter<DeviceClientEvents>((error, event) => {
       this.#log.error(`a '${event}' handler threw: ${toError(error).message}`);
     });
     this.#router = new DesiredRouter((count) => {
-      this.#onSubscriberCount(count);
+      this.#desired.setWanted(count > 0);
     });
     this.#sync = new DesiredSync({
-      readTwin: () => this.#readTwinForSync(),
+      readTwin: () => this.#readTwin(this.#connection.sessionSignal),
       deliver: (routed) => {
         this.#router.dispatch(routed);
       },
       onResyncError: (error) => {
-        this.#onResyncFailed(error);
+        this.#desired.resyncFailed(error);
       },
       logger: this.#log,
     });
-    const outbox =
-      options.outbox === false ? undefined : { ...DEFAULT_OUTBOX_OPTIONS, ...options.outbox };
     this.#outbox = new ReportedOutbox({
-      enabled: outbox !== undefined,
-      maxPatches: outbox?.maxPatches ?? DEFAULT_OUTBOX_OPTIONS.maxPatches,
-      maxBytes: outbox?.maxBytes ?? DEFAULT_OUTBOX_OPTIONS.maxBytes,
-      send: (patch) => this.#sendReported(patch),
+      ...settings.outbox,
+      send: (patch) =>
+        this.#connection.run(
+          'updateReportedProperties',
+          'Reported properties update',
+          this.#connection.sessionSignal,
+          (request) => this.#transport.patchReported(patch, request),
+        ),
       logger: this.#log,
     });
     const factory = options.transport ?? mqtt();
     this.#transport = factory(
       {
         desiredPatch: (patch, version) => {
-          if (this.#desiredWanted) this.#sync.onPatch(patch, version);
+          this.#desired.onPatch(patch, version);
         },
         disconnected: (error) => {
-          this.#onTransportDisconnected(error);
+          this.#connection.connectionLost(error);
+        },
+        protocolViolation: (error) => {
+          this.#desired.notificationDropped(error);
         },
       },
-      { operationTimeoutInMs: this.#operationTimeoutInMs },
+      { operationTimeoutInMs: settings.operationTimeoutInMs },
     );
+    this.#desired = new DesiredSubscription({
+      setDuringConnect: (enabled, signal) =>
+        this.#transport.setDesiredSubscription(enabled, {
+          abortSignal: signal,
+          timeoutInMs: settings.operationTimeoutInMs,
+        }),
+      set: (enabled) =>
+        this.#connection.run(
+          enabled ? 'subscribe' : 'unsubscribe',
+          'Desired subscription',
+          this.#connection.sessionSignal,
+          (request) => this.#transport.setDesiredSubscription(enabled, request),
+        ),
+      isConnected: () => this.#connection.status === 'connected',
+      sync: this.#sync,
+      retry: settings.retry,
+      reportError: (error) => {
+        this.#reportError(error);
+      },
+    });
+    this.#connection = new ConnectionSupervisor({
+      transport: this.#transport,
+      credential,
+      connectParams: (auth) => createConnectParams(credential.identity, auth, settings),
+      operationTimeoutInMs: settings.operationTimeoutInMs,
+      renewalMarginInSeconds: settings.renewalMarginInSeconds,
+      retry: settings.retry,
+      emit: (change) => {
+        this.#events.emit('connectionStateChange', change);
+      },
+      hooks: {
+        prepare: (signal) => this.#desired.prepare(signal),
+        up: () => {
+          this.#outbox.connected();
+          this.#desired.up();
+        },
+        renewed: () => {
+          this.#desired.renewed();
+        },
+        down: (error) => {
+          this.#desired.down();
+          this.#outbox.disconnected(error);
+        },
+        ended: (outcome, error) => {
+          this.#desired.ended();
+          if (outcome === 'closed') {
+            this.#outbox.failAll(
+              new TransportError('The client was closed before the reported patch was sent.', {
+                retryable: false,
+              }),
+            );
+            for (const watcher of [...this.#watchers]) watcher.end();
+          } else if (outcome === 'gave-up' && error !== undefined) {
+            this.#outbox.failAll(error);
+            this.#reportError(error);
+          }
+        },
+      },
+      logger: this.#log,
+    });
   }
 
   /**
@@ -231,6 +219,7 @@ export class DeviceClient<
    * const device = DeviceClient.fromConnectionString(process.env.DEVICE_CS!, { transport: mqtt({ webSocket: true }) });
    * ```
    */
+
   static fromConnectionString<
     TDesired extends object = JsonObject,
     TReported extends object = JsonObject,
@@ -238,32 +227,10 @@ export class DeviceClient<
     connectionString: string,
     options: DeviceClientOptions = {},
   ): DeviceClient<TDesired, TReported> {
-    const parts = parseDeviceConnectionString(connectionString);
-    const identity: DeviceIdentity = {
-      hostName: parts.hostName,
-      deviceId: parts.deviceId,
-      ...(parts.moduleId === undefined ? {} : { moduleId: parts.moduleId }),
-      ...(parts.gatewayHostName === undefined ? {} : { gatewayHostName: parts.gatewayHostName }),
-    };
-    let credential: DeviceCredential;
-    if (parts.sharedAccessKey !== undefined) {
-      credential = new SasKeyCredential(identity, parts.sharedAccessKey, {
-        tokenValidityInSeconds: options.tokenValidityInSeconds ?? DEFAULT_TOKEN_VALIDITY_IN_SECONDS,
-        ...(parts.sharedAccessKeyName === undefined
-          ? {}
-          : { sharedAccessKeyName: parts.sharedAccessKeyName }),
-      });
-    } else if (parts.sharedAccessSignature !== undefined) {
-      credential = new SasTokenCredential(identity, parts.sharedAccessSignature);
-    } else {
-      if (options.clientCertificate === undefined) {
-        throw new TypeError(
-          'An x509=true connection string needs options.clientCertificate ({ certificate, key })',
-        );
-      }
-      credential = new X509Credential(identity, options.clientCertificate);
-    }
-    return new DeviceClient<TDesired, TReported>(credential, options);
+    return new DeviceClient<TDesired, TReported>(
+      credentialFromConnectionString(connectionString, options),
+      options,
+    );
   }
 
   /**
@@ -277,28 +244,13 @@ export class DeviceClient<
    * @returns a client that is not yet open
    * @throws {@link TypeError} when the token is malformed or its `sr` names no device
    */
+
   static fromSasToken<TDesired extends object = JsonObject, TReported extends object = JsonObject>(
     sasToken: string,
     options: FromSasTokenOptions = {},
   ): DeviceClient<TDesired, TReported> {
-    const { resourceUri } = parseSasToken(sasToken);
-    const match = /^([^/]+)\/devices\/([^/]+)(?:\/modules\/([^/]+))?\/?$/.exec(resourceUri);
-    if (match === null) {
-      throw new TypeError(
-        'The SAS token does not name a device: its sr must be <host>/devices/<id>[/modules/<mid>]',
-      );
-    }
-    const [, hostName = '', deviceId = '', moduleId] = match;
-    const identity: DeviceIdentity = {
-      hostName,
-      deviceId,
-      ...(moduleId === undefined ? {} : { moduleId }),
-      ...(options.gatewayHostName === undefined
-        ? {}
-        : { gatewayHostName: options.gatewayHostName }),
-    };
     return new DeviceClient<TDesired, TReported>(
-      new SasTokenCredential(identity, sasToken),
+      credentialFromSasToken(sasToken, options.gatewayHostName),
       options,
     );
   }
@@ -337,12 +289,12 @@ export class DeviceClient<
 
   /** The current connection state. */
   get connectionState(): ConnectionStatus {
-    return this.#status;
+    return this.#connection.status;
   }
 
   /** Whether the client is connected right now. */
   get isConnected(): boolean {
-    return this.#status === 'connected';
+    return this.#connection.status === 'connected';
   }
 
   /** The identity this client connects as. */
@@ -370,56 +322,22 @@ export class DeviceClient<
 
   /**
    * Connects. Retryable failures (network, timeouts, 5xx) are retried with backoff until the
-   * deadline; a rejected credential or a disabled device fails at once. Idempotent: calling it
+   * deadline; a rejected credential, a disabled device, an untrusted TLS certificate and a
+   * refused connection on an explicitly given port fail at once. After `open()` succeeded, a
+   * lost connection is retried (see `retryOptions`), refused connections and untrusted
+   * certificates included, each reported on a `retry-scheduled` event. Idempotent: calling it
    * while open or opening returns the same outcome.
    *
    * @param options - cancellation
    * @throws {@link UnauthorizedError} when the hub rejects the credential (code `DeviceDisabled` for a disabled device)
+   * @throws {@link TlsTrustError} at once when the hub's TLS certificate is not trusted (trust its CA with `NODE_EXTRA_CA_CERTS` or the `ca` option)
+   * @throws {@link ConnectionRefusedError} at once when nothing listens on a port given in `HostName`, `GatewayHostName` or the transport's `port`
    * @throws {@link OperationTimeoutError} when no connection succeeded within `operationTimeoutInMs` (`cause`: the last failure)
    * @throws {@link TransportError} when `close()` was called meanwhile
    */
+
   async open(options: OpenOptions = {}): Promise<void> {
-    if (this.#opening !== undefined) return abortable(this.#opening, options.abortSignal);
-    if (this.#session !== undefined) return;
-    const session: Session = { controller: new AbortController(), closed: false };
-    this.#session = session;
-    this.#setStatus('connecting', 'open-requested');
-    let lastError: unknown;
-    const opening = withDeadline(
-      'open',
-      this.#operationTimeoutInMs,
-      anySignal([options.abortSignal, session.controller.signal]),
-      (signal) => {
-        const loop = this.#connectLoop(session, 'open', signal, (error) => {
-          lastError = error;
-        });
-        session.loop = loop;
-        return loop;
-      },
-    ).then(
-      () => {
-        this.#onConnected(session, 'connected');
-      },
-      (error: unknown) => {
-        if (error instanceof OperationTimeoutError && lastError !== undefined)
-          error.cause = lastError;
-        if (this.#session === session) {
-          this.#endSession(session);
-          this.#setStatus(
-            'disconnected',
-            this.#reasonForFailure(error, 'open-failed'),
-            toError(error),
-          );
-        }
-        throw error;
-      },
-    );
-    this.#opening = opening;
-    try {
-      await opening;
-    } finally {
-      if (this.#opening === opening) this.#opening = undefined;
-    }
+    await this.#connection.open(options.abortSignal);
   }
 
   /**
@@ -429,24 +347,9 @@ export class DeviceClient<
    *
    * @param options - cancellation of the graceful disconnect
    */
+
   async close(options: CloseOptions = {}): Promise<void> {
-    const session = this.#session;
-    if (session === undefined) return;
-    this.#endSession(session);
-    this.#outbox.failAll(
-      new TransportError('The client was closed before the reported patch was sent.', {
-        retryable: false,
-      }),
-    );
-    for (const watcher of [...this.#watchers]) watcher.end();
-    await session.loop?.catch(() => undefined);
-    await this.#renewing?.catch(() => undefined);
-    try {
-      await this.#transport.disconnect(options);
-    } catch (error) {
-      this.#log.warning(`disconnect failed: ${toError(error).message}`);
-    }
-    if (this.#status !== 'disconnected') this.#setStatus('disconnected', 'close-requested');
+    await this.#connection.close(options.abortSignal);
   }
 
   /** Calls {@link DeviceClient.close}, so `await using device = …` closes it. */
@@ -469,19 +372,9 @@ export class DeviceClient<
    * console.log(desired.$version, reported.$version);
    * ```
    */
+
   async getTwin(options: GetTwinOptions = {}): Promise<DeviceTwin<TDesired, TReported>> {
-    const twin = await withDeadline(
-      'getTwin',
-      this.#operationTimeoutInMs,
-      options.abortSignal,
-      async (signal) => {
-        await this.#whenConnected('Twin read', signal);
-        return this.#transport.getTwin({
-          abortSignal: signal,
-          timeoutInMs: this.#operationTimeoutInMs,
-        });
-      },
-    );
+    const twin = await this.#readTwin(options.abortSignal);
     // A twin the app read is a twin the client knows: later desired changes are reported
     // relative to it, so no change between this read and the next patch can be missed.
     this.#sync.observe(twin);
@@ -611,390 +504,16 @@ export class DeviceClient<
     return queue as unknown as AsyncIterableIterator<DesiredChange<DesiredValueAt<TDesired, P>>>;
   }
 
-  // ---------------------------------------------------------------- connection lifecycle
-
-  async #connectLoop(
-    session: Session,
-    mode: 'open' | 'reconnect',
-    signal: AbortSignal,
-    onFailure: (error: unknown) => void = () => undefined,
-  ): Promise<void> {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        await this.#connectOnce(session, signal);
-        return;
-      } catch (error) {
-        if (signal.aborted || session.closed) throw error;
-        onFailure(error);
-        if (!isRetryableError(error)) throw error;
-        if (mode === 'reconnect' && attempt + 1 > this.#retry.maxRetries) throw error;
-        // Retries are numbered from 1 in the shared backoff: this is retry number attempt + 1.
-        const retryInMs = backoffDelay(
-          attempt + 1,
-          this.#retry.retryDelayInMs,
-          this.#retry.maxRetryDelayInMs,
-        );
-        this.#log.info(
-          `connect attempt ${String(attempt + 1)} failed (${toError(error).message}); retrying in ${String(retryInMs)} ms`,
-        );
-        this.#emitState({
-          state: this.#status,
-          previousState: this.#status,
-          reason: 'retry-scheduled',
-          error: toError(error),
-          attempt: attempt + 1,
-          retryInMs,
-        });
-        await delay(retryInMs, signal);
-      }
-    }
-  }
-
-  async #connectOnce(session: Session, signal: AbortSignal): Promise<void> {
-    this.#droppedWhileConnecting = undefined;
-    const auth = await this.#credential.getAuth({ abortSignal: signal });
-    const params = this.#connectParams(auth);
-    await this.#transport.connect(params, {
-      abortSignal: signal,
-      timeoutInMs: this.#operationTimeoutInMs,
-    });
-    this.#desiredOnTransport = false;
-    try {
-      if (session.closed || signal.aborted) throw signal.reason;
-      if (this.#desiredWanted) {
-        await this.#transport.setDesiredSubscription(true, {
-          abortSignal: signal,
-          timeoutInMs: this.#operationTimeoutInMs,
-        });
-        this.#desiredOnTransport = true;
-      }
-    } catch (error) {
-      await this.#transport.disconnect().catch(() => undefined);
-      throw error;
-    }
-    this.#scheduleRenewal(session, auth.expiresOnInSeconds);
-  }
-
-  #onConnected(session: Session, reason: 'connected' | 'reconnected'): void {
-    if (this.#session !== session) return;
-    this.#setStatus('connected', reason);
-    const dropped = this.#droppedWhileConnecting;
-    if (dropped !== undefined) {
-      this.#droppedWhileConnecting = undefined;
-      this.#handleConnectionLost(session, dropped, 'connection-lost');
-      return;
-    }
-    this.#outbox.connected();
-    if (this.#desiredWanted && this.#desiredOnTransport) this.#startResync();
-    else if (this.#desiredWanted !== this.#desiredOnTransport) void this.#reconcileDesired();
-  }
-
-  #onTransportDisconnected(error: TransportError | HubError | undefined): void {
-    const session = this.#session;
-    if (session === undefined) return;
-    const lost = error ?? new TransportError('The connection to the hub was lost.');
-    if (this.#status !== 'connected') {
-      // A connect attempt is finishing; #onConnected turns this into a reconnect.
-      this.#droppedWhileConnecting = lost;
-      return;
-    }
-    this.#handleConnectionLost(session, lost, 'connection-lost');
-  }
-
-  #handleConnectionLost(
-    session: Session,
-    error: Error,
-    reason: 'connection-lost' | 'token-renewal-failed',
-  ): void {
-    this.#clearTimer('renew');
-    this.#clearTimer('resync');
-    this.#desiredOnTransport = false;
-    this.#outbox.disconnected(error);
-    this.#setStatus('reconnecting', reason, error);
-    const loop = this.#connectLoop(session, 'reconnect', session.controller.signal);
-    session.loop = loop;
-    loop.then(
-      () => {
-        this.#onConnected(session, 'reconnected');
-      },
-      (failure: unknown) => {
-        if (session.closed || this.#session !== session) return;
-        this.#endSession(session);
-        const failureError = toError(failure);
-        this.#outbox.failAll(failureError);
-        this.#setStatus(
-          'disconnected',
-          this.#reasonForFailure(failure, 'retries-exhausted'),
-          failureError,
-        );
-        this.#reportError(failureError);
-      },
+  /** The one twin read: the app's `getTwin()` and every resync go through it. */
+  #readTwin(abortSignal: AbortSignal | undefined): Promise<DeviceTwin> {
+    return this.#connection.run('getTwin', 'Twin read', abortSignal, (request) =>
+      this.#transport.getTwin(request),
     );
-  }
-
-  #endSession(session: Session): void {
-    session.closed = true;
-    if (this.#session === session) this.#session = undefined;
-    session.controller.abort(new TransportError('The client was closed.', { retryable: false }));
-    this.#clearTimer('renew');
-    this.#clearTimer('resync');
-    this.#desiredOnTransport = false;
-    this.#sync.clearBuffer();
-  }
-
-  #reasonForFailure(error: unknown, fallback: ConnectionChangeReason): ConnectionChangeReason {
-    if (isUnauthorizedError(error)) {
-      return (error as HubError).code === 'DeviceDisabled'
-        ? 'device-disabled'
-        : 'credential-rejected';
-    }
-    return fallback;
-  }
-
-  #connectParams(auth: Awaited<ReturnType<DeviceCredential['getAuth']>>): ConnectParams {
-    const identity = this.#credential.identity;
-    const hub = splitHostPort(identity.hostName);
-    const endpoint =
-      identity.gatewayHostName === undefined ? hub : splitHostPort(identity.gatewayHostName);
-    return {
-      hostName: hub.host,
-      endpointHost: endpoint.host,
-      ...(endpoint.port === undefined ? {} : { endpointPort: endpoint.port }),
-      deviceId: identity.deviceId,
-      ...(identity.moduleId === undefined ? {} : { moduleId: identity.moduleId }),
-      ...(auth.sasToken === undefined ? {} : { sasToken: auth.sasToken }),
-      ...(auth.clientCertificate === undefined
-        ? {}
-        : { clientCertificate: auth.clientCertificate }),
-      ...(this.#ca === undefined ? {} : { ca: this.#ca }),
-      keepAliveInSeconds: this.#keepAliveInSeconds,
-      ...(this.#modelId === undefined ? {} : { modelId: this.#modelId }),
-    };
-  }
-
-  // ---------------------------------------------------------------- token renewal
-
-  #scheduleRenewal(session: Session, expiresOnInSeconds: number | undefined): void {
-    this.#clearTimer('renew');
-    if (!this.#credential.renewable || expiresOnInSeconds === undefined) return;
-    const remainingInMs = expiresOnInSeconds * 1000 - Date.now();
-    const byMargin = remainingInMs - this.#renewalMarginInSeconds * 1000;
-    const renewInMs = Math.max(0, byMargin < remainingInMs / 2 ? remainingInMs / 2 : byMargin);
-    this.#renewTimer = setTimeout(() => {
-      this.#renewTimer = undefined;
-      this.#renew(session);
-    }, renewInMs);
-  }
-
-  #renew(session: Session): void {
-    if (this.#session !== session || this.#status !== 'connected' || this.#renewing !== undefined)
-      return;
-    const renewing = (async () => {
-      const signal = session.controller.signal;
-      try {
-        const auth = await this.#credential.getAuth({ abortSignal: signal });
-        await this.#transport.updateCredentials(this.#connectParams(auth), {
-          abortSignal: signal,
-          timeoutInMs: this.#operationTimeoutInMs,
-        });
-        this.#log.info('SAS token renewed; subscriptions kept');
-        this.#scheduleRenewal(session, auth.expiresOnInSeconds);
-        // Patches published during the swap of connections could be lost; a re-read closes that gap.
-        if (this.#desiredWanted && this.#desiredOnTransport) this.#startResync();
-      } catch (error) {
-        if (session.closed) return;
-        this.#log.warning(`token renewal failed: ${toError(error).message}`);
-        await this.#transport.disconnect().catch(() => undefined);
-        this.#handleConnectionLost(session, toError(error), 'token-renewal-failed');
-      }
-    })();
-    this.#renewing = renewing;
-    void renewing.finally(() => {
-      if (this.#renewing === renewing) this.#renewing = undefined;
-    });
-  }
-
-  // ---------------------------------------------------------------- operations
-
-  async #whenConnected(operation: string, signal: AbortSignal): Promise<void> {
-    for (;;) {
-      if (this.#renewing !== undefined) {
-        await abortable(
-          this.#renewing.catch(() => undefined),
-          signal,
-        );
-        continue;
-      }
-      if (this.#status === 'connected') return;
-      if (this.#status === 'disconnected') {
-        throw new TransportError(
-          `${operation} failed: the client is not open. Call open() first.`,
-          {
-            retryable: false,
-          },
-        );
-      }
-      await abortable(
-        new Promise<void>((resolve) => {
-          this.#statusWaiters.push(resolve);
-        }),
-        signal,
-      );
-    }
-  }
-
-  #sendReported(patch: JsonObject): Promise<UpdateReportedResult> {
-    return withDeadline(
-      'updateReportedProperties',
-      this.#operationTimeoutInMs,
-      this.#session?.controller.signal,
-      async (signal) => {
-        await this.#whenConnected('Reported properties update', signal);
-        return this.#transport.patchReported(patch, {
-          abortSignal: signal,
-          timeoutInMs: this.#operationTimeoutInMs,
-        });
-      },
-    );
-  }
-
-  #readTwinForSync(): Promise<DeviceTwin> {
-    return withDeadline(
-      'getTwin',
-      this.#operationTimeoutInMs,
-      this.#session?.controller.signal,
-      async (signal) => {
-        await this.#whenConnected('Twin read', signal);
-        return this.#transport.getTwin({
-          abortSignal: signal,
-          timeoutInMs: this.#operationTimeoutInMs,
-        });
-      },
-    );
-  }
-
-  // ---------------------------------------------------------------- desired subscription
-
-  #onSubscriberCount(count: number): void {
-    const wanted = count > 0;
-    if (wanted === this.#desiredWanted) return;
-    this.#desiredWanted = wanted;
-    if (!wanted) {
-      this.#sync.clearBuffer();
-      this.#clearTimer('resync');
-    }
-    void this.#reconcileDesired();
-  }
-
-  /** Brings the transport subscription in line with whether anyone listens; one run at a time. */
-  async #reconcileDesired(): Promise<void> {
-    if (this.#reconciling) {
-      this.#reconcileAgain = true;
-      return;
-    }
-    this.#reconciling = true;
-    try {
-      do {
-        this.#reconcileAgain = false;
-        const session = this.#session;
-        if (session === undefined || this.#status !== 'connected') return;
-        const wanted = this.#desiredWanted;
-        if (wanted === this.#desiredOnTransport) continue;
-        try {
-          await this.#whenConnected('Desired subscription', session.controller.signal);
-          await this.#transport.setDesiredSubscription(wanted, {
-            timeoutInMs: this.#operationTimeoutInMs,
-          });
-          this.#desiredOnTransport = wanted;
-          if (wanted) this.#startResync();
-        } catch (error) {
-          if (session.closed || this.#currentStatus() !== 'connected') return;
-          // Still connected, so the failure was the hub's answer; report it and try again later.
-          this.#reportError(error);
-          this.#scheduleResyncRetry(() => void this.#reconcileDesired());
-          return;
-        }
-      } while (this.#needsReconcile());
-    } finally {
-      this.#reconciling = false;
-    }
-  }
-
-  #startResync(): void {
-    this.#clearTimer('resync');
-    this.#sync.resync().then(
-      () => {
-        this.#resyncAttempt = 0;
-      },
-      (error: unknown) => {
-        this.#onResyncFailed(error);
-      },
-    );
-  }
-
-  #onResyncFailed(error: unknown): void {
-    // A dropped connection ends in a reconnect, which resyncs anyway.
-    if (this.#status !== 'connected' || !this.#desiredWanted) return;
-    this.#reportError(error);
-    this.#scheduleResyncRetry(() => {
-      this.#startResync();
-    });
-  }
-
-  #scheduleResyncRetry(action: () => void): void {
-    this.#clearTimer('resync');
-    const retryInMs = backoffDelay(
-      this.#resyncAttempt + 1,
-      this.#retry.retryDelayInMs,
-      this.#retry.maxRetryDelayInMs,
-    );
-    this.#resyncAttempt += 1;
-    this.#resyncTimer = setTimeout(() => {
-      this.#resyncTimer = undefined;
-      if (this.#status === 'connected') action();
-    }, retryInMs);
-  }
-
-  // ---------------------------------------------------------------- plumbing
-
-  /** Whether another reconcile pass is due (read afresh after awaits). */
-  #needsReconcile(): boolean {
-    return this.#reconcileAgain || this.#desiredWanted !== this.#desiredOnTransport;
-  }
-
-  /** Reads the status afresh (TypeScript would otherwise keep a narrowing across awaits). */
-  #currentStatus(): ConnectionStatus {
-    return this.#status;
-  }
-
-  #setStatus(state: ConnectionStatus, reason: ConnectionChangeReason, error?: Error): void {
-    const previousState = this.#status;
-    this.#status = state;
-    this.#log.info(`connection ${previousState} → ${state} (${reason})`);
-    const waiters = this.#statusWaiters;
-    this.#statusWaiters = [];
-    for (const resolve of waiters) resolve();
-    this.#emitState({ state, previousState, reason, ...(error === undefined ? {} : { error }) });
-  }
-
-  #emitState(change: ConnectionStateChange): void {
-    this.#events.emit('connectionStateChange', change);
   }
 
   #reportError(error: unknown): void {
     const value = toError(error);
     this.#log.warning(value.message);
     this.#events.emit('error', value);
-  }
-
-  #clearTimer(which: 'renew' | 'resync'): void {
-    if (which === 'renew' && this.#renewTimer !== undefined) {
-      clearTimeout(this.#renewTimer);
-      this.#renewTimer = undefined;
-    }
-    if (which === 'resync' && this.#resyncTimer !== undefined) {
-      clearTimeout(this.#resyncTimer);
-      this.#resyncTimer = undefined;
-    }
   }
 }

@@ -1,8 +1,8 @@
 /**
- * Test helpers for device apps and transports: {@link createFakeTransport}, an in-memory
- * transport with a simulated hub (scriptable responses, faults, held requests, dropped
- * connections, desired pushes including duplicates, reorders and gaps), and
- * {@link describeTransportContract}, the suite every transport must pass.
+ * Test helpers for device apps: {@link createFakeTransport}, an in-memory transport with a
+ * simulated hub (scriptable responses, faults, held requests, dropped connections, desired
+ * pushes including duplicates, reorders and gaps). It needs no test framework; the transport
+ * contract suite, which needs vitest, is `@twinkit/device/testing/contract`.
  *
  * @module @twinkit/device/testing
  */
@@ -14,7 +14,3 @@ export {
   type FakeTransportOptions,
   type HeldRequest,
 } from './transport/fake/fake-transport.js';
-export {
-  describeTransportContract,
-  type TransportContractFixture,
-} from './transport/transport.contract.js';

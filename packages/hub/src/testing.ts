@@ -1,8 +1,10 @@
 /**
  * Test helpers: `startTestHub()` starts an in-memory hub listening on 127.0.0.1 with ephemeral
- * ports, disposable with `await using`; `createTestClientCertificate()` makes a self-signed
- * certificate for X.509 devices; `createTestAccessToken()` mints Bearer JWTs for a hub
- * configured with a `tokenIssuer`.
+ * ports, disposable with `await using`; `startAmqpTestHub()` adds the AMQP endpoint's fault
+ * controls and a desired-update helper for transport tests; `createTestAccessToken()` mints
+ * Bearer JWTs for a hub configured with a `tokenIssuer`; `createTestClientCertificate()` makes a
+ * self-signed certificate for X.509 devices; `createTestCertificates()` gives a CA and a server
+ * certificate for tests that serve TLS themselves.
  *
  * @example
  * ```ts
@@ -20,7 +22,14 @@ import { SignJWT } from 'jose';
 import { IOT_HUB_AUDIENCE } from './auth/authenticate-request.js';
 import { createHub, type CreatedIdentity, type Hub, type HubOptions } from './hub.js';
 import { listen, type HubServer } from './node/listen.js';
+import { loadOrCreateDevCertificates } from './tls/dev-certificates.js';
 import { createCertificate } from './tls/x509-certificate-builder.js';
+
+export {
+  startAmqpTestHub,
+  type AmqpTestHub,
+  type KeyedAmqpIdentity,
+} from './amqp/amqp-test-hub.js';
 
 /** Options of {@link startTestHub}. */
 export interface StartTestHubOptions extends HubOptions {
@@ -199,4 +208,33 @@ export function createTestClientCertificate(
     sha1Thumbprint: thumbprint('sha1'),
     sha256Thumbprint: thumbprint('sha256'),
   };
+}
+
+/** PEM material from {@link createTestCertificates}. */
+export interface TestCertificates {
+  /** The CA clients trust (`ca` option). */
+  caCertificate: string;
+  /** A server certificate for `localhost`, `127.0.0.1` and `::1`, signed by the CA. */
+  serverCertificate: string;
+  /** Its PKCS#8 private key. */
+  serverKey: string;
+}
+
+/**
+ * A fresh development CA and server certificate, in memory, like the ones a hub serves TLS with:
+ * for tests that stand up a TLS peer of their own (for example a deliberately misbehaving
+ * broker) which clients trust with `ca: caCertificate`.
+ *
+ * @returns the CA and the server's certificate and key
+ * @example
+ * ```ts
+ * const { caCertificate, serverCertificate, serverKey } = await createTestCertificates();
+ * const server = tls.createServer({ cert: serverCertificate, key: serverKey }, onSocket);
+ * ```
+ */
+export function createTestCertificates(): Promise<TestCertificates> {
+  const { caCertificate, serverCertificate, serverKey } = loadOrCreateDevCertificates({
+    hostName: 'localhost',
+  });
+  return Promise.resolve({ caCertificate, serverCertificate, serverKey });
 }

@@ -20,6 +20,8 @@ export interface MqttConnectionOptions {
   keepAliveInSeconds: number;
   /** CONNECT → CONNACK deadline. */
   connectTimeoutInMs: number;
+  /** The largest MQTT packet the broker may send; bounds what a WebSocket buffers too. */
+  maxPacketBytes: number;
   /** Extra PEM CA to trust. */
   ca?: string;
   /** TLS client certificate. */

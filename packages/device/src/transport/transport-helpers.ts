@@ -1,12 +1,11 @@
 /**
  * What the MQTT and AMQP transports do the same way on top of their protocols: validating the
- * factory's port, naming the identity in logs and errors, and reading a device twin from a
- * response body (protocol.md §4.5, §5.4: both sections, each with its `$version`).
+ * factory's port, choosing where to dial, and naming the identity in logs and errors. Reading
+ * twin responses is `twin-response.ts`.
  *
  * @internal
  */
-import type { DeviceTwin, JsonObject } from '@twinkit/twin-model';
-import { TransportError } from '@twinkit/twin-model/errors';
+import type { ConnectTarget } from './connect-failure.js';
 import type { ConnectParams } from './transport.js';
 
 /** Who and what a failed request was about, for the messages of translated errors. */
@@ -14,6 +13,8 @@ export interface ErrorContext {
   operation: string;
   deviceId: string;
   moduleId?: string | undefined;
+  /** Where a connection attempt went; set only for connect failures. */
+  target?: ConnectTarget | undefined;
 }
 
 /**
@@ -52,48 +53,27 @@ export function assertValidPort(factory: 'mqtt' | 'amqp', port: number | undefin
   }
 }
 
-function isVersionedSection(value: unknown): value is JsonObject & { $version: number } {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof (value as { $version?: unknown }).$version === 'number'
-  );
-}
-
 /**
- * Reads the device view of a twin from a successful twin GET response body.
+ * Where a transport dials: its `port` option, else the port of `GatewayHostName`/`HostName`,
+ * else the protocol's default.
  *
- * @param body - the body's text
- * @param operation - what was asked, for the error message
- * @returns the twin
- * @throws {@link TransportError} (retryable) when the body is not JSON or a section or its `$version` is missing
+ * @param params - the connection's parameters
+ * @param optionPort - the factory's `port` option
+ * @param defaultPort - the protocol's port (8883, 5671 or 443)
+ * @returns host, port and whether the user chose the port
  */
-export function readDeviceTwin(body: string | undefined, operation: string): DeviceTwin {
-  const twin = parseDeviceTwin(body);
-  if (twin === undefined) {
-    throw new TransportError(`${operation} returned a body that is not a device twin`, {
-      retryable: true,
-    });
-  }
-  return twin;
-}
-
-/**
- * Reads the device view of a twin from a twin GET response body.
- *
- * @param body - the body's text
- * @returns the twin, or `undefined` when the body is not JSON or a section or its `$version` is missing
- */
-function parseDeviceTwin(body: string | undefined): DeviceTwin | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(body ?? '');
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const { desired, reported } = value as { desired?: unknown; reported?: unknown };
-  if (!isVersionedSection(desired) || !isVersionedSection(reported)) return undefined;
-  return { desired, reported };
+export function resolveEndpoint(
+  params: ConnectParams,
+  optionPort: number | undefined,
+  defaultPort: number,
+): { host: string; port: number; target: ConnectTarget } {
+  const explicit = optionPort ?? params.endpointPort;
+  const port = explicit ?? defaultPort;
+  const host = params.endpointHost;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return {
+    host,
+    port,
+    target: { address: `${shown}:${String(port)}`, portIsExplicit: explicit !== undefined },
+  };
 }

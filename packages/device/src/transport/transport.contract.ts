@@ -151,6 +151,24 @@ export function describeTransportContract(
       await transport.disconnect();
     });
 
+    it("reads and reports twins at IoT Hub's size limits", async () => {
+      const { fixture, transport } = await connected();
+      await using _fixture = fixture;
+      // Eight properties of 4 + 4092 characters: 32 768 by IoT Hub's size formula, the limit.
+      const atLimit = Object.fromEntries(
+        Array.from({ length: 8 }, (_, index) => [
+          `p${String(index).padStart(3, '0')}`,
+          'x'.repeat(4092),
+        ]),
+      );
+      await fixture.updateDesired(atLimit);
+      await transport.patchReported(atLimit);
+      const twin = await transport.getTwin();
+      expect(twin.desired).toMatchObject(atLimit);
+      expect(twin.reported).toMatchObject(atLimit);
+      await transport.disconnect();
+    });
+
     it('maps a failed twin response to the HubError subclass of its status', async () => {
       const { fixture, transport } = await connected();
       await using _fixture = fixture;

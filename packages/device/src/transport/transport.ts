@@ -6,7 +6,7 @@
  * its policy.
  */
 import type { DeviceTwin, JsonObject } from '@twinkit/twin-model';
-import type { HubError, TransportError } from '@twinkit/twin-model/errors';
+import type { HubError, TransportError, UnexpectedResponseError } from '@twinkit/twin-model/errors';
 
 /** Options every async operation takes (house-style 4.5.3). */
 export interface OperationOptions {
@@ -90,6 +90,13 @@ export interface TransportHandlers {
   desiredPatch(patch: JsonObject, version: number): void;
   /** The connection was lost (not called for `disconnect()`); pending requests already failed. */
   disconnected(error?: TransportError | HubError): void;
+  /**
+   * The hub sent something the protocol does not allow outside any request, such as a desired
+   * notification with a malformed `$version` or body; the transport dropped it. (A malformed
+   * answer to a request fails that request instead.) The DeviceClient reports it as an `error`
+   * event and re-reads the twin, so no desired change is missed.
+   */
+  protocolViolation?(error: UnexpectedResponseError): void;
 }
 
 /** Client settings a transport needs. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BadRequestError,
   ConflictError,
+  ConnectionRefusedError,
   DeviceNotFoundError,
   HubError,
   KnownHubErrorCode,
@@ -12,9 +13,11 @@ import {
   QuotaExceededError,
   ServiceUnavailableError,
   ThrottledError,
+  TlsTrustError,
   TransportError,
   TwinValidationError,
   UnauthorizedError,
+  UnexpectedResponseError,
   UnsupportedRuntimeError,
   createHubError,
   defaultHubErrorCode,
@@ -22,6 +25,7 @@ import {
   formatRestErrorBody,
   isBadRequestError,
   isConflictError,
+  isConnectionRefusedError,
   isDeviceNotFoundError,
   isHubError,
   isOperationTimeoutError,
@@ -33,9 +37,11 @@ import {
   isRetryableStatus,
   isServiceUnavailableError,
   isThrottledError,
+  isTlsTrustError,
   isTransportError,
   isTwinValidationError,
   isUnauthorizedError,
+  isUnexpectedResponseError,
   isUnsupportedRuntimeError,
   lookupHubErrorCode,
   parseHubErrorBody,
@@ -237,6 +243,40 @@ describe('local errors', () => {
     expect(timeout.timeoutInMs).toBe(3000);
     expect(new UnsupportedRuntimeError('AMQP needs Node').name).toBe('UnsupportedRuntimeError');
   });
+
+  it('TlsTrustError and ConnectionRefusedError are TransportErrors that are never retryable', () => {
+    const tlsCause = Object.assign(new Error('self-signed certificate in certificate chain'), {
+      code: 'SELF_SIGNED_CERT_IN_CHAIN',
+    });
+    const tls = new TlsTrustError('untrusted', 'SELF_SIGNED_CERT_IN_CHAIN', { cause: tlsCause });
+    expect(tls).toBeInstanceOf(TransportError);
+    expect(tls).toMatchObject({
+      name: 'TlsTrustError',
+      code: 'SELF_SIGNED_CERT_IN_CHAIN',
+      retryable: false,
+      cause: tlsCause,
+    });
+    const refused = new ConnectionRefusedError('refused', '127.0.0.1:8883');
+    expect(refused).toBeInstanceOf(TransportError);
+    expect(refused).toMatchObject({
+      name: 'ConnectionRefusedError',
+      code: 'ECONNREFUSED',
+      address: '127.0.0.1:8883',
+      retryable: false,
+    });
+    expect(new ConnectionRefusedError('x', 'h:1', { code: 'ECONNRESET' }).code).toBe('ECONNRESET');
+  });
+
+  it('UnexpectedResponseError names what the protocol allows and is not retryable', () => {
+    const error = new UnexpectedResponseError('bad $version', 204, 'a non-negative integer');
+    expect(error).toMatchObject({
+      name: 'UnexpectedResponseError',
+      statusCode: 204,
+      expected: 'a non-negative integer',
+    });
+    expect(error).not.toBeInstanceOf(TransportError);
+    expect(isRetryableError(error)).toBe(false);
+  });
 });
 
 describe('guards', () => {
@@ -253,6 +293,11 @@ describe('guards', () => {
     [new TwinValidationError([]), isTwinValidationError],
     [new QuerySyntaxError('x', 0), isQuerySyntaxError],
     [new TransportError('x'), isTransportError],
+    [new TlsTrustError('x', 'CERT_HAS_EXPIRED'), isTlsTrustError],
+    [new TlsTrustError('x', 'CERT_HAS_EXPIRED'), isTransportError],
+    [new ConnectionRefusedError('x', 'h:1'), isConnectionRefusedError],
+    [new ConnectionRefusedError('x', 'h:1'), isTransportError],
+    [new UnexpectedResponseError('x', 200, 'y'), isUnexpectedResponseError],
     [new OperationTimeoutError('x', 1), isOperationTimeoutError],
     [new UnsupportedRuntimeError('x'), isUnsupportedRuntimeError],
   ];
@@ -273,6 +318,7 @@ describe('guards', () => {
     expect(isHubError(Object.assign(new Error('x'), { name: 'PreconditionFailedError' }))).toBe(
       false,
     );
+    expect(isTransportError(Object.assign(new Error('x'), { name: 'TlsTrustError' }))).toBe(true);
   });
 
   it('isRetryableError covers hub, transport and timeout errors', () => {
@@ -281,6 +327,8 @@ describe('guards', () => {
     expect(isRetryableError(new TransportError('lost'))).toBe(true);
     expect(isRetryableError(new TransportError('refused', { retryable: false }))).toBe(false);
     expect(isRetryableError(new OperationTimeoutError('getTwin', 1))).toBe(true);
+    expect(isRetryableError(new TlsTrustError('untrusted', 'CERT_HAS_EXPIRED'))).toBe(false);
+    expect(isRetryableError(new ConnectionRefusedError('refused', 'h:1'))).toBe(false);
     expect(isRetryableError(new Error('other'))).toBe(false);
   });
 });

@@ -12,12 +12,12 @@ import {
 } from './index.js';
 
 describe('device endpoint names', () => {
-  it('name the WebSocket path and subprotocols of protocol.md §1', () => {
+  it('name the WebSocket path and subprotocols of the wire contract', () => {
     expect(IOTHUB_WEBSOCKET_PATH).toBe('/$iothub/websocket');
     expect(KnownWebSocketSubprotocol).toEqual({ mqtt: 'mqtt', amqp: 'AMQPWSB10' });
   });
 
-  it('name the MQTT topics of protocol.md §4.4', () => {
+  it('name the MQTT topics of the wire contract', () => {
     expect(TWIN_TOPIC_PREFIX).toBe('$iothub/twin/');
     expect(METHOD_REQUEST_TOPIC_FILTER).toBe('$iothub/methods/POST/#');
     expect(METHOD_RESPONSE_TOPIC_PREFIX).toBe('$iothub/methods/res/');
@@ -34,7 +34,7 @@ describe('device endpoint names', () => {
     expect(AMQP_ERROR_CONDITION.messageSizeExceeded).toBe('amqp:link:message-size-exceeded');
   });
 
-  it('list the SASL mechanisms of protocol.md §5.1 in the order IoT Hub advertises them', () => {
+  it('list the SASL mechanisms of the wire contract in the order IoT Hub advertises them', () => {
     expect(Object.values(KnownAmqpSaslMechanism)).toEqual([
       'MSSBCBS',
       'ANONYMOUS',

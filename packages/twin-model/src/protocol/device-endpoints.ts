@@ -1,16 +1,16 @@
 /**
  * The device-facing names and limits that are neither MQTT twin topics nor AMQP twin addresses:
- * the WebSocket path and subprotocols both device protocols share on port 443 (protocol.md §1),
- * the MQTT topic filters and prefixes of direct methods, telemetry and module inputs (§4.4), the
- * AMQP 1.0 error conditions IoT Hub detaches and closes with (§5.6), and IoT Hub's own size
+ * the WebSocket path and subprotocols both device protocols share on port 443 (docs/internals/wire-contract.md#endpoints),
+ * the MQTT topic filters and prefixes of direct methods, telemetry and module inputs (docs/internals/wire-contract.md#mqtt-topics), the
+ * AMQP 1.0 error conditions IoT Hub detaches and closes with (docs/internals/wire-contract.md#amqp-errors), and IoT Hub's own size
  * limits the hub holds devices to.
  */
 
-/** The path IoT Hub serves MQTT and AMQP over WebSocket on (§1). */
+/** The path IoT Hub serves MQTT and AMQP over WebSocket on (docs/internals/wire-contract.md#endpoints). */
 export const IOTHUB_WEBSOCKET_PATH = '/$iothub/websocket';
 
 /**
- * The WebSocket subprotocols of the device protocols (§1). `mqtt` is matched case-insensitively
+ * The WebSocket subprotocols of the device protocols (docs/internals/wire-contract.md#endpoints). `mqtt` is matched case-insensitively
  * (the C SDK offers `MQTT`); `AMQPWSB10` is the AMQP WebSocket binding's name.
  */
 export const KnownWebSocketSubprotocol = Object.freeze({
@@ -18,17 +18,17 @@ export const KnownWebSocketSubprotocol = Object.freeze({
   amqp: 'AMQPWSB10',
 } as const);
 
-/** The topic prefix of every twin request and response (§4.4). */
+/** The topic prefix of every twin request and response (docs/internals/wire-contract.md#mqtt-topics). */
 export const TWIN_TOPIC_PREFIX = '$iothub/twin/';
 
-/** The filter devices subscribe to for direct-method requests (§4.4). */
+/** The filter devices subscribe to for direct-method requests (docs/internals/wire-contract.md#mqtt-topics). */
 export const METHOD_REQUEST_TOPIC_FILTER = '$iothub/methods/POST/#';
 
-/** The topic prefix of direct-method responses a device publishes (§4.4). */
+/** The topic prefix of direct-method responses a device publishes (docs/internals/wire-contract.md#mqtt-topics). */
 export const METHOD_RESPONSE_TOPIC_PREFIX = '$iothub/methods/res/';
 
 /**
- * Topic levels after `devices/<id>[/modules/<mid>]/` (§4.4): telemetry is published under
+ * Topic levels after `devices/<id>[/modules/<mid>]/` (docs/internals/wire-contract.md#mqtt-topics): telemetry is published under
  * `messages/events`, cloud-to-device messages arrive under `messages/devicebound/#`, and module
  * inputs under `inputs/#`.
  */
@@ -39,7 +39,7 @@ export const DEVICE_TOPIC_LEVEL = Object.freeze({
 } as const);
 
 /**
- * The SASL mechanisms IoT Hub advertises on its AMQP port, in its order (protocol.md §5.1):
+ * The SASL mechanisms IoT Hub advertises on its AMQP port, in its order (docs/internals/wire-contract.md#amqp-connect):
  * `MSSBCBS` (claims-based security follows), `ANONYMOUS`, `PLAIN` (a SAS token as the password)
  * and `EXTERNAL`.
  */
@@ -50,7 +50,7 @@ export const KnownAmqpSaslMechanism = Object.freeze({
   external: 'EXTERNAL',
 } as const);
 
-/** AMQP 1.0 error conditions (AMQP 1.0 §2.8.15) IoT Hub uses on links and connections (§5.6). */
+/** AMQP 1.0 error conditions (AMQP 1.0 §2.8.15) IoT Hub uses on links and connections (docs/internals/wire-contract.md#amqp-errors). */
 export const AMQP_ERROR_CONDITION = Object.freeze({
   unauthorizedAccess: 'amqp:unauthorized-access',
   notFound: 'amqp:not-found',

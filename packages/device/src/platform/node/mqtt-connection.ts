@@ -12,6 +12,10 @@ export const openMqttConnection: OpenMqttConnection = (options) =>
   connect(options.url, {
     ...baseMqttOptions(options),
     rejectUnauthorized: true,
+    // `ws` buffers a whole WebSocket message before mqtt.js sees it (100 MiB by default). A
+    // message may carry more than one MQTT packet, hence the headroom; the transport's packet
+    // guard enforces the packet limit itself.
+    wsOptions: { maxPayload: 2 * options.maxPacketBytes },
     // mqtt.js copies these TLS options into wsOptions for wss:// as well.
     ...(options.ca === undefined ? {} : { ca: options.ca }),
     ...(options.clientCertificate === undefined

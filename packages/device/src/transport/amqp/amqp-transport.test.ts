@@ -1,12 +1,7 @@
 import { createSasToken } from '@twinkit/twin-model/protocol';
 import { TransportError, UnauthorizedError } from '@twinkit/twin-model/errors';
+import { startAmqpTestHub, type AmqpTestHub, type KeyedAmqpIdentity } from '@twinkit/hub/testing';
 import { describe, expect, it, vi } from 'vitest';
-// The hub's AMQP test support (hub internals; not part of @twinkit/hub's public API).
-import {
-  startAmqpTestHub,
-  type AmqpTestHub,
-  type KeyedAmqpIdentity,
-} from '../../../../hub/src/amqp/amqp-test-hub.js';
 import { DeviceClient } from '../../device-client.js';
 import type { DesiredChange } from '../../desired/desired-router.js';
 import { describeTransportContract, type TransportContractFixture } from '../transport.contract.js';

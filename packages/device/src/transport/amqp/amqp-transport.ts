@@ -9,29 +9,27 @@
  * @internal
  */
 import { randomUUID } from 'node:crypto';
-import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { DeviceTwin, JsonObject } from '@twinkit/twin-model';
-import { OperationTimeoutError, TransportError, type HubError } from '@twinkit/twin-model/errors';
+import {
+  OperationTimeoutError,
+  TransportError,
+  UnexpectedResponseError,
+  type HubError,
+} from '@twinkit/twin-model/errors';
 import {
   API_VERSION,
   CBS_NODE,
-  CBS_PROPERTY,
-  CBS_PUT_TOKEN_OPERATION,
   DESIRED_NOTIFICATIONS_RESOURCE,
-  KnownCbsTokenType,
   KnownTwinAmqpOperation,
   REPORTED_PROPERTIES_RESOURCE,
   TWIN_ANNOTATION,
   TWIN_LINK_PROPERTY,
-  deviceResourceUri,
-  parseSasToken,
   twinLinkAddress,
 } from '@twinkit/twin-model/protocol';
 import {
   Connection,
   ConnectionEvents,
-  message as amqpMessage,
-  type ConnectionOptions,
   type EventContext,
   type Message,
   type Receiver,
@@ -50,28 +48,23 @@ import type {
   TransportRequestOptions,
   UpdateReportedResult,
 } from '../transport.js';
+import { describeIdentity, errorContextOf, type ErrorContext } from '../transport-helpers.js';
+import { MAX_TWIN_MESSAGE_BYTES, malformedVersionError, readDeviceTwin } from '../twin-response.js';
 import {
-  describeIdentity,
-  errorContextOf,
-  readDeviceTwin,
-  type ErrorContext,
-} from '../transport-helpers.js';
+  AMQP_MAX_FRAME_BYTES,
+  amqpEndpoint,
+  createAmqpConnectionOptions,
+} from './amqp-connection-options.js';
+import {
+  createPutTokenRequest,
+  createTwinRequest,
+  readCbsResponse,
+  readTwinMessage,
+  type CbsResponse,
+  type TwinResponse,
+} from './amqp-messages.js';
+import { AmqpFrameGuard } from './frame-guard.js';
 import { translateAmqpError, translateCbsStatus, translateTwinStatus } from './translate-error.js';
-import { WebSocketStream } from './websocket-stream.js';
-
-/** The WebSocket subprotocol of AMQP over WebSocket (protocol.md §1). */
-const AMQP_WEBSOCKET_SUBPROTOCOL = 'AMQPWSB10';
-
-interface TwinResponse {
-  status: number | undefined;
-  version: number | undefined;
-  body: string | undefined;
-}
-
-interface CbsResponse {
-  statusCode: number | undefined;
-  description: string | undefined;
-}
 
 interface Live {
   readonly connection: Connection;
@@ -79,28 +72,6 @@ interface Live {
   readonly cbs: { sender: Sender; receiver: Receiver } | undefined;
   readonly twinSender: Sender;
   readonly twinReceiver: Receiver;
-}
-
-/** The body of a received message as text (data sections, or an amqp-value string/binary). */
-function bodyText(body: unknown): string | undefined {
-  if (body === undefined || body === null) return undefined;
-  if (typeof body === 'string') return body;
-  if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
-  if (typeof body === 'object' && 'content' in body) {
-    const section = body as { content: unknown; multiple?: boolean };
-    const parts =
-      section.multiple === true && Array.isArray(section.content)
-        ? section.content
-        : [section.content];
-    return Buffer.concat(
-      parts.filter((part): part is Uint8Array => part instanceof Uint8Array),
-    ).toString('utf8');
-  }
-  return undefined;
-}
-
-function numberOf(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
 /**
@@ -141,7 +112,8 @@ export class AmqpTransport implements DeviceTransport {
       if (options.abortSignal?.aborted === true && error === options.abortSignal.reason)
         throw error;
       if (error instanceof OperationTimeoutError) throw error;
-      throw translateAmqpError(error, this.#errorContext('Connect'));
+      const { target } = amqpEndpoint(params, this.#options);
+      throw translateAmqpError(error, { ...this.#errorContext('Connect'), target });
     }
   }
 
@@ -162,7 +134,7 @@ export class AmqpTransport implements DeviceTransport {
       options,
     );
     this.#throwIfFailed(response, operation);
-    return readDeviceTwin(response.body, operation);
+    return readDeviceTwin(response.body, operation, response.status);
   }
 
   async patchReported(
@@ -181,9 +153,11 @@ export class AmqpTransport implements DeviceTransport {
     );
     this.#throwIfFailed(response, operation);
     if (response.version === undefined) {
-      throw new TransportError(`${operation} was accepted but the hub sent no version`, {
-        retryable: false,
-      });
+      throw malformedVersionError(
+        `the response to an accepted ${operation}`,
+        undefined,
+        response.status,
+      );
     }
     return { version: response.version };
   }
@@ -227,7 +201,13 @@ export class AmqpTransport implements DeviceTransport {
   // --- connection -------------------------------------------------------------------------------
 
   async #open(params: ConnectParams, signal: AbortSignal, timeoutInMs: number): Promise<Live> {
-    const connection = new Connection(this.#connectionOptions(params, timeoutInMs));
+    const opened: { connection?: Connection } = {};
+    const connection = new Connection(
+      createAmqpConnectionOptions(params, this.#options, timeoutInMs, (stream) => {
+        this.#guardFrames(stream, opened);
+      }),
+    );
+    opened.connection = connection;
     const checkpoint = (): void => {
       if (signal.aborted) throw signal.reason;
     };
@@ -324,49 +304,31 @@ export class AmqpTransport implements DeviceTransport {
     }
   }
 
-  #connectionOptions(params: ConnectParams, timeoutInMs: number): ConnectionOptions {
-    const webSocket = this.#options.webSocket === true;
-    const port = this.#options.port ?? params.endpointPort ?? (webSocket ? 443 : 5671);
-    const host = params.endpointHost;
-    const tls: Record<string, unknown> = {};
-    if (params.ca !== undefined) tls.ca = params.ca;
-    // An IP address is not a valid SNI name (RFC 6066); the certificate is then checked against the IP.
-    if (isIP(host) === 0) tls.servername = host;
-    if (params.clientCertificate !== undefined) {
-      tls.cert = params.clientCertificate.certificate;
-      tls.key = params.clientCertificate.key;
-      if (params.clientCertificate.passphrase !== undefined)
-        tls.passphrase = params.clientCertificate.passphrase;
-    }
-    const base = {
-      // §5.1: Node and C# put the hub FQDN in OPEN; no SASL layer, authentication goes through CBS.
-      hostname: params.hostName,
-      container_id: randomUUID(),
-      reconnect: false,
-      // Request/response traffic: Nagle plus delayed ACKs would add ~40 ms to some answers.
-      tcp_no_delay: true,
-      idle_time_out: Math.max(params.keepAliveInSeconds, 1) * 1000 * 2,
-      operationTimeoutInSeconds: Math.max(1, Math.ceil(timeoutInMs / 1000)),
-    };
-    if (!webSocket) return { ...base, ...tls, transport: 'tls', host, port };
-    const path = this.#options.webSocketPath ?? '/$iothub/websocket';
-    return {
-      ...base,
-      connection_details: () => ({
-        host,
-        port,
-        options: {},
-        connect: (_port: number, _host: string, _options: unknown, callback: () => void) =>
-          new WebSocketStream({
-            host,
-            port,
-            path,
-            protocol: AMQP_WEBSOCKET_SUBPROTOCOL,
-            tls,
-            onOpen: callback,
-          }),
-      }),
-    } as unknown as ConnectionOptions;
+  /**
+   * Closes the connection as soon as the peer sends a frame or message larger than the device
+   * accepts (rhea would buffer it whole first); waiting requests fail with the reason.
+   */
+  #guardFrames(stream: Duplex, opened: { connection?: Connection }): void {
+    const guard = new AmqpFrameGuard({
+      maxFrameBytes: AMQP_MAX_FRAME_BYTES,
+      maxMessageBytes: MAX_TWIN_MESSAGE_BYTES,
+    });
+    stream.on('data', (chunk: Uint8Array) => {
+      const violation = guard.feed(chunk);
+      if (violation === undefined) return;
+      const error = new UnexpectedResponseError(
+        `The hub sent ${violation}; the connection was closed.`,
+        undefined,
+        `AMQP frames of at most ${String(AMQP_MAX_FRAME_BYTES)} bytes and messages of at most ${String(MAX_TWIN_MESSAGE_BYTES)} bytes`,
+      );
+      this.#log.warning(error.message);
+      const connection = opened.connection;
+      if (connection !== undefined && !this.#retired.has(connection)) {
+        this.#tracker.failAll(error);
+        this.#cbsTracker.failAll(error);
+      }
+      stream.destroy(error);
+    });
   }
 
   async #putToken(
@@ -376,30 +338,9 @@ export class AmqpTransport implements DeviceTransport {
   ): Promise<void> {
     const token = params.sasToken;
     if (token === undefined) return;
-    const operation = 'CBS put-token';
-    const { rid, response } = this.#cbsTracker.start(operation, options);
-    // §5.2: Node sends the token's `sr` (still URL-encoded) as the audience.
-    let audience: string;
+    const { rid, response } = this.#cbsTracker.start('CBS put-token', options);
     try {
-      audience = parseSasToken(token).rawResource;
-    } catch {
-      audience = encodeURIComponent(
-        deviceResourceUri(params.hostName, params.deviceId, params.moduleId),
-      );
-    }
-    const request: Message = {
-      message_id: rid,
-      reply_to: 'cbs',
-      to: CBS_NODE,
-      application_properties: {
-        [CBS_PROPERTY.operation]: CBS_PUT_TOKEN_OPERATION,
-        [CBS_PROPERTY.type]: KnownCbsTokenType.serviceBusSas,
-        [CBS_PROPERTY.name]: audience,
-      },
-      body: token,
-    };
-    try {
-      sender.send(request);
+      sender.send(createPutTokenRequest(rid, token, params));
     } catch (error) {
       this.#cbsTracker.fail(rid, error);
     }
@@ -414,48 +355,34 @@ export class AmqpTransport implements DeviceTransport {
   }
 
   #onCbsMessage(message: Message | undefined): void {
-    if (message?.correlation_id === undefined) return;
-    const properties = (message.application_properties ?? {}) as Record<string, unknown>;
-    const description = properties[CBS_PROPERTY.statusDescription];
-    this.#cbsTracker.resolve(String(message.correlation_id), {
-      statusCode: numberOf(properties[CBS_PROPERTY.statusCode]),
-      description: typeof description === 'string' ? description : undefined,
-    });
+    const answer = readCbsResponse(message);
+    if (answer !== undefined) this.#cbsTracker.resolve(answer.rid, answer.response);
   }
 
   #onTwinMessage(connection: Connection, message: Message | undefined): void {
     if (message === undefined || this.#retired.has(connection)) return;
-    const annotations = (message.message_annotations ?? {}) as Record<string, unknown>;
-    const body = bodyText(message.body);
-    // §5.5: responses carry the request's correlation-id, notifications none.
-    if (message.correlation_id !== undefined) {
-      const rid = String(message.correlation_id);
-      const status = numberOf(annotations[TWIN_ANNOTATION.status]);
-      this.#log.verbose(`response ${String(status)} for correlation-id ${rid}`);
-      this.#tracker.resolve(rid, {
-        status,
-        version: numberOf(annotations[TWIN_ANNOTATION.version]),
-        body,
-      });
-      return;
+    const received = readTwinMessage(message);
+    switch (received.kind) {
+      case 'response':
+        if (received.response instanceof UnexpectedResponseError) {
+          this.#log.warning(received.response.message);
+          this.#tracker.fail(received.rid, received.response);
+        } else {
+          this.#log.verbose(
+            `response ${String(received.response.status)} for correlation-id ${received.rid}`,
+          );
+          this.#tracker.resolve(received.rid, received.response);
+        }
+        return;
+      case 'notification':
+        this.#log.verbose(`desired patch $version=${String(received.version)}`);
+        this.#handlers.desiredPatch(received.patch, received.version);
+        return;
+      case 'violation':
+        this.#log.warning(received.error.message);
+        this.#handlers.protocolViolation?.(received.error);
+        return;
     }
-    let value: unknown;
-    try {
-      value = JSON.parse(body ?? '');
-    } catch {
-      // Dropping it is safe: the next patch shows a version gap and the client re-reads the twin.
-      this.#log.warning('ignored a desired notification whose body is not JSON');
-      return;
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
-    const { $version, ...patch } = value as JsonObject;
-    const version = numberOf($version) ?? numberOf(annotations[TWIN_ANNOTATION.version]);
-    if (version === undefined) {
-      this.#log.warning('ignored a desired notification without a version');
-      return;
-    }
-    this.#log.verbose(`desired patch $version=${String(version)}`);
-    this.#handlers.desiredPatch(patch, version);
   }
 
   #onLost(connection: Connection, cause: unknown): void {
@@ -509,14 +436,8 @@ export class AmqpTransport implements DeviceTransport {
       timeoutInMs: options.timeoutInMs ?? this.#context.operationTimeoutInMs,
       abortSignal: options.abortSignal,
     });
-    // §5.4: correlation-id as a string, symbol-keyed annotations, a data-section body.
-    const request: Message = {
-      correlation_id: rid,
-      message_annotations: annotations,
-      body: amqpMessage.data_section(Buffer.from(body, 'utf8')) as unknown,
-    };
     try {
-      live.twinSender.send(request);
+      live.twinSender.send(createTwinRequest(rid, annotations, body));
     } catch (error) {
       this.#tracker.fail(rid, translateAmqpError(error, this.#errorContext(operation)));
     }

@@ -13,6 +13,7 @@ import {
   createHubError,
   parseHubErrorBody,
 } from '@twinkit/twin-model/errors';
+import { classifyConnectFailure } from '../connect-failure.js';
 import type { ErrorContext } from '../transport-helpers.js';
 
 /**
@@ -77,8 +78,10 @@ interface AmqpErrorShape {
 
 /**
  * Maps a link or connection error (a DETACH/CLOSE error, a socket or TLS failure, rhea-promise's
- * own errors). `amqp:unauthorized-access` (§5.6) becomes `UnauthorizedError`; everything else is
- * a retryable `TransportError`.
+ * own errors). `amqp:unauthorized-access` (§5.6) becomes `UnauthorizedError`; on a connect
+ * attempt (`context.target`) an untrusted certificate is a `TlsTrustError` and a refused explicit
+ * port a `ConnectionRefusedError`, neither retryable; everything else is a retryable
+ * `TransportError`.
  *
  * @param error - what rhea or rhea-promise reported, if anything
  * @param context - for the message
@@ -112,6 +115,11 @@ export function translateAmqpError(
       cause: error,
     });
   }
+  const fatal =
+    context.target === undefined
+      ? undefined
+      : classifyConnectFailure(error, context.target, context.operation);
+  if (fatal !== undefined) return fatal;
   const detail = [condition, description].filter((part) => part !== undefined).join(': ');
   return new TransportError(
     `${context.operation} failed: the connection to the hub was lost or refused${detail === '' ? '' : ` (${detail})`}`,

@@ -25,6 +25,8 @@ export interface WebSocketStreamOptions {
   protocol: string;
   /** TLS settings: `ca`, `cert`, `key`, `passphrase`, `servername`. */
   tls: TlsConnectionOptions;
+  /** The largest WebSocket frame payload to accept; a larger one closes the stream. */
+  maxFrameBytes: number;
   /** Called once the upgrade succeeded and the stream carries data. */
   onOpen: () => void;
 }
@@ -38,6 +40,8 @@ const OPCODE_PING = 0x9;
 const OPCODE_PONG = 0xa;
 const CLOSE_NORMAL = 1000;
 const CLOSE_PROTOCOL_ERROR = 1002;
+/** RFC 6455 §7.4.1: the message is too big to process. */
+const CLOSE_MESSAGE_TOO_BIG = 1009;
 
 /**
  * Encodes one client frame (always masked, RFC 6455 §5.3).
@@ -74,6 +78,20 @@ interface DecodedFrame {
   opcode: number;
   payload: Buffer;
   size: number;
+}
+
+/**
+ * The payload length a frame header announces, as soon as the header is in.
+ *
+ * @param buffer - bytes received so far, starting at a frame
+ * @returns the announced length, or `undefined` while the header is incomplete
+ */
+export function announcedPayloadLength(buffer: Buffer): number | undefined {
+  if (buffer.length < 2) return undefined;
+  const length = (buffer[1] ?? 0) & 0x7f;
+  if (length === 126) return buffer.length < 4 ? undefined : buffer.readUInt16BE(2);
+  if (length === 127) return buffer.length < 10 ? undefined : Number(buffer.readBigUInt64BE(2));
+  return length;
 }
 
 /**
@@ -118,6 +136,7 @@ export function decodeFrame(buffer: Buffer): DecodedFrame | undefined {
  * @internal
  */
 export class WebSocketStream extends Duplex {
+  readonly #maxFrameBytes: number;
   #socket: Socket | undefined;
   #pending: Buffer = Buffer.alloc(0);
   #closeSent = false;
@@ -125,6 +144,7 @@ export class WebSocketStream extends Duplex {
 
   constructor(options: WebSocketStreamOptions) {
     super();
+    this.#maxFrameBytes = options.maxFrameBytes;
     const key = randomBytes(16).toString('base64');
     const request = httpsRequest({
       host: options.host,
@@ -191,6 +211,17 @@ export class WebSocketStream extends Duplex {
   #onData(chunk: Buffer): void {
     this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     for (;;) {
+      // Refuse an oversized frame from its header, before buffering its payload.
+      const announced = announcedPayloadLength(this.#pending);
+      if (announced !== undefined && announced > this.#maxFrameBytes) {
+        this.#sendClose(CLOSE_MESSAGE_TOO_BIG);
+        this.destroy(
+          new Error(
+            `The server sent a WebSocket frame of ${String(announced)} bytes, more than the ${String(this.#maxFrameBytes)} accepted.`,
+          ),
+        );
+        return;
+      }
       const frame = decodeFrame(this.#pending);
       if (frame === undefined) return;
       this.#pending = this.#pending.subarray(frame.size);

@@ -1,7 +1,7 @@
 import { createHubError } from '@twinkit/twin-model/errors';
-import { describeTransportContract } from '../transport.contract.js';
+import { describeTransportContract } from '../../testing-contract.js';
+import { createFakeTransport } from '../../testing.js';
 import type { ConnectParams } from '../transport.js';
-import { createFakeTransport } from './fake-transport.js';
 
 const params: ConnectParams = {
   hostName: 'hub.example',

@@ -7,7 +7,11 @@
  * @internal
  */
 import type { DeviceTwin, JsonObject } from '@twinkit/twin-model';
-import { OperationTimeoutError, TransportError } from '@twinkit/twin-model/errors';
+import {
+  OperationTimeoutError,
+  TransportError,
+  UnexpectedResponseError,
+} from '@twinkit/twin-model/errors';
 import {
   DESIRED_PATCH_TOPIC_FILTER,
   TWIN_RESPONSE_TOPIC_FILTER,
@@ -29,13 +33,22 @@ import type {
   TransportRequestOptions,
   UpdateReportedResult,
 } from '../transport.js';
+import type { ConnectTarget } from '../connect-failure.js';
 import { RequestTracker } from '../request-tracker.js';
 import {
   describeIdentity,
   errorContextOf,
-  readDeviceTwin,
+  resolveEndpoint,
   type ErrorContext,
 } from '../transport-helpers.js';
+import {
+  MAX_TWIN_MESSAGE_BYTES,
+  malformedVersionError,
+  readDesiredNotification,
+  readDeviceTwin,
+} from '../twin-response.js';
+import { explainMalformedTwinTopic } from './malformed-topic.js';
+import { MqttPacketSizeGuard } from './packet-size-guard.js';
 import { translateConnectionError, translateTwinResponse } from './translate-error.js';
 
 /** Options of the MQTT transport, passed to `mqtt(options)`. */
@@ -110,7 +123,7 @@ export class MqttTransport implements DeviceTransport {
     const operation = 'Twin read';
     const response = await this.#request(operation, twinGetTopic, '', options);
     this.#throwIfFailed(response, operation);
-    return readDeviceTwin(response.body, operation);
+    return readDeviceTwin(response.body, operation, response.status);
   }
 
   async patchReported(
@@ -126,9 +139,11 @@ export class MqttTransport implements DeviceTransport {
     );
     this.#throwIfFailed(response, operation);
     if (response.version === undefined) {
-      throw new TransportError(`${operation} was accepted but the hub sent no $version`, {
-        retryable: false,
-      });
+      throw malformedVersionError(
+        `the response topic of an accepted ${operation}`,
+        undefined,
+        response.status,
+      );
     }
     return { version: response.version };
   }
@@ -184,8 +199,8 @@ export class MqttTransport implements DeviceTransport {
 
   async #open(params: ConnectParams, options: TransportRequestOptions): Promise<MqttClient> {
     const timeoutInMs = options.timeoutInMs ?? this.#context.operationTimeoutInMs;
-    const context = this.#errorContext('Connect');
-    const url = this.#url(params);
+    const { url, target } = this.#endpoint(params);
+    const context = { ...this.#errorContext('Connect'), target };
     this.#log.info(`connecting ${describeIdentity(params)} to ${url}`);
     const client = openMqttConnection({
       url,
@@ -200,6 +215,7 @@ export class MqttTransport implements DeviceTransport {
       ...(params.sasToken === undefined ? {} : { password: params.sasToken }),
       keepAliveInSeconds: params.keepAliveInSeconds,
       connectTimeoutInMs: timeoutInMs,
+      maxPacketBytes: MAX_TWIN_MESSAGE_BYTES,
       ...(params.ca === undefined ? {} : { ca: params.ca }),
       ...(params.clientCertificate === undefined
         ? {}
@@ -209,6 +225,7 @@ export class MqttTransport implements DeviceTransport {
     client.on('error', (error) => {
       lastError = error;
     });
+    this.#guardPacketSize(client);
     client.on('message', (topic, payload) => {
       this.#onMessage(client, topic, payload);
     });
@@ -232,6 +249,28 @@ export class MqttTransport implements DeviceTransport {
     return client;
   }
 
+  /**
+   * Closes the connection as soon as the broker announces a packet larger than any twin message
+   * (mqtt.js would buffer it whole first); waiting requests fail with the reason.
+   */
+  #guardPacketSize(client: MqttClient): void {
+    const guard = new MqttPacketSizeGuard(MAX_TWIN_MESSAGE_BYTES);
+    client.stream.on('data', (chunk: Uint8Array) => {
+      const size = guard.feed(chunk);
+      if (size === undefined) return;
+      const error = new UnexpectedResponseError(
+        `The hub sent an MQTT packet of ${Number.isFinite(size) ? `${String(size)} bytes` : 'a malformed size'}, ` +
+          `more than any twin message (${String(MAX_TWIN_MESSAGE_BYTES)} bytes); the connection was closed.`,
+        undefined,
+        `MQTT packets of at most ${String(MAX_TWIN_MESSAGE_BYTES)} bytes`,
+      );
+      this.#log.warning(error.message);
+      if (this.#client === client) this.#tracker.failAll(error);
+      client.emit('error', error);
+      client.end(true);
+    });
+  }
+
   #onClose(client: MqttClient, lastError: unknown): void {
     if (this.#retired.has(client) || client !== this.#client) return;
     this.#client = undefined;
@@ -247,7 +286,10 @@ export class MqttTransport implements DeviceTransport {
   #onMessage(client: MqttClient, topic: string, payload: Uint8Array): void {
     if (this.#retired.has(client)) return;
     const parsed = parseTwinTopic(topic);
-    if (parsed === undefined) return;
+    if (parsed === undefined) {
+      this.#onMalformedTopic(topic);
+      return;
+    }
     const body = decoder.decode(payload);
     if (parsed.kind === 'response') {
       this.#log.verbose(`response ${String(parsed.status)} for $rid=${parsed.rid}`);
@@ -255,20 +297,32 @@ export class MqttTransport implements DeviceTransport {
       return;
     }
     if (parsed.kind !== 'desired-patch') return;
-    let value: unknown;
+    let notification: ReturnType<typeof readDesiredNotification>;
     try {
-      value = JSON.parse(body);
-    } catch {
-      // Dropping it is safe: the next patch shows a version gap and the client re-reads the twin.
-      this.#log.warning(
-        `ignored a desired patch with a body that is not JSON ($version=${String(parsed.version)})`,
-      );
+      notification = readDesiredNotification(body);
+    } catch (error) {
+      this.#rejectNotification(error as UnexpectedResponseError);
       return;
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
-    const { $version: _ignored, ...patch } = value as JsonObject;
     this.#log.verbose(`desired patch $version=${String(parsed.version)}`);
-    this.#handlers.desiredPatch(patch, parsed.version);
+    this.#handlers.desiredPatch(notification.patch, parsed.version);
+  }
+
+  #onMalformedTopic(topic: string): void {
+    const malformed = explainMalformedTwinTopic(topic);
+    if (malformed === undefined) return;
+    if (malformed.kind === 'response') {
+      this.#log.warning(malformed.error.message);
+      this.#tracker.fail(malformed.rid, malformed.error);
+      return;
+    }
+    this.#rejectNotification(malformed.error);
+  }
+
+  /** A desired notification the protocol does not allow: dropped, and reported to the client. */
+  #rejectNotification(error: UnexpectedResponseError): void {
+    this.#log.warning(error.message);
+    this.#handlers.protocolViolation?.(error);
   }
 
   async #request(
@@ -309,15 +363,13 @@ export class MqttTransport implements DeviceTransport {
     return errorContextOf(operation, this.#params);
   }
 
-  #url(params: ConnectParams): string {
-    const host = params.endpointHost.includes(':')
-      ? `[${params.endpointHost}]`
-      : params.endpointHost;
+  #endpoint(params: ConnectParams): { url: string; target: ConnectTarget } {
     const webSocket = this.#options.webSocket === true;
-    const port = this.#options.port ?? params.endpointPort ?? (webSocket ? 443 : 8883);
-    return webSocket
-      ? `wss://${host}:${String(port)}${this.#options.webSocketPath ?? '/$iothub/websocket'}`
-      : `mqtts://${host}:${String(port)}`;
+    const { target } = resolveEndpoint(params, this.#options.port, webSocket ? 443 : 8883);
+    const url = webSocket
+      ? `wss://${target.address}${this.#options.webSocketPath ?? '/$iothub/websocket'}`
+      : `mqtts://${target.address}`;
+    return { url, target };
   }
 
   async #end(client: MqttClient, signal: AbortSignal | undefined): Promise<void> {

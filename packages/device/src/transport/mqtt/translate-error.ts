@@ -12,6 +12,7 @@ import {
   lookupHubErrorCode,
   parseHubErrorBody,
 } from '@twinkit/twin-model/errors';
+import { classifyConnectFailure } from '../connect-failure.js';
 import type { ErrorContext } from '../transport-helpers.js';
 
 /**
@@ -79,7 +80,9 @@ const CONNACK_TEXT: Readonly<Record<number, string>> = {
  *
  * CONNACK 2, 4 and 5 mean the credential or identity was rejected → `UnauthorizedError`
  * (`IotHubUnauthorizedAccess`); 3 is how IoT Hub refuses a disabled device (protocol.md §4.2) →
- * `UnauthorizedError` with code `DeviceDisabled`. Anything else is a retryable `TransportError`.
+ * `UnauthorizedError` with code `DeviceDisabled`. On a connect attempt (`context.target`), an
+ * untrusted certificate is a `TlsTrustError` and a refused explicit port a
+ * `ConnectionRefusedError`, neither retryable. Anything else is a retryable `TransportError`.
  *
  * @param error - what mqtt.js reported, if anything
  * @param context - for the message
@@ -120,6 +123,11 @@ export function translateConnectionError(
       cause: error,
     });
   }
+  const fatal =
+    context.target === undefined
+      ? undefined
+      : classifyConnectFailure(error, context.target, context.operation);
+  if (fatal !== undefined) return fatal;
   const detail = error instanceof Error ? `: ${error.message}` : '';
   return new TransportError(
     `${context.operation} failed: the connection to the hub was lost or refused${detail}`,
