@@ -87,13 +87,29 @@ describe('twinkit-hub CLI', () => {
       const ready = await hub.ready;
       const created = await runToEnd(['device', 'create', 'cli-dev', '--data', dataDir, '--json']);
       expect(created.code).toBe(0);
-      const device = JSON.parse(created.stdout) as { connectionString: string; primaryKey: string };
+      const device = JSON.parse(created.stdout) as {
+        connectionString: string;
+        connectionStrings: { mqtt: string; amqp: string; webSocket: string };
+        primaryKey: string;
+      };
       expect(device.connectionString).toContain(
         `HostName=localhost;DeviceId=cli-dev;SharedAccessKey=${device.primaryKey}`,
       );
-      // The hub's MQTT port is not 8883, so devices are pointed at it.
+      // The hub's ports are not IoT Hub's, so devices are pointed at them, one form per endpoint.
       expect(device.connectionString).toContain(
         `GatewayHostName=localhost:${portOf(ready.endpoints.mqtt ?? '')}`,
+      );
+      expect(device.connectionStrings.mqtt).toBe(device.connectionString);
+      expect(device.connectionStrings.amqp).toContain(
+        `GatewayHostName=localhost:${portOf(ready.endpoints.amqp ?? '')}`,
+      );
+      expect(device.connectionStrings.webSocket).toContain(
+        `GatewayHostName=localhost:${portOf(ready.endpoints.https)}`,
+      );
+      const text = await runToEnd(['device', 'create', 'cli-dev-2', '--data', dataDir]);
+      expect(text.stdout.trim().split('\n')).toHaveLength(1);
+      expect(text.stderr).toContain(
+        `Over WebSocket (mqtt({ webSocket: true }) or amqp({ webSocket: true })):\n  HostName=localhost;DeviceId=cli-dev-2;`,
       );
       const ca = readFileSync(ready.caFile, 'utf8');
       const authorization = await serviceToken({
@@ -162,7 +178,8 @@ describe('twinkit-hub CLI', () => {
       let stderr = '';
       created.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       created.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      expect({ code: await exited(created), stderr }).toEqual({ code: 0, stderr: '' });
+      expect(await exited(created)).toBe(0);
+      expect(stderr).toMatch(/^Over WebSocket .*\n  HostName=localhost;DeviceId=banner-dev;/);
       expect(stdout).toMatch(
         /^HostName=localhost;DeviceId=banner-dev;SharedAccessKey=\S+;GatewayHostName=localhost:\d+\n$/,
       );

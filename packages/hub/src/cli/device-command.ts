@@ -31,8 +31,12 @@ interface HubTarget {
   service: ServiceConnectionString;
   /** PEM of the CA to trust, if one is known. */
   ca?: string;
-  /** `host:port` devices dial for MQTT/AMQP, when not IoT Hub's standard ports. */
+  /** `host:port` devices dial for MQTT, when not IoT Hub's standard port. */
   gateway?: string;
+  /** `host:port` devices dial for AMQP, when known and not IoT Hub's standard port. */
+  amqpGateway?: string;
+  /** `host:port` of MQTT and AMQP over WebSocket (the HTTPS port), when not 443. */
+  webSocketGateway?: string;
   /** What the messages call the hub. */
   description: string;
 }
@@ -80,15 +84,30 @@ export async function deviceCommand(
   const gateway = values['gateway-host-name'] ?? target.gateway;
   const primaryKey = await createDevice(target, deviceId);
   const hostName = values['host-name'] ?? target.servername;
-  const connectionString = formatDeviceConnectionString({
-    hostName,
-    deviceId,
-    sharedAccessKey: primaryKey,
-    ...(gateway === undefined ? {} : { gatewayHostName: gateway }),
-  });
-  if (values.json)
-    process.stdout.write(`${JSON.stringify({ deviceId, connectionString, primaryKey })}\n`);
-  else process.stdout.write(`${connectionString}\n`);
+  const format = (gatewayHostName: string | undefined) =>
+    formatDeviceConnectionString({
+      hostName,
+      deviceId,
+      sharedAccessKey: primaryKey,
+      ...(gatewayHostName === undefined ? {} : { gatewayHostName }),
+    });
+  const connectionString = format(gateway);
+  const connectionStrings = {
+    mqtt: connectionString,
+    amqp: format(target.amqpGateway),
+    webSocket: format(target.webSocketGateway),
+  };
+  if (values.json) {
+    process.stdout.write(
+      `${JSON.stringify({ deviceId, connectionString, connectionStrings, primaryKey })}\n`,
+    );
+    return;
+  }
+  // Standard output stays one line (scripts capture it); the other forms are for people.
+  process.stdout.write(`${connectionString}\n`);
+  process.stderr.write(
+    `Over WebSocket (mqtt({ webSocket: true }) or amqp({ webSocket: true })):\n  ${connectionStrings.webSocket}\nOver AMQP (amqp()):\n  ${connectionStrings.amqp}\n`,
+  );
 }
 
 function targetFromDataDir(dataDir: string): HubTarget {
@@ -113,6 +132,10 @@ function targetFromDataDir(dataDir: string): HubTarget {
     description: `the hub running on ${dataDir} (${info.https})`,
   };
   if (!standardMqtt) target.gateway = `${info.hostName}:${String(info.mqttPort)}`;
+  if (info.amqpPort !== undefined && info.amqpPort !== 5671)
+    target.amqpGateway = `${info.hostName}:${String(info.amqpPort)}`;
+  const httpsPort = Number(new URL(info.https).port || 443);
+  if (httpsPort !== 443) target.webSocketGateway = `${info.hostName}:${String(httpsPort)}`;
   return target;
 }
 
@@ -136,6 +159,8 @@ function targetFromConnectionString(
     service,
     description: `the hub at ${url} (--hub)`,
   };
+  const httpsPort = /:(\d+)$/.exec(service.hostName)?.[1];
+  if (httpsPort !== undefined && httpsPort !== '443') target.webSocketGateway = service.hostName;
   if (caFile !== undefined) target.ca = readCa(resolve(caFile), `--ca ${caFile}`);
   return target;
 }
