@@ -179,7 +179,7 @@ describe('twinkit-hub CLI', () => {
       created.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
       created.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       expect(await exited(created)).toBe(0);
-      expect(stderr).toMatch(/^Over WebSocket .*\n  HostName=localhost;DeviceId=banner-dev;/);
+      expect(stderr).toMatch(/^Over WebSocket .*\n {2}HostName=localhost;DeviceId=banner-dev;/);
       expect(stdout).toMatch(
         /^HostName=localhost;DeviceId=banner-dev;SharedAccessKey=\S+;GatewayHostName=localhost:\d+\n$/,
       );
