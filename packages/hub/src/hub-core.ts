@@ -27,6 +27,7 @@ import { resourceCovers } from '@twinkit/twin-model/protocol';
 import type { SharedAccessPolicy } from './auth/policies.js';
 import type { ProtocolEndpoint } from './device-endpoint/protocol-endpoint.js';
 import type { FaultInjector } from './faults/fault-injector.js';
+import { ChangeFeed, type HubChange } from './hub-changes.js';
 import { hubFailure } from './rest/hub-failure.js';
 import {
   createIdentityRecord,
@@ -101,6 +102,8 @@ export class HubCore {
   readonly faults: FaultInjector;
   readonly ifMatchMode: 'strict' | 'ignore-unquoted';
   readonly endpoints: ProtocolEndpoint[] = [];
+  /** Every committed change, for watchers such as the explorer (hub-changes.ts). */
+  readonly changes = new ChangeFeed();
   readonly #storage: HubStorage;
   readonly #entries = new EntryStore();
   readonly #desiredListeners = new Set<(event: DesiredChangeEvent) => void>();
@@ -386,6 +389,7 @@ export class HubCore {
     const committed = this.#commit([putIdentity(identity), putTwin(twin)], () =>
       this.#entries.publishCreate(identity, twin),
     );
+    this.#announce(committed, { kind: 'identity', deviceId, moduleId, change: 'created' });
     return { committed };
   }
 
@@ -410,6 +414,7 @@ export class HubCore {
     const committed = this.#commit([putIdentity(identity)], () =>
       this.#entries.publishIdentity(identity),
     ).then((entry) => entry ?? { identity, twin: current.twin });
+    this.#announce(committed, { kind: 'identity', ...ids, change: 'updated' });
     const disabled = before.status === 'enabled' && identity.status === 'disabled';
     const credentialsChanged =
       JSON.stringify(before.authentication) !== JSON.stringify(identity.authentication);
@@ -454,6 +459,7 @@ export class HubCore {
       this.#entries.publishDelete(ids.deviceId, ids.moduleId);
     }).then(() => {
       this.#emitIdentityChange(change);
+      this.changes.emit({ kind: 'identity', ...ids, change: 'deleted' });
     });
   }
 
@@ -508,6 +514,16 @@ export class HubCore {
     const notification = result.desiredNotification;
     const committed = this.#commit([putTwin(twin)], () => this.#entries.publishTwin(twin)).then(
       (entry) => {
+        this.changes.emit({
+          kind: 'twin',
+          ...ids,
+          source: 'service',
+          operation: kind,
+          patch: body,
+          version: twin.version,
+          desiredVersion: twin.desiredVersion,
+          reportedVersion: twin.reportedVersion,
+        });
         if (notification !== undefined) {
           const event: DesiredChangeEvent = {
             deviceId: ids.deviceId,
@@ -543,6 +559,17 @@ export class HubCore {
     const result = updateReported(current.twin, patch, { now: new Date(), baseVersion });
     this.#entries.stageChange(current.identity, result.twin);
     await this.#commit([putTwin(result.twin)], () => this.#entries.publishTwin(result.twin));
+    this.changes.emit({
+      kind: 'twin',
+      deviceId,
+      moduleId,
+      source: 'device',
+      operation: 'reported',
+      patch,
+      version: result.twin.version,
+      desiredVersion: result.twin.desiredVersion,
+      reportedVersion: result.version,
+    });
     return { version: result.version };
   }
 
@@ -568,6 +595,7 @@ export class HubCore {
     entry.identity.connectionStateUpdatedTime = now;
     entry.identity.lastActivityTime = now;
     this.#changed(entry);
+    this.changes.emit({ kind: 'connection', deviceId, moduleId, state });
   }
 
   /**
@@ -581,6 +609,7 @@ export class HubCore {
     if (entry === undefined) return;
     entry.identity.lastActivityTime = formatTimestamp(new Date());
     this.#changed(entry);
+    this.changes.emit({ kind: 'activity', deviceId, moduleId });
   }
 
   // ---------------------------------------------------------------- events
@@ -609,6 +638,16 @@ export class HubCore {
     return () => {
       this.#identityListeners.delete(listener);
     };
+  }
+
+  /** Announces a change once its write committed (a failed commit announces nothing). */
+  #announce(committed: Promise<unknown>, change: HubChange): void {
+    void committed.then(
+      () => {
+        this.changes.emit(change);
+      },
+      () => undefined,
+    );
   }
 
   #emitDesired(event: DesiredChangeEvent): void {
@@ -644,6 +683,7 @@ export class HubCore {
   async close(): Promise<void> {
     this.#desiredListeners.clear();
     this.#identityListeners.clear();
+    this.changes.clear();
     await this.#storage.close();
   }
 }
