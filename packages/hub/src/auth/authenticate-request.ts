@@ -5,7 +5,7 @@
  */
 import { jwtVerify, errors as joseErrors } from 'jose';
 import { parseSasToken, verifySasToken, type ParsedSasToken } from '@twinkit/twin-model/protocol';
-import { scopeCovers } from '../hub-core.js';
+import { scopeCovers } from './scope-covers.js';
 import { hubFailure } from '../rest/hub-failure.js';
 import {
   BEARER_ROLE_ACTIONS,
