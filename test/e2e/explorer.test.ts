@@ -49,7 +49,7 @@ async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 it(
-  'shows a device, its twin live, sends desired edits to the device, and meets a 412',
+  'shows a device, its twin live, sends desired edits to the device, meets a 412, creates and deletes',
   { timeout: 60_000 },
   async () => {
     await using testHub = await startTestHub();
@@ -119,6 +119,25 @@ it(
         await page.locator('#query-status', { hasText: '1 item(s)' }).waitFor();
         await page.locator('#fault-drop').click();
         await page.locator('#fault-result', { hasText: 'dropped' }).waitFor();
+        // Create a device from the page: its connection string is shown to copy, and it works.
+        await page.locator('#create-device').fill('from-the-page');
+        await page.locator('#create-form button[type="submit"]').click();
+        const shown = page.locator('#created-cs', { hasText: 'DeviceId=from-the-page;' });
+        await shown.waitFor();
+        await page.locator('tr[data-id="from-the-page"]').waitFor();
+        const pageDevice = createDeviceClient(testHub, (await shown.textContent()) ?? '', {
+          transport: mqtt(),
+        });
+        await pageDevice.open();
+        await page
+          .locator('tr[data-id="from-the-page"] td.state', { hasText: 'Connected' })
+          .waitFor();
+        await pageDevice.close();
+        // And delete it (the page asks first).
+        page.once('dialog', (dialog) => void dialog.accept());
+        await page.locator('tr[data-id="from-the-page"] button', { hasText: 'Delete' }).click();
+        await page.locator('tr[data-id="from-the-page"]').waitFor({ state: 'detached' });
+        await expect(registry.getDevice('from-the-page')).rejects.toThrow(/not found/i);
         expect(errors).toEqual([]);
       } finally {
         await client.close();

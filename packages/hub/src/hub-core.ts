@@ -22,6 +22,7 @@ import {
 } from '@twinkit/twin-model';
 import type { SharedAccessPolicy } from './auth/policies.js';
 import type { HubCoreOptions, IdentityIds, WriteOutcome } from './core/core-types.js';
+import { ChangeFeed, type HubChange } from './core/hub-changes.js';
 import {
   HubEvents,
   identityChangeOf,
@@ -40,7 +41,6 @@ import {
 } from './core/write-operations.js';
 import type { ProtocolEndpoint } from './device-endpoint/protocol-endpoint.js';
 import type { FaultInjector } from './faults/fault-injector.js';
-import { ChangeFeed, type HubChange } from './hub-changes.js';
 import {
   createIdentityRecord,
   updateIdentityRecord,
@@ -66,7 +66,7 @@ export class HubCore extends HubReads {
   readonly faults: FaultInjector;
   readonly ifMatchMode: 'strict' | 'ignore-unquoted';
   readonly endpoints: ProtocolEndpoint[] = [];
-  /** Every committed change, for watchers such as the explorer (hub-changes.ts). */
+  /** Every committed change, for watchers such as the explorer (core/hub-changes.ts). */
   readonly changes = new ChangeFeed();
   readonly #storage: HubStorage;
   readonly #events = new HubEvents();

@@ -8,7 +8,7 @@
  * `maxBufferedBytes` behind is closed (the browser's EventSource reconnects and the page reloads
  * its view), so a stalled tab cannot make the hub buffer without limit.
  */
-import type { ChangeFeed, ChangedIdentity } from '../hub-changes.js';
+import type { ChangeFeed, ChangedIdentity } from '../core/hub-changes.js';
 import type { TwinTimeline } from './twin-timeline.js';
 
 /** Limits of the live streams. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChangeFeed, type TwinChange } from '../hub-changes.js';
+import { ChangeFeed, type TwinChange } from '../core/hub-changes.js';
 import { TwinTimeline } from './twin-timeline.js';
 
 const change = (

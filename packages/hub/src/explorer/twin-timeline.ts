@@ -5,7 +5,7 @@
  * lose their oldest entries first), with each patch's text capped, so a busy fleet cannot grow
  * it without limit. It does not survive a restart; the twins themselves do.
  */
-import type { ChangeFeed, HubChange, TwinChange } from '../hub-changes.js';
+import type { ChangeFeed, HubChange, TwinChange } from '../core/hub-changes.js';
 
 /** One change of a twin, as the timeline keeps it. */
 export interface TimelineEntry {
