@@ -7,6 +7,7 @@
  * sent while the body is still unread asks the client to close the connection, so the unread
  * rest is never buffered.
  */
+import { API_VERSION_PARAMETER, HEADER } from '@twinkit/twin-model/protocol';
 import { Hono, type Context } from 'hono';
 import type { RestOperationName } from '@twinkit/twin-model/protocol';
 import { defaultHubErrorCode } from '@twinkit/twin-model/errors';
@@ -18,7 +19,7 @@ import {
   readIdentityRequest,
   toIdentityJson,
 } from '../state/identity.js';
-import { handleBulk } from './bulk.js';
+import { handleBulk, isTwinImport } from './bulk.js';
 import { corsMiddleware } from './cors.js';
 import { errorResponse, jsonResponse, toErrorResponse } from './error-response.js';
 import { hubFailure } from './hub-failure.js';
@@ -59,7 +60,10 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
       let bodyRead = bodyLimit === undefined;
       try {
         const path = decodePath(new URL(request.url).pathname);
-        const principal = await authenticator.identify(request.headers.get('authorization'), path);
+        const principal = await authenticator.identify(
+          request.headers.get(HEADER.authorization),
+          path,
+        );
         if (typeof action === 'string') authenticator.authorize(principal, action);
         else if (!action.anyOf.some((candidate) => principal.actions.has(candidate)))
           authenticator.authorize(principal, action.anyOf[0] ?? 'devices/write');
@@ -73,7 +77,7 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
         if (failure !== undefined) {
           const headers: Record<string, string> = {};
           if (failure.retryAfterInSeconds !== undefined)
-            headers['retry-after'] = String(failure.retryAfterInSeconds);
+            headers[HEADER.retryAfter] = String(failure.retryAfterInSeconds);
           return errorResponse(
             failure.statusCode,
             failure.code ?? defaultHubErrorCode(failure.statusCode),
@@ -109,8 +113,8 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
       const deviceId = requireId(params.deviceId, 'DeviceId');
       const moduleId = optionalId(params.moduleId);
       const outcome = core.writeTwin({ deviceId, moduleId }, kind, body, {
-        ifMatch: request.headers.get('if-match') ?? undefined,
-        apiVersion: new URL(request.url).searchParams.get('api-version') ?? undefined,
+        ifMatch: request.headers.get(HEADER.ifMatch) ?? undefined,
+        apiVersion: new URL(request.url).searchParams.get(API_VERSION_PARAMETER) ?? undefined,
       });
       return twinResponse(core, await outcome.committed);
     };
@@ -148,7 +152,7 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
     const moduleId = optionalId(params.moduleId);
     const identity = readIdentityRequest(body);
     checkBodyIds(body, deviceId, moduleId);
-    const ifMatch = request.headers.get('if-match') ?? undefined;
+    const ifMatch = request.headers.get(HEADER.ifMatch) ?? undefined;
     // No If-Match creates (409 when it exists); any If-Match updates (protocol.md §6.5, §6.7).
     const outcome =
       ifMatch === undefined
@@ -160,7 +164,7 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
     const deviceId = requireId(params.deviceId, 'DeviceId');
     await core.deleteIdentity(
       { deviceId, moduleId: optionalId(params.moduleId) },
-      request.headers.get('if-match') ?? undefined,
+      request.headers.get(HEADER.ifMatch) ?? undefined,
     );
     return new Response(null, { status: 204 });
   };
@@ -282,10 +286,4 @@ function checkBodyIds(body: unknown, deviceId: string, moduleId: string | undefi
       `The moduleId in the body ('${record.moduleId}') does not match the URL ('${moduleId}').`,
     );
   }
-}
-
-function isTwinImport(item: unknown): boolean {
-  if (typeof item !== 'object' || item === null) return false;
-  const mode = (item as Record<string, unknown>).importMode;
-  return typeof mode === 'string' && /^updatetwin(ifmatchetag)?$/i.test(mode);
 }
