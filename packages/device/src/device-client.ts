@@ -40,6 +40,12 @@ import type {
   WatchDesiredOptions,
 } from './options.js';
 import type { ReportedOutbox } from './outbox/reported-outbox.js';
+import {
+  WritableProperties,
+  type ComponentPropertyName,
+  type ComponentPropertyValue,
+  type WritablePropertyHandler,
+} from './pnp/writable-properties.js';
 import type { UpdateReportedResult } from './transport/transport.js';
 
 export {
@@ -81,6 +87,7 @@ export class DeviceClient<
   readonly #connection: ConnectionSupervisor;
   readonly #router: DesiredRouter;
   readonly #sync: DesiredSync;
+  #writable: WritableProperties | undefined;
   readonly #readTwin: (abortSignal: AbortSignal | undefined) => Promise<DeviceTwin>;
   readonly #outbox: ReportedOutbox;
   readonly #watchers = new Set<DesiredQueue>();
@@ -390,6 +397,68 @@ export class DeviceClient<
   ): AsyncIterableIterator<DesiredChange<DesiredValueAt<TDesired, P>>> {
     const queue = watchChanges(this.#router, this.#watchers, path ?? '', options);
     return queue as unknown as AsyncIterableIterator<DesiredChange<DesiredValueAt<TDesired, P>>>;
+  }
+
+  /**
+   * Answers an IoT Plug and Play writable property
+   * (docs/internals/wire-contract.md#writable-property-acknowledgements): `handler` gets each
+   * new desired value and its `$version`; what it returns (or resolves) is reported as
+   * `{ value, ac: 200, av, ad? }`. It may call `context.reportInProgress()` first (202, final
+   * answer later). A thrown `WritablePropertyValidationError` is reported as 400, any other throw
+   * as 500, with `ad` saying why. After `open()` and after every reconnect, each property whose
+   * desired `$version` is newer than its last answer is answered, so a change made while the
+   * device was offline is applied once.
+   *
+   * @param name - a root writable property, typed from `TDesired`
+   * @param handler - applies the value
+   * @returns removes the handler
+   * @throws {@link TypeError} when the name is malformed or already has a handler
+   * @example
+   * ```ts
+   * device.onWritableProperty('targetTemperature', async (value) => {
+   *   if (value > 40) throw new WritablePropertyValidationError('above 40 °C');
+   *   await heater.setTarget(value);
+   * });
+   * ```
+   */
+  onWritableProperty<P extends keyof TDesired & string>(
+    name: P,
+    handler: WritablePropertyHandler<NonNullable<TDesired[P]>>,
+  ): Unsubscribe;
+  /**
+   * Answers a writable property of a component: read from and reported under the component,
+   * with the component marker `"__t": "c"`.
+   *
+   * @param target - `{ component, name }`, typed from `TDesired`
+   * @param handler - applies the value
+   * @returns removes the handler
+   * @throws {@link TypeError} when a name is malformed or the property already has a handler
+   */
+  onWritableProperty<
+    C extends keyof TDesired & string,
+    N extends ComponentPropertyName<TDesired, C>,
+  >(
+    target: { component: C; name: N },
+    handler: WritablePropertyHandler<ComponentPropertyValue<TDesired, C, N>>,
+  ): Unsubscribe;
+  onWritableProperty(
+    target: string | { component: string; name: string },
+    handler: WritablePropertyHandler<never>,
+  ): Unsubscribe {
+    this.#writable ??= new WritableProperties({
+      onDesired: (path, routed) => this.onDesired(path as never, routed as never),
+      getTwin: () => this.getTwin() as Promise<DeviceTwin>,
+      updateReportedProperties: (patch) => this.updateReportedProperties(patch as never),
+      onConnected: (callback) =>
+        this.on('connectionStateChange', (change) => {
+          if (change.state === 'connected') callback();
+        }),
+      isConnected: () => this.isConnected,
+      reportError: (error) => {
+        this.#reportError(error);
+      },
+    });
+    return this.#writable.register(target, handler as never);
   }
 
   #reportError(error: unknown): void {

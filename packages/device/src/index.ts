@@ -44,6 +44,16 @@ export { DEFAULT_MAX_QUEUED_CHANGES } from './desired/desired-queue.js';
 export { DEFAULT_OUTBOX_OPTIONS, type OutboxOptions } from './outbox/reported-outbox.js';
 export { DEFAULT_RETRY_OPTIONS, type RetryOptions } from './options.js';
 export type { Unsubscribe } from './internal/emitter.js';
+export {
+  WritablePropertyResponse,
+  WritablePropertyValidationError,
+  type ComponentPropertyName,
+  type ComponentPropertyValue,
+  type WritablePropertyContext,
+  type WritablePropertyHandler,
+  type WritablePropertyResult,
+  type WritablePropertyTarget,
+} from './pnp/writable-properties.js';
 // One level and sink for every twinkit package, shared with @twinkit/service.
 export {
   getLogLevel,
