@@ -90,6 +90,9 @@ export function createExplorerHandler(hub: Hub, options?: ExplorerOptions): Expl
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       const refusal = refuseCrossSite(request, url);
       if (refusal !== undefined) return refusal;
+    } else if (path.startsWith(`${EXPLORER_PATH}/api/`)) {
+      const refusal = refuseCrossSiteRead(request, url);
+      if (refusal !== undefined) return refusal;
     }
     if (path === `${EXPLORER_PATH}/api/events` && request.method === 'GET') return streams.open();
     if (path.startsWith(`${EXPLORER_PATH}/api/`)) return api(request);
@@ -104,6 +107,9 @@ export function createExplorerHandler(hub: Hub, options?: ExplorerOptions): Expl
       const response = await answer(request, remoteAddress);
       for (const [header, value] of Object.entries(SECURITY_HEADERS))
         response.headers.set(header, value);
+      // Answers passed on from the REST app may carry its --cors headers; the explorer's never do.
+      for (const header of [...response.headers.keys()])
+        if (header.startsWith('access-control-')) response.headers.delete(header);
       if (!response.headers.has('cache-control')) response.headers.set('cache-control', 'no-store');
       return response;
     },
@@ -124,6 +130,22 @@ function refuseCrossSite(request: Request, url: URL): Response | undefined {
   const origin = request.headers.get('origin');
   if (origin !== null && origin !== sameOrigin(request, url))
     return text(403, `Explorer writes from ${origin} are refused (not the explorer's origin).`);
+  return undefined;
+}
+
+/**
+ * Refuses an API read that another site's page asked for: the browser says so in
+ * `Sec-Fetch-Site` (or sends a foreign `Origin`). Such a page could not read the answer anyway
+ * (the explorer grants no CORS), but it is not even computed.
+ */
+function refuseCrossSiteRead(request: Request, url: URL): Response | undefined {
+  const site = request.headers.get('sec-fetch-site');
+  const origin = request.headers.get('origin');
+  if (
+    (site !== null && site !== 'same-origin' && site !== 'none') ||
+    (origin !== null && origin !== sameOrigin(request, url))
+  )
+    return text(403, 'The explorer answers its own page only.');
   return undefined;
 }
 
