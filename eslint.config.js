@@ -106,6 +106,7 @@ export default defineConfig(
       '**/*.test.ts',
       'packages/device/src/platform/node/**',
       'packages/device/src/transport/amqp/**',
+      'packages/service/src/http/platform/node/**',
     ],
     rules: {
       'no-restricted-imports': ['error', nodeOnlyImports],

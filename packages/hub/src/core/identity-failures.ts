@@ -3,6 +3,7 @@
  * an id already taken, an If-Match that does not match the identity's etag.
  */
 import type { HubError } from '@twinkit/twin-model/errors';
+import { isQuoted, unquoteEtag } from '@twinkit/twin-model/protocol';
 import { hubFailure } from '../rest/hub-failure.js';
 import { formatIdentityEtag, type IdentityRecord } from '../state/identity.js';
 
@@ -70,9 +71,9 @@ export function checkIdentityEtag(
   mode: 'strict' | 'ignore-unquoted',
 ): void {
   if (ifMatch === undefined) return;
-  const value = unquote(ifMatch.trim());
+  const value = unquoteEtag(ifMatch);
   if (value === '*' || value === '') return;
-  const quoted = /^(W\/)?".*"$/.test(ifMatch.trim());
+  const quoted = isQuoted(ifMatch.trim().replace(/^W\//, ''));
   if (!quoted && mode === 'ignore-unquoted') return;
   if (value !== formatIdentityEtag(identity.etagNumber)) {
     throw hubFailure(
@@ -82,10 +83,4 @@ export function checkIdentityEtag(
       { deviceId: identity.deviceId, moduleId: identity.moduleId },
     );
   }
-}
-
-function unquote(value: string): string {
-  let text = value.startsWith('W/') ? value.slice(2) : value;
-  if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) text = text.slice(1, -1);
-  return text;
 }
