@@ -31,12 +31,17 @@ export interface ExplorerHandler {
 }
 
 /**
- * Whether a path belongs to the explorer.
+ * Whether a request URL (absolute, as the Node adapter builds it) is under `/explorer`. Every
+ * request of the HTTPS port asks, so it reads the string instead of parsing a URL.
  *
- * @param pathname - a URL path
+ * @param url - the request's absolute URL
  */
-export function isExplorerPath(pathname: string): boolean {
-  return pathname === EXPLORER_PATH || pathname.startsWith(`${EXPLORER_PATH}/`);
+export function isExplorerUrl(url: string): boolean {
+  const scheme = url.indexOf('//');
+  const path = url.indexOf('/', scheme === -1 ? 0 : scheme + 2);
+  if (path === -1 || !url.startsWith(EXPLORER_PATH, path)) return false;
+  const next = url.charAt(path + EXPLORER_PATH.length);
+  return next === '' || next === '/' || next === '?' || next === '#';
 }
 
 // The page loads only its own files and talks only to its own origin; no other site may frame it.
