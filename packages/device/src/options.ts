@@ -48,7 +48,11 @@ export interface DeviceClientOptions {
    * with `TransportError` while disconnected.
    */
   outbox?: false | OutboxOptions;
-  /** IoT Plug and Play model id, announced at connect. */
+  /**
+   * IoT Plug and Play model id (a versioned DTMI such as `dtmi:com:example:Thermostat;1`),
+   * announced at every connect: in the MQTT username, and as a link property over AMQP. The hub
+   * shows it as the twin's `modelId`. An invalid DTMI throws `TypeError` at construction.
+   */
   modelId?: string;
 }
 

@@ -230,7 +230,21 @@ export class AmqpDeviceConnection {
       );
       return undefined;
     }
-    const opened = this.session.openSession(identity);
+    // docs/internals/wire-contract.md#model-id: a Plug and Play device names its model on the link.
+    const modelId = internalsOf(link).remote.attach?.properties?.[TWIN_LINK_PROPERTY.modelId];
+    if (modelId !== undefined && modelId !== null && typeof modelId !== 'string') {
+      this.#refuse(
+        link,
+        terminus,
+        AMQP_ERROR_CONDITION.invalidField,
+        'ArgumentInvalid',
+        `The link property ${TWIN_LINK_PROPERTY.modelId} must be a string.`,
+      );
+      return undefined;
+    }
+    const opened = this.session.openSession(identity, {
+      modelId: modelId === undefined || modelId === null || modelId === '' ? undefined : modelId,
+    });
     if (!opened.ok) {
       const hint = opened.reason === 'not-covered' ? ' Put a token for it on $cbs first.' : '';
       this.#refuse(

@@ -66,6 +66,7 @@ export interface ConnectionOwner {
   checkUsable(identity: DeviceIdentity): AuthenticationResult | undefined;
   sessionOpened(connection: DeviceConnection, identity: DeviceIdentity): void;
   sessionClosed(connection: DeviceConnection, identity: DeviceIdentity): void;
+  announceModelId(identity: DeviceIdentity, modelId: string): void;
   connectionClosed(connection: DeviceConnection): void;
   answerTwin(
     identity: DeviceIdentity,
@@ -181,9 +182,14 @@ export class DeviceConnection {
    * identity exists and is enabled. Opening an open session again is a no-op.
    *
    * @param identity - the device or module (ids case-sensitive)
+   * @param announced - what the device announced with it: its Plug and Play model id
+   *   (docs/internals/wire-contract.md#model-id), recorded each time it is given
    * @returns whether it may
    */
-  openSession(identity: DeviceIdentity): SessionAuthorization {
+  openSession(
+    identity: DeviceIdentity,
+    announced: { modelId?: string | undefined } = {},
+  ): SessionAuthorization {
     if (this.#closed)
       return { ok: false, reason: 'not-covered', message: 'The connection is closed.' };
     if (!this.#reaches(identity)) {
@@ -201,6 +207,7 @@ export class DeviceConnection {
       this.#sessions.set(key, { identity, queue: Promise.resolve(), held: undefined });
       this.#owner.sessionOpened(this, identity);
     }
+    if (announced.modelId !== undefined) this.#owner.announceModelId(identity, announced.modelId);
     return { ok: true };
   }
 

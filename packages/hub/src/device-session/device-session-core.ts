@@ -176,6 +176,11 @@ export class DeviceSessionCore {
       sessionClosed: (connection, identity) => {
         this.#sessionClosed(connection, identity);
       },
+      announceModelId: (identity, modelId) => {
+        bestEffort(() => {
+          hub.announceModelId(identity.deviceId, identity.moduleId, modelId);
+        });
+      },
       connectionClosed: (connection) => this.#connections.delete(connection),
       answerTwin: (identity, request) => this.#answerTwin(identity, request),
       deferAnswer: (delayInMs, answer) => {

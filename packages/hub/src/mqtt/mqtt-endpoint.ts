@@ -268,7 +268,7 @@ class AedesMqttEndpoint implements MqttEndpoint {
     password: Buffer | undefined,
   ): Promise<void> {
     const pending = this.#pending.get(client);
-    const { identity, credential } = readConnect(
+    const { identity, credential, modelId } = readConnect(
       pending?.clientId ?? '',
       username,
       password,
@@ -288,7 +288,7 @@ class AedesMqttEndpoint implements MqttEndpoint {
       },
     });
     const authenticated = await connection.authenticate(credential);
-    const opened = authenticated.ok ? connection.openSession(identity) : authenticated;
+    const opened = authenticated.ok ? connection.openSession(identity, { modelId }) : authenticated;
     if (!opened.ok || client.closed) {
       connection.close();
       throw authError(

@@ -35,12 +35,14 @@ class Peer implements AsyncDisposable {
     expectedDesired: number,
     connectionString: string,
     caFile: string,
+    modelId?: string,
   ) {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_EXTRA_CA_CERTS: caFile,
       DEVICE_CONNECTION_STRING: connectionString,
     };
+    if (modelId !== undefined) env.MODEL_ID = modelId;
     delete env.NODE_OPTIONS;
     this.#child = spawn(process.execPath, [PEER, transport, String(expectedDesired)], { env });
     this.#child.stderr.on('data', (chunk: Buffer) => {
@@ -166,6 +168,35 @@ describe('official azure-iot-device-mqtt against the hub', () => {
       await vi.waitFor(() => {
         expect(hub.endpoint.isConnected(device)).toBe(false);
       });
+    },
+  );
+
+  it(
+    'setOptions({ modelId }): the hub shows the model id in the twin and matches it in queries',
+    { timeout: 30_000 },
+    async () => {
+      await using hub = await startMqttTestHub();
+      await using ca = await writeCaFile(hub);
+      const created = await hub.hub.createDevice('sdk-pnp');
+      await hub.hub.createDevice('sdk-plain');
+      const modelId = 'dtmi:com:example:Thermostat;1';
+      const connectionString = `${created.connectionString};GatewayHostName=localhost:${String(hub.mqttPort)}`;
+      await using peer = new Peer('mqtt', 1, connectionString, ca.path, modelId);
+      await peer.next('subscribed');
+
+      expect((await hub.serviceTwin('sdk-pnp')).modelId).toBe(modelId);
+      expect((await hub.serviceTwin('sdk-plain')).modelId).toBe('');
+      const response = await hub.serviceRequest('POST', '/devices/query', {
+        query: `SELECT deviceId, modelId FROM devices WHERE modelId = '${modelId}'`,
+      });
+      expect(await response.json()).toEqual([{ deviceId: 'sdk-pnp', modelId }]);
+
+      await patchDesired(hub, 'sdk-pnp', { targetTemperature: 21 });
+      await peer.next('desired');
+      await peer.next('closed');
+      expect(await peer.exited()).toBe(0);
+      // Like IoT Hub, the model id stays on the twin after the device disconnects.
+      expect((await hub.serviceTwin('sdk-pnp')).modelId).toBe(modelId);
     },
   );
 

@@ -255,6 +255,8 @@ export class AmqpTransport implements DeviceTransport {
         [TWIN_LINK_PROPERTY.apiVersion]: API_VERSION,
         [TWIN_LINK_PROPERTY.clientVersion]:
           this.#options.clientVersion ?? DEFAULT_AMQP_CLIENT_VERSION,
+        // docs/internals/wire-contract.md#model-id: as Java and C# do, on both twin links.
+        ...(params.modelId === undefined ? {} : { [TWIN_LINK_PROPERTY.modelId]: params.modelId }),
       };
       const twinReceiver = await session.createReceiver({
         source: { address },
