@@ -1,7 +1,7 @@
 /**
  * `listen()`: serves a hub over HTTPS (node:https with @hono/node-server's request listener),
  * plus the MQTT and AMQP endpoints registered on the hub, and WebSocket upgrades on
- * `/$iothub/websocket` for the endpoints that take them (protocol.md §1).
+ * `/$iothub/websocket` for the endpoints that take them (docs/internals/wire-contract.md#endpoints).
  */
 import {
   createServer as createHttpServer,
