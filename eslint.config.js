@@ -106,6 +106,7 @@ export default defineConfig(
       '**/*.test.ts',
       'packages/device/src/platform/node/**',
       'packages/device/src/transport/amqp/**',
+      'packages/service/src/http/platform/node/**',
     ],
     rules: {
       'no-restricted-imports': ['error', nodeOnlyImports],
@@ -141,5 +142,28 @@ export default defineConfig(
   {
     files: ['packages/hub/src/cli.ts'],
     rules: { 'no-console': 'off' },
+  },
+  // The explorer's browser scripts: plain JavaScript modules served as they are, outside any
+  // TypeScript project, so linted without type information and with the browser's globals.
+  {
+    files: ['packages/hub/src/explorer/explorer-assets/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { projectService: false, project: false, program: null },
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'document',
+          'window',
+          'navigator',
+          'fetch',
+          'EventSource',
+          'URLSearchParams',
+          'Response',
+          'setTimeout',
+          'clearTimeout',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
   },
 );

@@ -22,6 +22,7 @@ import {
 } from '@twinkit/twin-model';
 import type { SharedAccessPolicy } from './auth/policies.js';
 import type { HubCoreOptions, IdentityIds, WriteOutcome } from './core/core-types.js';
+import { ChangeFeed, type HubChange } from './core/hub-changes.js';
 import {
   HubEvents,
   identityChangeOf,
@@ -65,6 +66,8 @@ export class HubCore extends HubReads {
   readonly faults: FaultInjector;
   readonly ifMatchMode: 'strict' | 'ignore-unquoted';
   readonly endpoints: ProtocolEndpoint[] = [];
+  /** Every committed change, for watchers such as the explorer (core/hub-changes.ts). */
+  readonly changes = new ChangeFeed();
   readonly #storage: HubStorage;
   readonly #events = new HubEvents();
   #revision = 0;
@@ -168,6 +171,7 @@ export class HubCore extends HubReads {
     const committed = this.#commit([putIdentity(identity), putTwin(twin)], () =>
       this.entries.publishCreate(identity, twin),
     );
+    this.#announce(committed, { kind: 'identity', deviceId, moduleId, change: 'created' });
     return { committed };
   }
 
@@ -192,6 +196,7 @@ export class HubCore extends HubReads {
     const committed = this.#commit([putIdentity(identity)], () =>
       this.entries.publishIdentity(identity),
     ).then((entry) => entry ?? { identity, twin: current.twin });
+    this.#announce(committed, { kind: 'identity', ...ids, change: 'updated' });
     const change = identityChangeOf(before, identity);
     if (change !== undefined) {
       void committed.then(
@@ -222,6 +227,7 @@ export class HubCore extends HubReads {
       this.entries.publishDelete(ids.deviceId, ids.moduleId);
     }).then(() => {
       this.#events.emitIdentity(change);
+      this.changes.emit({ kind: 'identity', ...ids, change: 'deleted' });
     });
   }
 
@@ -260,6 +266,16 @@ export class HubCore extends HubReads {
     const notification = result.desiredNotification;
     const committed = this.#commit([putTwin(twin)], () => this.entries.publishTwin(twin)).then(
       (entry) => {
+        this.changes.emit({
+          kind: 'twin',
+          ...ids,
+          source: 'service',
+          operation: kind,
+          patch: body,
+          version: twin.version,
+          desiredVersion: twin.desiredVersion,
+          reportedVersion: twin.reportedVersion,
+        });
         if (notification !== undefined) {
           const event: DesiredChangeEvent = {
             deviceId: ids.deviceId,
@@ -295,6 +311,17 @@ export class HubCore extends HubReads {
     const result = updateReported(current.twin, patch, { now: new Date(), baseVersion });
     this.entries.stageChange(current.identity, result.twin);
     await this.#commit([putTwin(result.twin)], () => this.entries.publishTwin(result.twin));
+    this.changes.emit({
+      kind: 'twin',
+      deviceId,
+      moduleId,
+      source: 'device',
+      operation: 'reported',
+      patch,
+      version: result.twin.version,
+      desiredVersion: result.twin.desiredVersion,
+      reportedVersion: result.version,
+    });
     return { version: result.version };
   }
 
@@ -320,6 +347,7 @@ export class HubCore extends HubReads {
     entry.identity.connectionStateUpdatedTime = now;
     entry.identity.lastActivityTime = now;
     this.#changed(entry);
+    this.changes.emit({ kind: 'connection', deviceId, moduleId, state });
   }
 
   /**
@@ -333,6 +361,7 @@ export class HubCore extends HubReads {
     if (entry === undefined) return;
     entry.identity.lastActivityTime = formatTimestamp(new Date());
     this.#changed(entry);
+    this.changes.emit({ kind: 'activity', deviceId, moduleId });
   }
 
   // ---------------------------------------------------------------- events
@@ -357,6 +386,16 @@ export class HubCore extends HubReads {
     return this.#events.onIdentity(listener);
   }
 
+  /** Announces a change once its write committed (a failed commit announces nothing). */
+  #announce(committed: Promise<unknown>, change: HubChange): void {
+    void committed.then(
+      () => {
+        this.changes.emit(change);
+      },
+      () => undefined,
+    );
+  }
+
   /**
    * Registers a protocol endpoint that `listen()` starts next to HTTPS.
    *
@@ -369,6 +408,7 @@ export class HubCore extends HubReads {
   /** Flushes pending writes and closes storage. */
   async close(): Promise<void> {
     this.#events.clear();
+    this.changes.clear();
     await this.#storage.close();
   }
 }

@@ -10,13 +10,20 @@ import {
   isTokenCredential,
   type RegistryCredential,
 } from './auth/credentials.js';
-import { createPipeline, type AdditionalPolicy, type PipelinePolicy } from './http/pipeline.js';
+import { defaultTransport } from '#platform/transport';
+import {
+  createPipeline,
+  type AdditionalPolicy,
+  type PipelinePolicy,
+  type TransportTarget,
+} from './http/pipeline.js';
 import { authPolicy } from './http/policies/auth-policy.js';
 import { logPolicy } from './http/policies/log-policy.js';
 import { requestIdPolicy } from './http/policies/request-id-policy.js';
 import { retryPolicy } from './http/policies/retry-policy.js';
 import { userAgentPolicy } from './http/policies/user-agent-policy.js';
 import type { RestClient } from './http/rest-client.js';
+import { fetchTransport } from './http/transport.js';
 import type { RegistryOptions } from './options.js';
 
 const DEFAULT_OPERATION_TIMEOUT_IN_MS = 30_000;
@@ -105,10 +112,18 @@ export function createRestClient(
   }
   if (typeof (options as unknown) !== 'object' || (options as unknown) === null)
     throw new TypeError('options must be an object');
-  const fetchImpl =
-    options.fetch ??
-    (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined);
-  if (typeof fetchImpl !== 'function') {
+  const baseUrl = `https://${hostName}`;
+  const target: TransportTarget = {
+    origin: baseUrl,
+    address: hostName,
+    portIsExplicit: port !== undefined,
+  };
+  if (options.fetch !== undefined && typeof options.fetch !== 'function')
+    throw new TypeError('options.fetch must be a function with the fetch(url, init) signature');
+  // Node's default is undici's dispatcher API, other runtimes' their fetch (http/platform).
+  const transport =
+    options.fetch === undefined ? defaultTransport(target) : fetchTransport(options.fetch, target);
+  if (transport === undefined) {
     throw new TypeError('No fetch is available in this runtime; pass options.fetch');
   }
   const retry = resolveRetryOptions(options.retryOptions, DEFAULT_RETRY);
@@ -134,7 +149,6 @@ export function createRestClient(
   const additional = checkPolicies(options.additionalPolicies);
   const at = (position: AdditionalPolicy['position']): PipelinePolicy[] =>
     additional.filter((entry) => entry.position === position).map((entry) => entry.policy);
-  const baseUrl = `https://${hostName}`;
   // Order matters: one request id and user agent per operation, then retries, and inside each
   // attempt a current Authorization and a log line.
   const send = createPipeline(
@@ -147,8 +161,7 @@ export function createRestClient(
       authPolicy(credential, host, baseUrl, { tokenLifetimeInSeconds }),
       logPolicy(),
     ],
-    fetchImpl,
-    { address: hostName, portIsExplicit: port !== undefined },
+    transport,
   );
   return { send, baseUrl, apiVersion, operationTimeoutInMs };
 }

@@ -1,8 +1,8 @@
 /**
  * The back-end client for Azure IoT Hub device twins: read, update (with ETags), replace, update
  * in bulk and query twins, and manage device and module identities. It speaks the hub's REST API
- * over `fetch` and signs with WebCrypto, with no Node built-ins, so it runs in Node, browsers,
- * Deno, Bun and Workers. Errors are the shared `@twinkit/twin-model/errors` classes, re-exported
+ * (on Node over undici's dispatcher, elsewhere over `fetch`) and signs with WebCrypto, so it runs
+ * in Node, browsers, Deno, Bun and Workers. Errors are the shared `@twinkit/twin-model/errors` classes, re-exported
  * here with their guards.
  *
  * @example

@@ -28,7 +28,8 @@ export interface OperationOptions {
 /** Client-wide settings of a {@link Registry}; fixed at construction. */
 export interface RegistryOptions {
   /**
-   * The HTTP transport, called as `fetch(url, init)` (see {@link FetchLike}). Defaults to
+   * The HTTP transport, called as `fetch(url, init)` (see {@link FetchLike}). Defaults on Node to
+   * undici's dispatcher API (`Agent.request`, keep-alive, Node's CA store) and elsewhere to
    * `globalThis.fetch`. Pass the local hub's `hub.fetch` to test with no sockets, or undici's
    * `fetch` with an `Agent` for a custom CA or a proxy:
    * `(url, init) => undiciFetch(url, { ...init, dispatcher: agent })` (see the README).

@@ -1,6 +1,6 @@
 /**
- * The service-side client of an IoT Hub's twins and identities, over `fetch` only, so it runs in
- * Node, browsers and edge runtimes. The class is the public face (its identity methods come from
+ * The service-side client of an IoT Hub's twins and identities, over HTTP only (undici on Node,
+ * `fetch` elsewhere), so it runs in Node, browsers and edge runtimes. The class is the public face (its identity methods come from
  * `registry-identities.ts`); each concern lives in its own module over twin-model's table of REST
  * operations: twins (`twins.ts`, `bulk.ts`), queries (`queries.ts`) and identities
  * (`identities.ts`).

@@ -1,13 +1,10 @@
 /**
- * The request pipeline: a short ordered list of named policies around one `fetch` call, after
+ * The request pipeline: a short ordered list of named policies around one transport step, after
  * the Azure SDK core's `PipelinePolicy`. Policies see a small mutable {@link PipelineRequest}, not
- * a web `Request`: the innermost step hands its parts straight to `fetch(url, init)`, reads the
- * whole body as text, and returns a {@link PipelineResponse}, so no `Request` object is built on
- * the way and a connection cut mid-body is a transport failure the retry policy sees.
+ * a web `Request`: the innermost step (transport.ts) sends its parts, reads the whole body as
+ * text, and returns a {@link PipelineResponse}, so no `Request` object is built on the way and a
+ * connection cut mid-body is a transport failure the retry policy sees.
  */
-import { UnexpectedResponseError, toTransportError } from '@twinkit/twin-model/errors';
-import { HEADER } from '@twinkit/twin-model/protocol';
-import { abortable } from '@twinkit/twin-model/internal';
 
 /**
  * What the registry passes as the second argument of its `fetch`: a subset of `RequestInit`.
@@ -88,82 +85,29 @@ export interface AdditionalPolicy {
   position: 'perCall' | 'perRetry';
 }
 
-/** Where the transport step dials, for failure messages. */
+/** Where the transport step dials, and what failure messages name. */
 export interface TransportTarget {
+  /** `https://host[:port]`: the registry's only origin. */
+  origin: string;
   /** `host` or `host:port`, as the registry was given it. */
   address: string;
   /** Whether a port was given explicitly (a refused explicit port is not retried). */
   portIsExplicit: boolean;
 }
 
-/** How to trust a CA with the registry, named in every TLS trust failure. */
-const TRUST_ADVICE =
-  'set NODE_EXTRA_CA_CERTS to its PEM file before Node starts, or pass options.fetch as undici fetch with an Agent whose connect.ca is that PEM';
-
 /**
- * Composes policies, outermost first, around a `fetch`.
+ * Composes policies, outermost first, around a transport.
  *
  * @param policies - in order; the first sees the request first and the response last
- * @param fetchImpl - the transport
- * @param target - where it dials, for failure messages
+ * @param transport - the innermost step: sends the request and reads the whole answer
  * @returns a function that runs a request through all of them
  */
 export function createPipeline(
   policies: readonly PipelinePolicy[],
-  fetchImpl: FetchLike,
-  target: TransportTarget,
+  transport: SendRequest,
 ): SendRequest {
-  const transport: SendRequest = (request) => sendOverFetch(request, fetchImpl, target);
   return policies.reduceRight<SendRequest>(
     (next, policy) => (request) => policy.sendRequest(request, next),
     transport,
   );
-}
-
-async function sendOverFetch(
-  request: PipelineRequest,
-  fetchImpl: FetchLike,
-  target: TransportTarget,
-): Promise<PipelineResponse> {
-  const { signal } = request;
-  signal?.throwIfAborted();
-  // A copy per attempt: policies keep changing the operation's headers (a renewed Authorization
-  // on a retry) after this attempt's fetch has them.
-  const init: FetchInit = {
-    method: request.method,
-    headers: { ...request.headers },
-    redirect: 'manual',
-  };
-  if (request.body !== undefined) init.body = request.body;
-  if (signal !== undefined) init.signal = signal;
-  let response: Response;
-  let bodyAsText: string;
-  try {
-    // Raced against the signal because in-process handlers (hub.fetch) may ignore it. The body is
-    // read here so that a connection cut mid-body (undici's `TypeError: terminated`) is a
-    // transport failure like any other.
-    response = await abortable(
-      Promise.resolve().then(() => fetchImpl(request.url, init)),
-      signal,
-    );
-    bodyAsText = await abortable(response.text(), signal);
-  } catch (error) {
-    signal?.throwIfAborted();
-    throw toTransportError(error, {
-      operation: request.operation,
-      address: target.address,
-      portIsExplicit: target.portIsExplicit,
-      trustAdvice: TRUST_ADVICE,
-    });
-  }
-  // Browsers report a manual redirect as an opaque response with status 0.
-  if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
-    const location = response.headers.get(HEADER.location);
-    throw new UnexpectedResponseError(
-      `${request.operation}: ${target.address} answered ${response.status || 'a redirect'}${location === null ? '' : ` to ${location}`} instead of an IoT Hub response. The registry follows no redirects, so its credentials reach only ${target.address}; check the host name.`,
-      response.status,
-      'an answer from the hub itself, not a redirect',
-    );
-  }
-  return { status: response.status, headers: response.headers, bodyAsText };
 }

@@ -1,0 +1,133 @@
+// One service REST client in one process: `node service.mjs <client> <scenario>`, where client is
+// ours | ours-fetch | official | floor and scenario is get | update | query. The hub's connection
+// string comes in BENCH_SERVICE_CS; NODE_EXTRA_CA_CERTS trusts its CA for every client alike.
+import { Agent as HttpsAgent } from 'node:https';
+import {
+  fromHub,
+  fromService,
+  ours,
+  parseConnectionString,
+  report,
+  sasToken,
+  sequential,
+  throughput,
+} from './shared.mjs';
+
+const [client, scenario] = process.argv.slice(2);
+const cs = process.env.BENCH_SERVICE_CS;
+const scale = Number(process.env.BENCH_SCALE ?? '1');
+const parts = parseConnectionString(cs);
+const [host, port] = parts.HostName.split(':');
+const API = 'api-version=2021-04-12';
+const QUERY = 'SELECT * FROM devices';
+const deviceId = (worker) => `q-${worker}`;
+
+/** Each client reduced to the three calls measured, all with the same semantics. */
+async function makeClient() {
+  if (client === 'ours' || client === 'ours-fetch') {
+    const { Registry } = await import(ours.service);
+    const registry = Registry.fromConnectionString(
+      cs,
+      client === 'ours-fetch' ? { fetch: globalThis.fetch } : {},
+    );
+    return {
+      get: (id) => registry.getTwin(id),
+      update: (id, patch) => registry.updateTwin(id, patch),
+      async query() {
+        let count = 0;
+        for await (const page of registry.queryTwins(QUERY).byPage({ maxPageSize: 100 }))
+          count += page.items.length;
+        return count;
+      },
+    };
+  }
+  if (client === 'official') {
+    const { Registry } = fromHub('azure-iothub');
+    // azure-iothub dials port 443 only; an agent whose default port is the hub's reaches it with
+    // the same code path (https.request with keep-alive) it uses against Azure.
+    const agent = new HttpsAgent({ keepAlive: true });
+    agent.defaultPort = Number(port);
+    const registry = Registry.fromConnectionString(cs.replace(parts.HostName, host));
+    registry._restApiClient.setOptions({ http: { agent } });
+    return {
+      get: (id) => registry.getTwin(id),
+      update: (id, patch) => registry.updateTwin(id, patch, '*'),
+      async query() {
+        const query = registry.createQuery(QUERY, 100);
+        let count = 0;
+        // next() with no argument starts over; the token must be handed back.
+        while (query.hasMoreResults && count <= 10_000)
+          count += (await query.next(query.continuationToken)).result.length;
+        return count;
+      },
+    };
+  }
+  if (client === 'floor') {
+    // undici's request with a hand-made SAS header: the least a Node client can do per call.
+    const { Agent } = fromService('undici');
+    const agent = new Agent();
+    const origin = `https://${parts.HostName}`;
+    const authorization = sasToken(host, parts.SharedAccessKey, parts.SharedAccessKeyName);
+    const send = async (method, path, body, extra = {}) => {
+      const response = await agent.request({
+        origin,
+        method,
+        path: `${path}?${API}`,
+        headers: { authorization, 'content-type': 'application/json', ...extra },
+        body,
+      });
+      const text = await response.body.text();
+      if (response.statusCode >= 300) throw new Error(`${response.statusCode} ${text}`);
+      return { json: JSON.parse(text), headers: response.headers };
+    };
+    return {
+      get: (id) => send('GET', `/twins/${id}`),
+      update: (id, patch) => send('PATCH', `/twins/${id}`, JSON.stringify(patch)),
+      async query() {
+        let count = 0;
+        let continuation;
+        do {
+          const extra = { 'x-ms-max-item-count': '100' };
+          if (continuation !== undefined) extra['x-ms-continuation'] = continuation;
+          const { json, headers } = await send(
+            'POST',
+            '/devices/query',
+            JSON.stringify({ query: QUERY }),
+            extra,
+          );
+          count += json.length;
+          continuation = headers['x-ms-continuation'] || undefined;
+        } while (continuation !== undefined);
+        return count;
+      },
+    };
+  }
+  throw new Error(`unknown client ${client}`);
+}
+
+const api = await makeClient();
+if (scenario === 'get') {
+  report(await sequential(() => api.get(deviceId(0)), 200, Math.round(2000 * scale)));
+} else if (scenario === 'update') {
+  report(
+    await throughput(
+      (worker, i) => api.update(deviceId(worker), { properties: { desired: { n: i } } }),
+      16,
+      Math.round(3000 * scale),
+    ),
+  );
+} else if (scenario === 'query') {
+  const times = [];
+  const runs = Math.max(2, Math.round(5 * scale));
+  for (let i = 0; i <= runs; i += 1) {
+    const start = performance.now();
+    const count = await api.query();
+    if (count < 10_000) throw new Error(`query returned ${count} twins`);
+    if (i > 0) times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  report({ ms: times[Math.floor(times.length / 2)] });
+} else {
+  throw new Error(`unknown scenario ${scenario}`);
+}
+process.exit(0);
