@@ -143,4 +143,27 @@ export default defineConfig(
     files: ['packages/hub/src/cli.ts'],
     rules: { 'no-console': 'off' },
   },
+  // The explorer's browser scripts: plain JavaScript modules served as they are, outside any
+  // TypeScript project, so linted without type information and with the browser's globals.
+  {
+    files: ['packages/hub/src/explorer/explorer-assets/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { projectService: false, project: false, program: null },
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'document',
+          'window',
+          'navigator',
+          'fetch',
+          'EventSource',
+          'URLSearchParams',
+          'Response',
+          'setTimeout',
+          'clearTimeout',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -1,3 +1,4 @@
+import { cpSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 // The hub is Node-only: one node build, ES modules with declarations (Node >= 20.19 also loads
@@ -16,4 +17,9 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   treeshake: true,
+  // The explorer's page and scripts are plain files read at run time from beside the bundle
+  // (src/explorer/explorer-assets.ts); they ship as they are.
+  onSuccess: async () => {
+    cpSync('src/explorer/explorer-assets', 'dist/explorer-assets', { recursive: true });
+  },
 });

@@ -70,6 +70,9 @@ describe.concurrent('examples', () => {
         output: code === 0 ? '' : `${stdout.split('\n').slice(-15).join('\n')}\n${stderr}`,
       }).toEqual({ code: 0, output: '' });
       expect(stdout).toMatch(/✓/);
+      // The demo names the explorer of its hub, so a new user can watch the fleet change.
+      if (name === 'demo')
+        expect(stdout).toMatch(/explorer: https:\/\/127\.0\.0\.1:\d+\/explorer\n/);
     });
   }
 });

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { get } from 'node:https';
 import { connect } from 'node:tls';
 import { expect, inject, it } from 'vitest';
 import { hubBin, startCliHub } from './helpers/cli-hub.ts';
@@ -59,6 +60,22 @@ it('starts with --json, serves TLS with its CA, and creates a device through the
   // The device's connection string dials the port the hub serves MQTT on.
   expect(device.connectionString).toContain(`localhost:${String(hub.ports.mqtt)}`);
 
+  // The explorer ships in the tarball: its page and scripts come from the installed package.
+  expect(readiness.endpoints.explorer).toBe(`${readiness.endpoints.https}/explorer`);
+  for (const [path, type] of [
+    ['', 'text/html'],
+    ['/explorer.js', 'text/javascript'],
+    ['/twin-panel.js', 'text/javascript'],
+    ['/explorer.css', 'text/css'],
+  ] as const) {
+    const served = await httpsGet(`${readiness.endpoints.explorer}${path}`, ca);
+    expect({ path, status: served.status, type: served.type }).toEqual({
+      path,
+      status: 200,
+      type: `${type}; charset=utf-8`,
+    });
+  }
+
   // The running hub knows the device: creating it again is a conflict.
   await expect(hub.createDevice('bin-device-1')).rejects.toThrow(
     /device create bin-device-1 failed/,
@@ -110,3 +127,15 @@ it('runs the twinkit command line against the installed hub, trusting its CA wit
   );
   expect(stale.exitCode).toBe(4);
 });
+
+/** A GET over HTTPS trusting `ca`: the status and content type. */
+function httpsGet(url: string, ca: string): Promise<{ status: number; type: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { ca }, (response) => {
+      response.resume();
+      response.on('end', () => {
+        resolve({ status: response.statusCode ?? 0, type: response.headers['content-type'] ?? '' });
+      });
+    }).on('error', reject);
+  });
+}

@@ -35,6 +35,7 @@ const promisedExports: Record<string, readonly string[]> = {
     'twinGetTopic',
     'HEADER',
   ],
+  '@twinkit/twin-model/internal': ['createLogger', 'setLogLevel', 'setLogSink', 'backoffDelay'],
   '@twinkit/twin-model/query': [
     'compileQuery',
     'parseQuery',
@@ -49,7 +50,8 @@ const promisedExports: Record<string, readonly string[]> = {
     'isHubError',
   ],
   '@twinkit/device/amqp': ['amqp'],
-  '@twinkit/device/testing': ['createFakeTransport', 'describeTransportContract', 'FakeTransport'],
+  '@twinkit/device/testing': ['createFakeTransport', 'FakeTransport'],
+  '@twinkit/device/testing/contract': ['describeTransportContract'],
   '@twinkit/service': [
     'Registry',
     'SasKeyCredential',

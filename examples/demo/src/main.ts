@@ -8,7 +8,12 @@
  *
  * `pnpm demo --hub "<service connection string>" --device "<device connection string>"` runs the
  * same against a real IoT Hub, with that one device playing the first thermostat.
+ *
+ * Locally it prints the link to the hub's explorer. Run from a terminal, it waits for Enter before
+ * the fleet starts (open the link first to watch it change) and keeps the hub running after the
+ * last check until Ctrl-C; run by a script (stdin not a terminal) it goes straight through.
  */
+import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { DeviceClient, mqtt } from '@twinkit/device';
 import { check, deferred, openPlayground, within, type Playground } from '@twinkit/example-shared';
@@ -63,6 +68,15 @@ await using playground: Playground = await openPlayground({
   deviceConnectionString: args.device,
 });
 const { registry } = playground;
+const interactive = process.stdin.isTTY && process.stdout.isTTY;
+const explorer = playground.testHub?.server?.urls.explorer;
+if (explorer !== undefined) {
+  console.log(`   Watch the fleet in the hub's explorer: ${explorer}`);
+  console.log(
+    "   (your browser will warn about the hub's development certificate; it is this process's own CA: proceed.)",
+  );
+  if (interactive) await pressEnter('   Open it, then press Enter to start the fleet. ');
+}
 const members = playground.kind === 'local' ? fleet : fleet.slice(0, 1);
 
 say(
@@ -223,3 +237,14 @@ try {
 console.log(
   '\nEvery expected effect was observed. Next: the examples in examples/ and the guides in docs/.',
 );
+if (explorer !== undefined && interactive) {
+  console.log(`The hub keeps running for the explorer (${explorer}): press Ctrl-C to stop.`);
+  await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+}
+
+/** Waits for Enter on the terminal. */
+async function pressEnter(prompt: string): Promise<void> {
+  const terminal = createInterface({ input: process.stdin, output: process.stdout });
+  await terminal.question(prompt);
+  terminal.close();
+}

@@ -4,32 +4,32 @@
  * renewal, deadlines; its rules are the pure state machine in `connection/connection-machine.ts`),
  * the {@link DesiredSubscription} and {@link DesiredSync} keep desired properties in sync across
  * connections and version gaps, and the {@link ReportedOutbox} sends reported patches in order.
+ * They are built and wired to each other in `client-wiring.ts`.
  */
 import type { DeviceTwin, JsonObject, MergePatch } from '@twinkit/twin-model';
 import { validateSection } from '@twinkit/twin-model';
-import { TransportError, TwinValidationError } from '@twinkit/twin-model/errors';
+import { TwinValidationError } from '@twinkit/twin-model/errors';
+import { createLogger } from '@twinkit/twin-model/internal';
 import type { DeviceCredential, DeviceIdentity } from './auth/credential.js';
 import { SasTokenCredential, type SasTokenProvider } from './auth/sas-token-credential.js';
 import {
   assertValidHostNames,
-  createConnectParams,
   credentialFromConnectionString,
   credentialFromSasToken,
-  resolveClientSettings,
 } from './client-settings.js';
-import { ConnectionSupervisor } from './connection/connection-supervisor.js';
+import { wireClient } from './client-wiring.js';
+import type { ConnectionSupervisor } from './connection/connection-supervisor.js';
 import type { ConnectionStatus, DeviceClientEvents } from './connection-state.js';
-import { DEFAULT_MAX_QUEUED_CHANGES, DesiredQueue } from './desired/desired-queue.js';
-import {
+import type { DesiredQueue } from './desired/desired-queue.js';
+import type {
+  DesiredChange,
+  DesiredPath,
   DesiredRouter,
-  type DesiredChange,
-  type DesiredPath,
-  type DesiredValueAt,
+  DesiredValueAt,
 } from './desired/desired-router.js';
-import { DesiredSubscription } from './desired/desired-subscription.js';
-import { DesiredSync } from './desired/desired-sync.js';
+import type { DesiredSync } from './desired/desired-sync.js';
+import { subscribeHandler, watchChanges } from './desired/watch-desired.js';
 import { Emitter, type Unsubscribe } from './internal/emitter.js';
-import { createLogger } from '@twinkit/twin-model/internal';
 import type {
   CloseOptions,
   DeviceClientOptions,
@@ -39,9 +39,8 @@ import type {
   UpdateReportedPropertiesOptions,
   WatchDesiredOptions,
 } from './options.js';
-import { ReportedOutbox } from './outbox/reported-outbox.js';
-import { mqtt } from './transport/mqtt/index.js';
-import type { DeviceTransport, UpdateReportedResult } from './transport/transport.js';
+import type { ReportedOutbox } from './outbox/reported-outbox.js';
+import type { UpdateReportedResult } from './transport/transport.js';
 
 export {
   DEFAULT_KEEP_ALIVE_IN_SECONDS,
@@ -77,13 +76,12 @@ export class DeviceClient<
   TReported extends object = JsonObject,
 > implements AsyncDisposable {
   readonly #credential: DeviceCredential;
-  readonly #transport: DeviceTransport;
   readonly #log = createLogger('twin:device:client');
   readonly #events: Emitter<DeviceClientEvents>;
   readonly #connection: ConnectionSupervisor;
   readonly #router: DesiredRouter;
   readonly #sync: DesiredSync;
-  readonly #desired: DesiredSubscription;
+  readonly #readTwin: (abortSignal: AbortSignal | undefined) => Promise<DeviceTwin>;
   readonly #outbox: ReportedOutbox;
   readonly #watchers = new Set<DesiredQueue>();
 
@@ -98,110 +96,27 @@ export class DeviceClient<
 
   constructor(credential: DeviceCredential, options: DeviceClientOptions = {}) {
     assertValidHostNames(credential.identity);
-    const settings = resolveClientSettings(options);
     this.#credential = credential;
     this.#events = new Emitter<DeviceClientEvents>((error, event) => {
       this.#log.error(`a '${event}' handler threw: ${toError(error).message}`);
     });
-    this.#router = new DesiredRouter((count) => {
-      this.#desired.setWanted(count > 0);
-    });
-    this.#sync = new DesiredSync({
-      readTwin: () => this.#readTwin(this.#connection.sessionSignal),
-      deliver: (routed) => {
-        this.#router.dispatch(routed);
-      },
-      onResyncError: (error) => {
-        this.#desired.resyncFailed(error);
-      },
-      logger: this.#log,
-    });
-    this.#outbox = new ReportedOutbox({
-      ...settings.outbox,
-      send: (patch) =>
-        this.#connection.run(
-          'updateReportedProperties',
-          'Reported properties update',
-          this.#connection.sessionSignal,
-          (request) => this.#transport.patchReported(patch, request),
-        ),
-      logger: this.#log,
-    });
-    const factory = options.transport ?? mqtt();
-    this.#transport = factory(
-      {
-        desiredPatch: (patch, version) => {
-          this.#desired.onPatch(patch, version);
-        },
-        disconnected: (error) => {
-          this.#connection.connectionLost(error);
-        },
-        protocolViolation: (error) => {
-          this.#desired.notificationDropped(error);
-        },
-      },
-      { operationTimeoutInMs: settings.operationTimeoutInMs },
-    );
-    this.#desired = new DesiredSubscription({
-      setDuringConnect: (enabled, signal) =>
-        this.#transport.setDesiredSubscription(enabled, {
-          abortSignal: signal,
-          timeoutInMs: settings.operationTimeoutInMs,
-        }),
-      set: (enabled) =>
-        this.#connection.run(
-          enabled ? 'subscribe' : 'unsubscribe',
-          'Desired subscription',
-          this.#connection.sessionSignal,
-          (request) => this.#transport.setDesiredSubscription(enabled, request),
-        ),
-      isConnected: () => this.#connection.status === 'connected',
-      sync: this.#sync,
-      retry: settings.retry,
+    const parts = wireClient(credential, options, {
       reportError: (error) => {
         this.#reportError(error);
       },
-    });
-    this.#connection = new ConnectionSupervisor({
-      transport: this.#transport,
-      credential,
-      connectParams: (auth) => createConnectParams(credential.identity, auth, settings),
-      operationTimeoutInMs: settings.operationTimeoutInMs,
-      renewalMarginInSeconds: settings.renewalMarginInSeconds,
-      retry: settings.retry,
-      emit: (change) => {
+      emitStateChange: (change) => {
         this.#events.emit('connectionStateChange', change);
       },
-      hooks: {
-        prepare: (signal) => this.#desired.prepare(signal),
-        up: () => {
-          this.#outbox.connected();
-          this.#desired.up();
-        },
-        renewed: () => {
-          this.#desired.renewed();
-        },
-        down: (error) => {
-          this.#desired.down();
-          this.#outbox.disconnected(error);
-        },
-        ended: (outcome, error) => {
-          this.#desired.ended();
-          if (outcome === 'closed') {
-            this.#outbox.failAll(
-              new TransportError('The client was closed before the reported patch was sent.', {
-                retryable: false,
-              }),
-            );
-            for (const watcher of [...this.#watchers]) watcher.end();
-          } else if (outcome === 'gave-up' && error !== undefined) {
-            this.#outbox.failAll(error);
-            this.#reportError(error);
-          }
-        },
+      endWatchers: () => {
+        for (const watcher of [...this.#watchers]) watcher.end();
       },
       logger: this.#log,
     });
+    this.#connection = parts.connection;
+    this.#router = parts.router;
+    this.#sync = parts.sync;
+    this.#outbox = parts.outbox;
+    this.#readTwin = parts.readTwin;
   }
 
   /**
@@ -445,17 +360,8 @@ export class DeviceClient<
     const handler = typeof pathOrHandler === 'function' ? pathOrHandler : maybeHandler;
     if (typeof handler !== 'function') throw new TypeError('onDesired needs a handler function');
     const call = handler as unknown as (change: DesiredChange) => void | Promise<void>;
-    return this.#router.subscribe(path, (change) => {
-      try {
-        const result = call(change);
-        if (result instanceof Promise) {
-          result.catch((error: unknown) => {
-            this.#reportError(error);
-          });
-        }
-      } catch (error) {
-        this.#reportError(error);
-      }
+    return subscribeHandler(this.#router, path, call, (error) => {
+      this.#reportError(error);
     });
   }
 
@@ -482,33 +388,8 @@ export class DeviceClient<
     path?: P,
     options: WatchDesiredOptions = {},
   ): AsyncIterableIterator<DesiredChange<DesiredValueAt<TDesired, P>>> {
-    const signal = options.abortSignal;
-    let unsubscribe: Unsubscribe = () => undefined;
-    const onAbort = (): void => {
-      queue.end({ error: signal?.reason });
-    };
-    const queue = new DesiredQueue(options.maxQueuedChanges ?? DEFAULT_MAX_QUEUED_CHANGES, () => {
-      unsubscribe();
-      this.#watchers.delete(queue);
-      signal?.removeEventListener('abort', onAbort);
-    });
-    if (signal?.aborted === true) {
-      queue.end({ error: signal.reason });
-    } else {
-      unsubscribe = this.#router.subscribe(path ?? '', (change, routed) => {
-        queue.push(change, routed);
-      });
-      this.#watchers.add(queue);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }
+    const queue = watchChanges(this.#router, this.#watchers, path ?? '', options);
     return queue as unknown as AsyncIterableIterator<DesiredChange<DesiredValueAt<TDesired, P>>>;
-  }
-
-  /** The one twin read: the app's `getTwin()` and every resync go through it. */
-  #readTwin(abortSignal: AbortSignal | undefined): Promise<DeviceTwin> {
-    return this.#connection.run('getTwin', 'Twin read', abortSignal, (request) =>
-      this.#transport.getTwin(request),
-    );
   }
 
   #reportError(error: unknown): void {

@@ -4,7 +4,7 @@
  *
  *   twinkit-hub start [--data DIR | --in-memory] [--host ADDR] [--host-name NAME] [--https-port N]
  *                     [--mqtt-port N] [--amqp-port N] [--standard-ports] [--plain-http]
- *                     [--cors ORIGIN]... [--json]
+ *                     [--cors ORIGIN]... [--explorer-token-file FILE | --no-explorer] [--json]
  *   twinkit-hub device create <id> [--data DIR | --hub CS [--ca FILE]] [--json]
  *   twinkit-hub --version
  *
@@ -48,8 +48,13 @@ Options of "start":
   --plain-http        Serve plain HTTP instead of HTTPS (only on loopback addresses).
   --cors ORIGIN       Let web pages from ORIGIN (e.g. http://localhost:5173, or * for any) call the
                       REST API (CORS); repeat for several. Off by default, as on Azure IoT Hub.
+  --explorer-token-file FILE
+                      The web explorer (https://localhost:<port>/explorer) answers only this
+                      machine by default; with a token (FILE holds at least 32 characters) it
+                      answers any address that signs in with it. See docs/security.md.
+  --no-explorer       Do not serve the explorer.
   --json              Print one JSON line when ready instead of the text summary:
-                      {"serviceConnectionString":…,"caFile":…,"endpoints":{…}}
+                      {"serviceConnectionString":…,"caFile":…,"endpoints":{…,"explorer":…}}
 
 Options of "device create" (it needs a running hub; it never creates a store):
   --data DIR          Reach the hub running on DIR (default ./${DEFAULT_DATA_DIR}), through the
@@ -126,6 +131,8 @@ async function start(args: string[]): Promise<void> {
       'standard-ports': { type: 'boolean', default: false },
       'plain-http': { type: 'boolean', default: false },
       cors: { type: 'string', multiple: true, default: [] },
+      'explorer-token-file': { type: 'string' },
+      'no-explorer': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -148,6 +155,13 @@ async function start(args: string[]): Promise<void> {
   } catch (error) {
     throw usageError(`--cors: ${error instanceof Error ? error.message : String(error)}`);
   }
+  if (values['no-explorer'] && values['explorer-token-file'] !== undefined)
+    throw usageError('use either --explorer-token-file or --no-explorer, not both.');
+  const explorer = values['no-explorer']
+    ? { enabled: false }
+    : values['explorer-token-file'] === undefined
+      ? {}
+      : { token: readExplorerToken(values['explorer-token-file']) };
   const hub = await openHub(values['host-name'], dataDir, values.cors);
   let server: HubServer;
   try {
@@ -158,6 +172,7 @@ async function start(args: string[]): Promise<void> {
       mqttPort,
       amqpPort,
       plainHttp: values['plain-http'],
+      explorer,
     });
   } catch (error) {
     await hub.close();
@@ -186,6 +201,10 @@ async function start(args: string[]): Promise<void> {
       server.ports.amqp === undefined
         ? null
         : `amqps://${hub.hostName}:${String(server.ports.amqp)}`,
+    explorer:
+      server.urls.explorer === undefined
+        ? null
+        : `${scheme}://${hub.hostName}:${String(server.ports.https)}/explorer`,
   };
   if (dataDir !== undefined) {
     const info: EndpointInfo = {
@@ -261,6 +280,13 @@ async function start(args: string[]): Promise<void> {
     );
   }
   lines.push(
+    `  Explorer:       ${endpoints.explorer ?? 'off (--no-explorer)'}${
+      endpoints.explorer === null
+        ? ''
+        : explorer.token === undefined
+          ? '  (this machine only)'
+          : '  (sign in with the token)'
+    }`,
     `  Data:           ${dataDir ?? 'in memory (lost on exit)'}`,
     `  CA file:        ${caFile}`,
     `                  trust it with NODE_EXTRA_CA_CERTS=${caFile}`,
@@ -288,6 +314,23 @@ function createDeviceCommand(
   if (server.ports.mqtt !== undefined && server.ports.mqtt !== 8883)
     flags.push(`--gateway-host-name ${hostName}:${String(server.ports.mqtt)}`);
   return `${base} ${flags.join(' ')}`;
+}
+
+/** The explorer token from a file (trimmed: editors and `echo` add a newline). */
+function readExplorerToken(file: string): string {
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw usageError(
+      `--explorer-token-file: cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  if (token.length < 32)
+    throw usageError(
+      `--explorer-token-file: ${file} holds ${String(token.length)} characters; the token needs at least 32 (openssl rand -base64 33 > ${file}).`,
+    );
+  return token;
 }
 
 function shellQuote(value: string): string {

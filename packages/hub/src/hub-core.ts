@@ -8,103 +8,68 @@
  * Writes are atomic for readers: a write is staged (entry-store.ts), committed with its group
  * (storage.ts), and only then published to what readers see and announced to listeners. A
  * failed commit is answered with the storage's error and leaves no trace.
+ *
+ * The read path is core/hub-reads.ts; events, failures, storage operations and loading are
+ * the other files of core/.
  */
 import {
   createStoredTwin,
   formatTimestamp,
   replaceTwin,
-  toDeviceTwin,
-  toServiceTwin,
   updateReported,
   updateTwin,
-  type DeviceTwin,
-  type JsonObject,
-  type StoredTwin,
-  type TwinIdentityFields,
   type TwinWriteOptions,
 } from '@twinkit/twin-model';
-import { resourceCovers } from '@twinkit/twin-model/protocol';
 import type { SharedAccessPolicy } from './auth/policies.js';
+import type { HubCoreOptions, IdentityIds, WriteOutcome } from './core/core-types.js';
+import { ChangeFeed, type HubChange } from './core/hub-changes.js';
+import {
+  HubEvents,
+  identityChangeOf,
+  identityEvent,
+  type DesiredChangeEvent,
+  type IdentityChangeEvent,
+} from './core/hub-events.js';
+import { checkIdentityEtag, identityAlreadyExists } from './core/identity-failures.js';
+import { HubReads } from './core/hub-reads.js';
+import { loadEntries } from './core/load-entries.js';
+import {
+  commitRefused,
+  deleteIdentityRows,
+  putIdentity,
+  putTwin,
+} from './core/write-operations.js';
 import type { ProtocolEndpoint } from './device-endpoint/protocol-endpoint.js';
 import type { FaultInjector } from './faults/fault-injector.js';
-import { hubFailure } from './rest/hub-failure.js';
 import {
   createIdentityRecord,
-  formatIdentityEtag,
   updateIdentityRecord,
-  type IdentityRecord,
   type IdentityRequest,
 } from './state/identity.js';
 import { EntryStore, type HubEntry } from './state/entry-store.js';
-import { isHubStorageError } from './state/storage-error.js';
 import { HubStorage, type StorageOperation } from './state/storage.js';
 
 export type { HubEntry } from './state/entry-store.js';
-
-/** A desired-properties change, emitted after it was committed. */
-export interface DesiredChangeEvent {
-  deviceId: string;
-  moduleId?: string;
-  /** The body to push to the device: the patch (nulls kept) or the full desired after a replace, plus `$version`. */
-  notification: JsonObject;
-  /** The new `properties.desired.$version`. */
-  version: number;
-}
-
-/** An identity was deleted, disabled or had its credentials changed: live sessions should be dropped. */
-export interface IdentityChangeEvent {
-  deviceId: string;
-  moduleId?: string;
-  change: 'deleted' | 'disabled' | 'credentialsChanged';
-}
-
-/** Ids of a device or module. */
-export interface IdentityIds {
-  deviceId: string;
-  moduleId?: string | undefined;
-}
-
-/** Options the core is built with. */
-export interface HubCoreOptions {
-  hostName: string;
-  dataDir?: string | undefined;
-  policies: readonly SharedAccessPolicy[];
-  faults: FaultInjector;
-  ifMatchMode: 'strict' | 'ignore-unquoted';
-  /** How often to checkpoint the WAL while writes happen; default 30 s. */
-  checkpointIntervalInMs?: number | undefined;
-}
-
-/** Result of a write: resolves once it is durable and visible (and its events were emitted). */
-export interface WriteOutcome {
-  /**
-   * The identity and twin as this write left them, once committed.
-   *
-   * @throws a 503 ServiceUnavailable HubError naming the cause when the commit failed
-   */
-  committed: Promise<HubEntry>;
-}
+export type { DesiredChangeEvent, IdentityChangeEvent } from './core/hub-events.js';
+export type { HubCoreOptions, IdentityIds, WriteOutcome } from './core/core-types.js';
 
 // Device endpoints (and their authentication) live in device-endpoint/ and device-session/.
 export type { ProtocolEndpoint };
-
-const MODULE_KEY_SEPARATOR = '\u0000';
 
 /**
  * The hub's state and rules engine, shared by every endpoint.
  *
  * @internal
  */
-export class HubCore {
-  readonly hostName: string;
+export class HubCore extends HubReads {
   readonly policies: readonly SharedAccessPolicy[];
   readonly faults: FaultInjector;
   readonly ifMatchMode: 'strict' | 'ignore-unquoted';
   readonly endpoints: ProtocolEndpoint[] = [];
+  /** Every committed change, for watchers such as the explorer (core/hub-changes.ts). */
+  readonly changes = new ChangeFeed();
   readonly #storage: HubStorage;
-  readonly #entries = new EntryStore();
-  readonly #desiredListeners = new Set<(event: DesiredChangeEvent) => void>();
-  readonly #identityListeners = new Set<(event: IdentityChangeEvent) => void>();
+  readonly #events = new HubEvents();
   #revision = 0;
 
   /**
@@ -114,11 +79,11 @@ export class HubCore {
    * @throws {@link HubStorageError} when the data directory cannot be used or holds a corrupt row
    */
   constructor(options: HubCoreOptions) {
-    this.hostName = options.hostName;
+    super(options.hostName, new EntryStore());
     this.policies = options.policies;
     this.faults = options.faults;
     this.ifMatchMode = options.ifMatchMode;
-    const entries = this.#entries;
+    const entries = this.entries;
     this.#storage = new HubStorage({
       dataDir: options.dataDir,
       checkpointIntervalInMs: options.checkpointIntervalInMs,
@@ -128,7 +93,7 @@ export class HubCore {
       },
     });
     try {
-      this.#load();
+      loadEntries(this.#storage, entries);
     } catch (error) {
       void this.#storage.close();
       throw error;
@@ -148,43 +113,6 @@ export class HubCore {
   #changed(entry?: HubEntry): void {
     if (entry !== undefined) entry.document = undefined;
     this.#revision += 1;
-  }
-
-  /** Number of device identities. */
-  get deviceCount(): number {
-    return this.#entries.deviceCount;
-  }
-
-  /** Number of module identities. */
-  get moduleCount(): number {
-    return this.#entries.moduleCount;
-  }
-
-  #load(): void {
-    const twins = new Map<string, StoredTwin>();
-    for (const row of this.#storage.loadDocuments('twins'))
-      twins.set(row.deviceId + MODULE_KEY_SEPARATOR + row.moduleId, row.document as StoredTwin);
-    const now = new Date();
-    const pendingModules: { identity: IdentityRecord; twin: StoredTwin }[] = [];
-    let highestEtag = 0;
-    for (const row of this.#storage.loadDocuments('identities')) {
-      const identity = row.document as IdentityRecord;
-      // Connections do not survive a restart.
-      identity.connectionState = 'Disconnected';
-      highestEtag = Math.max(highestEtag, identity.etagNumber);
-      const ids =
-        row.moduleId === ''
-          ? { deviceId: row.deviceId }
-          : { deviceId: row.deviceId, moduleId: row.moduleId };
-      const twin =
-        twins.get(row.deviceId + MODULE_KEY_SEPARATOR + row.moduleId) ?? createStoredTwin(ids, now);
-      if (row.moduleId === '') this.#entries.publishCreate(identity, twin);
-      else pendingModules.push({ identity, twin });
-    }
-    for (const module of pendingModules) this.#entries.publishCreate(module.identity, module.twin);
-    // The sequence is saved with every commit; the highest loaded etag and Unix seconds are
-    // floors for stores written before it was, so identity etags never repeat.
-    this.#storage.raiseSequence(Math.max(highestEtag, Math.floor(Date.now() / 1000)));
   }
 
   #nextEtagNumber(): number {
@@ -212,133 +140,6 @@ export class HubCore {
       );
   }
 
-  #requireLatest(
-    deviceId: string,
-    moduleId?: string,
-  ): { identity: IdentityRecord; twin: StoredTwin } {
-    const device = this.#entries.latest(deviceId);
-    if (device === undefined) throw this.#deviceNotFound(deviceId);
-    if (moduleId === undefined) return device;
-    const module = this.#entries.latest(deviceId, moduleId);
-    if (module === undefined) throw this.#moduleNotFound(deviceId, moduleId);
-    return module;
-  }
-
-  #deviceNotFound(deviceId: string) {
-    return hubFailure(
-      404,
-      'DeviceNotFound',
-      `Device ${deviceId} not found on IotHub ${this.hostName}.`,
-      { deviceId },
-    );
-  }
-
-  #moduleNotFound(deviceId: string, moduleId: string) {
-    return hubFailure(
-      404,
-      'ModuleNotFound',
-      `Module ${moduleId} not found on device ${deviceId}.`,
-      {
-        deviceId,
-        moduleId,
-      },
-    );
-  }
-
-  // ---------------------------------------------------------------- lookups
-
-  /**
-   * The entry of a device or module, if it exists.
-   *
-   * @param deviceId - device id
-   * @param moduleId - module id, for a module
-   */
-  getEntry(deviceId: string, moduleId?: string): HubEntry | undefined {
-    return this.#entries.get(deviceId, moduleId);
-  }
-
-  /**
-   * Whether an identity exists for a writer: counting writes queued for the next commit (bulk
-   * requests decide between create and update with it).
-   *
-   * @param deviceId - device id
-   * @param moduleId - module id, for a module
-   */
-  identityExists(deviceId: string, moduleId?: string): boolean {
-    return this.#entries.latest(deviceId, moduleId) !== undefined;
-  }
-
-  /**
-   * The entry of a device or module, or the 404 IoT Hub answers (DeviceNotFound / ModuleNotFound).
-   *
-   * @param deviceId - device id
-   * @param moduleId - module id, for a module
-   * @throws a 404 HubError
-   */
-  requireEntry(deviceId: string, moduleId?: string): HubEntry {
-    const device = this.#entries.get(deviceId);
-    if (device === undefined) throw this.#deviceNotFound(deviceId);
-    if (moduleId === undefined) return device;
-    const module = this.#entries.get(deviceId, moduleId);
-    if (module === undefined) throw this.#moduleNotFound(deviceId, moduleId);
-    return module;
-  }
-
-  /**
-   * The stored twin of a device or module.
-   *
-   * @param deviceId - device id
-   * @param moduleId - module id, for a module twin
-   */
-  getTwin(deviceId: string, moduleId?: string): StoredTwin | undefined {
-    return this.getEntry(deviceId, moduleId)?.twin;
-  }
-
-  /**
-   * The device view of a twin (what a device's GET returns).
-   *
-   * @param deviceId - device id
-   * @param moduleId - module id
-   * @throws a 404 HubError when the identity does not exist
-   */
-  getDeviceTwin(deviceId: string, moduleId?: string): DeviceTwin {
-    return toDeviceTwin(this.requireEntry(deviceId, moduleId).twin);
-  }
-
-  /**
-   * The service-view JSON of an entry (cached until the entry changes).
-   *
-   * @param entry - the entry
-   */
-  serviceDocument(entry: HubEntry): JsonObject {
-    entry.document ??= toServiceTwin(
-      entry.twin,
-      identityFields(entry.identity),
-    ) as unknown as JsonObject;
-    return entry.document;
-  }
-
-  /** Every device entry, in creation order. */
-  deviceEntries(): IterableIterator<HubEntry> {
-    return this.#entries.devices();
-  }
-
-  /** Every module entry, grouped by device in creation order. */
-  moduleEntries(): IterableIterator<HubEntry> {
-    return this.#entries.modules();
-  }
-
-  /**
-   * The modules of one device.
-   *
-   * @param deviceId - the device
-   * @throws a 404 HubError when the device does not exist
-   */
-  modulesOf(deviceId: string): HubEntry[] {
-    this.requireEntry(deviceId);
-    return this.#entries.modulesOf(deviceId);
-  }
-
   // ---------------------------------------------------------------- identities
 
   /**
@@ -352,26 +153,10 @@ export class HubCore {
   createIdentity(ids: IdentityIds, request: IdentityRequest): WriteOutcome {
     const now = new Date();
     const { deviceId, moduleId } = ids;
-    if (moduleId === undefined) {
-      if (this.#entries.latest(deviceId) !== undefined) {
-        throw hubFailure(
-          409,
-          'DeviceAlreadyExists',
-          `A device with ID '${deviceId}' is already registered.`,
-          { deviceId },
-        );
-      }
-    } else {
-      this.#requireLatest(deviceId);
-      if (this.#entries.latest(deviceId, moduleId) !== undefined) {
-        throw hubFailure(
-          409,
-          'ModuleAlreadyExistsOnDevice',
-          `A module with ID '${moduleId}' is already registered on device '${deviceId}'.`,
-          { deviceId, moduleId },
-        );
-      }
-    }
+    // A module needs its device.
+    if (moduleId !== undefined) this.requireLatest(deviceId);
+    if (this.entries.latest(deviceId, moduleId) !== undefined)
+      throw identityAlreadyExists(deviceId, moduleId);
     const identity = createIdentityRecord(
       moduleId === undefined ? { deviceId } : { deviceId, moduleId },
       request,
@@ -382,10 +167,11 @@ export class HubCore {
       moduleId === undefined ? { deviceId } : { deviceId, moduleId },
       now,
     );
-    this.#entries.stageCreate(identity, twin);
+    this.entries.stageCreate(identity, twin);
     const committed = this.#commit([putIdentity(identity), putTwin(twin)], () =>
-      this.#entries.publishCreate(identity, twin),
+      this.entries.publishCreate(identity, twin),
     );
+    this.#announce(committed, { kind: 'identity', deviceId, moduleId, change: 'created' });
     return { committed };
   }
 
@@ -402,26 +188,20 @@ export class HubCore {
     request: IdentityRequest,
     ifMatch: string | undefined,
   ): WriteOutcome {
-    const current = this.#requireLatest(ids.deviceId, ids.moduleId);
-    this.#checkIdentityEtag(current.identity, ifMatch);
+    const current = this.requireLatest(ids.deviceId, ids.moduleId);
+    checkIdentityEtag(current.identity, ifMatch, this.ifMatchMode);
     const before = current.identity;
     const identity = updateIdentityRecord(before, request, this.#nextEtagNumber(), new Date());
-    this.#entries.stageChange(identity, current.twin);
+    this.entries.stageChange(identity, current.twin);
     const committed = this.#commit([putIdentity(identity)], () =>
-      this.#entries.publishIdentity(identity),
+      this.entries.publishIdentity(identity),
     ).then((entry) => entry ?? { identity, twin: current.twin });
-    const disabled = before.status === 'enabled' && identity.status === 'disabled';
-    const credentialsChanged =
-      JSON.stringify(before.authentication) !== JSON.stringify(identity.authentication);
-    if (disabled || credentialsChanged) {
-      const change: IdentityChangeEvent = {
-        deviceId: ids.deviceId,
-        change: disabled ? 'disabled' : 'credentialsChanged',
-      };
-      if (ids.moduleId !== undefined) change.moduleId = ids.moduleId;
+    this.#announce(committed, { kind: 'identity', ...ids, change: 'updated' });
+    const change = identityChangeOf(before, identity);
+    if (change !== undefined) {
       void committed.then(
         () => {
-          this.#emitIdentityChange(change);
+          this.#events.emitIdentity(change);
         },
         () => undefined,
       );
@@ -438,39 +218,17 @@ export class HubCore {
    * @throws 404 when missing, 412 when the etag does not match
    */
   deleteIdentity(ids: IdentityIds, ifMatch: string | undefined): Promise<void> {
-    const current = this.#requireLatest(ids.deviceId, ids.moduleId);
-    this.#checkIdentityEtag(current.identity, ifMatch);
-    const operations: StorageOperation[] =
-      ids.moduleId === undefined
-        ? [{ kind: 'deleteDevice', deviceId: ids.deviceId }]
-        : [
-            { kind: 'delete', table: 'identities', deviceId: ids.deviceId, moduleId: ids.moduleId },
-            { kind: 'delete', table: 'twins', deviceId: ids.deviceId, moduleId: ids.moduleId },
-          ];
-    this.#entries.stageDelete(ids.deviceId, ids.moduleId);
-    const change: IdentityChangeEvent = { deviceId: ids.deviceId, change: 'deleted' };
-    if (ids.moduleId !== undefined) change.moduleId = ids.moduleId;
+    const current = this.requireLatest(ids.deviceId, ids.moduleId);
+    checkIdentityEtag(current.identity, ifMatch, this.ifMatchMode);
+    const operations = deleteIdentityRows(ids.deviceId, ids.moduleId);
+    this.entries.stageDelete(ids.deviceId, ids.moduleId);
+    const change = identityEvent(ids, 'deleted');
     return this.#commit(operations, () => {
-      this.#entries.publishDelete(ids.deviceId, ids.moduleId);
+      this.entries.publishDelete(ids.deviceId, ids.moduleId);
     }).then(() => {
-      this.#emitIdentityChange(change);
+      this.#events.emitIdentity(change);
+      this.changes.emit({ kind: 'identity', ...ids, change: 'deleted' });
     });
-  }
-
-  #checkIdentityEtag(identity: IdentityRecord, ifMatch: string | undefined): void {
-    if (ifMatch === undefined) return;
-    const value = unquote(ifMatch.trim());
-    if (value === '*' || value === '') return;
-    const quoted = /^(W\/)?".*"$/.test(ifMatch.trim());
-    if (!quoted && this.ifMatchMode === 'ignore-unquoted') return;
-    if (value !== formatIdentityEtag(identity.etagNumber)) {
-      throw hubFailure(
-        412,
-        'PreconditionFailed',
-        `Precondition failed: the etag does not match the current etag of ${identity.moduleId === undefined ? 'device' : 'module'} '${identity.moduleId ?? identity.deviceId}'.`,
-        { deviceId: identity.deviceId, moduleId: identity.moduleId },
-      );
-    }
   }
 
   // ---------------------------------------------------------------- twins
@@ -492,7 +250,7 @@ export class HubCore {
     body: unknown,
     options: { ifMatch?: string | undefined; apiVersion?: string | undefined },
   ): WriteOutcome {
-    const current = this.#requireLatest(ids.deviceId, ids.moduleId);
+    const current = this.requireLatest(ids.deviceId, ids.moduleId);
     const writeOptions: TwinWriteOptions = {
       now: new Date(),
       ifMatch: options.ifMatch,
@@ -504,10 +262,20 @@ export class HubCore {
         ? updateTwin(current.twin, body, writeOptions)
         : replaceTwin(current.twin, body, writeOptions);
     const twin = result.twin;
-    this.#entries.stageChange(current.identity, twin);
+    this.entries.stageChange(current.identity, twin);
     const notification = result.desiredNotification;
-    const committed = this.#commit([putTwin(twin)], () => this.#entries.publishTwin(twin)).then(
+    const committed = this.#commit([putTwin(twin)], () => this.entries.publishTwin(twin)).then(
       (entry) => {
+        this.changes.emit({
+          kind: 'twin',
+          ...ids,
+          source: 'service',
+          operation: kind,
+          patch: body,
+          version: twin.version,
+          desiredVersion: twin.desiredVersion,
+          reportedVersion: twin.reportedVersion,
+        });
         if (notification !== undefined) {
           const event: DesiredChangeEvent = {
             deviceId: ids.deviceId,
@@ -515,7 +283,7 @@ export class HubCore {
             version: twin.desiredVersion,
           };
           if (ids.moduleId !== undefined) event.moduleId = ids.moduleId;
-          this.#emitDesired(event);
+          this.#events.emitDesired(event);
         }
         return entry ?? { identity: current.identity, twin };
       },
@@ -539,10 +307,21 @@ export class HubCore {
     patch: unknown,
     baseVersion?: number,
   ): Promise<{ version: number }> {
-    const current = this.#requireLatest(deviceId, moduleId);
+    const current = this.requireLatest(deviceId, moduleId);
     const result = updateReported(current.twin, patch, { now: new Date(), baseVersion });
-    this.#entries.stageChange(current.identity, result.twin);
-    await this.#commit([putTwin(result.twin)], () => this.#entries.publishTwin(result.twin));
+    this.entries.stageChange(current.identity, result.twin);
+    await this.#commit([putTwin(result.twin)], () => this.entries.publishTwin(result.twin));
+    this.changes.emit({
+      kind: 'twin',
+      deviceId,
+      moduleId,
+      source: 'device',
+      operation: 'reported',
+      patch,
+      version: result.twin.version,
+      desiredVersion: result.twin.desiredVersion,
+      reportedVersion: result.version,
+    });
     return { version: result.version };
   }
 
@@ -568,6 +347,7 @@ export class HubCore {
     entry.identity.connectionStateUpdatedTime = now;
     entry.identity.lastActivityTime = now;
     this.#changed(entry);
+    this.changes.emit({ kind: 'connection', deviceId, moduleId, state });
   }
 
   /**
@@ -581,6 +361,7 @@ export class HubCore {
     if (entry === undefined) return;
     entry.identity.lastActivityTime = formatTimestamp(new Date());
     this.#changed(entry);
+    this.changes.emit({ kind: 'activity', deviceId, moduleId });
   }
 
   // ---------------------------------------------------------------- events
@@ -592,10 +373,7 @@ export class HubCore {
    * @returns unsubscribe
    */
   onDesiredChanged(listener: (event: DesiredChangeEvent) => void): () => void {
-    this.#desiredListeners.add(listener);
-    return () => {
-      this.#desiredListeners.delete(listener);
-    };
+    return this.#events.onDesired(listener);
   }
 
   /**
@@ -605,30 +383,17 @@ export class HubCore {
    * @returns unsubscribe
    */
   onIdentityChanged(listener: (event: IdentityChangeEvent) => void): () => void {
-    this.#identityListeners.add(listener);
-    return () => {
-      this.#identityListeners.delete(listener);
-    };
+    return this.#events.onIdentity(listener);
   }
 
-  #emitDesired(event: DesiredChangeEvent): void {
-    for (const listener of this.#desiredListeners) {
-      try {
-        listener(event);
-      } catch {
-        // A failing endpoint must not fail the REST call that already committed.
-      }
-    }
-  }
-
-  #emitIdentityChange(event: IdentityChangeEvent): void {
-    for (const listener of this.#identityListeners) {
-      try {
-        listener(event);
-      } catch {
-        // Same as above.
-      }
-    }
+  /** Announces a change once its write committed (a failed commit announces nothing). */
+  #announce(committed: Promise<unknown>, change: HubChange): void {
+    void committed.then(
+      () => {
+        this.changes.emit(change);
+      },
+      () => undefined,
+    );
   }
 
   /**
@@ -642,89 +407,8 @@ export class HubCore {
 
   /** Flushes pending writes and closes storage. */
   async close(): Promise<void> {
-    this.#desiredListeners.clear();
-    this.#identityListeners.clear();
+    this.#events.clear();
+    this.changes.clear();
     await this.#storage.close();
   }
-}
-
-/**
- * The error a writer gets when its commit failed: a 503 that names the cause (disk full, file
- * size limit, I/O error) and the file, so the caller knows to retry later and what to fix.
- *
- * @param error - what storage rejected with
- */
-function commitRefused(error: unknown): unknown {
-  if (!isHubStorageError(error)) return error;
-  return Object.assign(hubFailure(503, 'ServiceUnavailable', error.message), { cause: error });
-}
-
-function putIdentity(identity: IdentityRecord): StorageOperation {
-  return {
-    kind: 'put',
-    table: 'identities',
-    deviceId: identity.deviceId,
-    moduleId: identity.moduleId ?? '',
-    body: JSON.stringify(identity),
-  };
-}
-
-function putTwin(twin: StoredTwin): StorageOperation {
-  return {
-    kind: 'put',
-    table: 'twins',
-    deviceId: twin.deviceId,
-    moduleId: twin.moduleId ?? '',
-    body: JSON.stringify(twin),
-  };
-}
-
-function unquote(value: string): string {
-  let text = value.startsWith('W/') ? value.slice(2) : value;
-  if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) text = text.slice(1, -1);
-  return text;
-}
-
-/**
- * The identity fields of a twin's service view, from the identity record.
- *
- * @param identity - the identity
- */
-export function identityFields(identity: IdentityRecord): TwinIdentityFields {
-  const fields: TwinIdentityFields = {
-    deviceEtag: formatIdentityEtag(identity.etagNumber),
-    status: identity.status,
-    statusUpdateTime: identity.statusUpdatedTime,
-    connectionState: identity.connectionState,
-    lastActivityTime: identity.lastActivityTime,
-    cloudToDeviceMessageCount: identity.cloudToDeviceMessageCount,
-    authenticationType: identity.authentication.type,
-    x509Thumbprint: { ...identity.authentication.x509Thumbprint },
-    modelId: identity.modelId,
-  };
-  if (identity.statusReason !== null) fields.statusReason = identity.statusReason;
-  if (identity.moduleId === undefined) {
-    fields.capabilities = { ...identity.capabilities };
-    if (identity.deviceScope !== undefined) fields.deviceScope = identity.deviceScope;
-    if (identity.parentScopes !== undefined) fields.parentScopes = [...identity.parentScopes];
-  }
-  return fields;
-}
-
-/**
- * Whether a token's decoded `sr` covers a resource of this hub. The `sr` host may carry a port
- * (clients given `HostName=localhost:8443` sign `localhost:8443/…`), which is ignored; the rest
- * is twin-model's segment-prefix rule (protocol.md §3.3).
- *
- * @param audience - the token's decoded `sr`
- * @param hostName - the hub host name
- * @param resource - `<hostName>/<path>` being accessed
- */
-export function scopeCovers(audience: string, hostName: string, resource: string): boolean {
-  const slash = audience.indexOf('/');
-  const host = slash === -1 ? audience : audience.slice(0, slash);
-  const rest = slash === -1 ? '' : audience.slice(slash);
-  const bareHost = host.replace(/:\d+$/, '');
-  if (bareHost.toLowerCase() !== hostName.toLowerCase()) return false;
-  return resourceCovers(`${hostName}${rest}`, resource);
 }

@@ -17,6 +17,7 @@ import {
 import { FaultInjector, type HubFaults } from './faults/fault-injector.js';
 import type { DeviceEndpointFaults } from './faults/device-endpoint-faults.js';
 import { HubCore } from './hub-core.js';
+import { TwinTimeline } from './explorer/twin-timeline.js';
 import { attachAmqpEndpoint, type AmqpEndpoint } from './amqp/amqp-endpoint.js';
 import { attachMqttEndpoint } from './mqtt/mqtt-protocol-endpoint.js';
 import {
@@ -175,6 +176,8 @@ interface HubInternals {
   certificates: DevCertificates;
   mqtt: MqttEndpoint;
   amqp: AmqpEndpoint;
+  /** The last changes of each twin, for the explorer (kept from the hub's start). */
+  timeline: TwinTimeline;
   /** Set by `listen()` while it serves the hub. */
   served: ServedPorts;
 }
@@ -394,6 +397,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   const mqtt = await attachMqttEndpoint(core, { limits });
   const amqp = attachAmqpEndpoint(core, { limits });
   const hub = new LocalHub(core, mqtt, amqp, certificates, fetch);
-  internals.set(hub, { core, certificates, mqtt, amqp, served: hub.served });
+  const timeline = new TwinTimeline(core.changes);
+  internals.set(hub, { core, certificates, mqtt, amqp, timeline, served: hub.served });
   return hub;
 }

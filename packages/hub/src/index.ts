@@ -36,6 +36,7 @@ export {
   type ListenOptions,
   type NotServedEndpoint,
 } from './node/listen.js';
+export type { ExplorerOptions } from './explorer/explorer-access.js';
 export {
   BEARER_ROLE_ACTIONS,
   KnownHubPermission,

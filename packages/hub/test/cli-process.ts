@@ -13,7 +13,7 @@ export const CLI_NODE_ARGS = ['--conditions=@twinkit/source', '--import', 'tsx',
 export interface Ready {
   serviceConnectionString: string;
   caFile: string;
-  endpoints: { https: string; mqtt: string | null; amqp: string | null };
+  endpoints: { https: string; mqtt: string | null; amqp: string | null; explorer: string | null };
 }
 
 /** Children started by the helpers; the test file kills what is left after each test. */

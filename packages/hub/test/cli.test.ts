@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -273,6 +273,7 @@ describe('twinkit-hub CLI', () => {
       expect(text).toContain('REST (HTTPS):   https://localhost:');
       expect(text).toMatch(/MQTT: +(mqtts:\/\/|not served yet)/);
       expect(text).toContain('NODE_EXTRA_CA_CERTS=');
+      expect(text).toMatch(/Explorer: +https:\/\/localhost:\d+\/explorer {2}\(this machine only\)/);
       expect(text).toMatch(
         /HostName=localhost:\d+;SharedAccessKeyName=iothubowner;SharedAccessKey=/,
       );
@@ -285,6 +286,45 @@ describe('twinkit-hub CLI', () => {
         signal: null,
         stderr: '',
       });
+    },
+  );
+
+  it(
+    'names the explorer in the readiness line, and serves it with a token from a file',
+    { timeout: 20_000 },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'twinkit-hub-cli-'));
+      dirs.push(dir);
+      const tokenFile = join(dir, 'explorer-token');
+      const token = 'explorer-token-for-the-cli-test-0123456789';
+      writeFileSync(tokenFile, `${token}\n`);
+      const hub = run([
+        'start',
+        '--in-memory',
+        ...ANY_PORTS,
+        '--explorer-token-file',
+        tokenFile,
+        '--json',
+      ]);
+      const ready = await hub.ready;
+      expect(ready.endpoints.explorer).toBe(`${ready.endpoints.https}/explorer`);
+      const ca = readFileSync(ready.caFile, 'utf8');
+      const url = `https://127.0.0.1:${portOf(ready.endpoints.https)}/explorer/api/devices`;
+      const remote = { host: 'hub.example' };
+      expect((await httpsCall(url, { ca, headers: remote })).status).toBe(401);
+      const signed = { ...remote, authorization: `Bearer ${token}` };
+      expect((await httpsCall(url, { ca, headers: signed })).status).toBe(200);
+      hub.child.kill('SIGINT');
+      expect(await exited(hub.child)).toBe(0);
+
+      writeFileSync(tokenFile, 'short');
+      const refused = await runToEnd(['start', '--in-memory', '--explorer-token-file', tokenFile]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('at least 32');
+      const off = run(['start', '--in-memory', ...ANY_PORTS, '--no-explorer', '--json']);
+      expect((await off.ready).endpoints.explorer).toBeNull();
+      off.child.kill('SIGINT');
+      expect(await exited(off.child)).toBe(0);
     },
   );
 });

@@ -1,6 +1,11 @@
+import {
+  REST_OPERATIONS,
+  formatOperationPath,
+  type RestOperation,
+} from '@twinkit/twin-model/protocol';
 import { describe, expect, it, vi } from 'vitest';
-import { createHub } from '../src/index.js';
-import { call } from './helpers.js';
+import { WELL_KNOWN_POLICIES, createHub } from '../src/index.js';
+import { call, serviceToken } from './helpers.js';
 
 describe('hub.faults', () => {
   it('fails the next request of an operation with the given status, code and Retry-After', async () => {
@@ -35,6 +40,39 @@ describe('hub.faults', () => {
     expect((await call(hub, 'PATCH', '/twins/dev1', { body: { tags: { a: 1 } } })).status).toBe(
       200,
     );
+  });
+
+  it('serves every operation of the REST table under its fault name and permission', async () => {
+    await using hub = await createHub();
+    const key = (name: string) =>
+      WELL_KNOWN_POLICIES.find((policy) => policy.keyName === name)?.primaryKey ?? '';
+    // A policy without the operation's permission: ServiceConnect and the registry rights are disjoint.
+    const lacking = {
+      ServiceConnect: await serviceToken(hub, {
+        keyName: 'registryReadWrite',
+        key: key('registryReadWrite'),
+      }),
+      RegistryRead: await serviceToken(hub, { keyName: 'service', key: key('service') }),
+      RegistryWrite: await serviceToken(hub, { keyName: 'registryRead', key: key('registryRead') }),
+    };
+    for (const operation of Object.values<RestOperation>(REST_OPERATIONS)) {
+      const path = formatOperationPath(operation.path, { deviceId: 'dev1', moduleId: 'm1' });
+      // A twin-only batch, so the bulk call needs no more than the table's permission.
+      const body =
+        operation.method === 'GET' || operation.method === 'DELETE'
+          ? undefined
+          : operation === REST_OPERATIONS.updateTwins
+            ? [{ id: 'dev1', importMode: 'updateTwin' }]
+            : {};
+      const denied = await call(hub, operation.method, path, {
+        body,
+        authorization: lacking[operation.permission as keyof typeof lacking],
+      });
+      expect(denied.status, operation.name).toBe(401);
+      hub.faults.failNext({ operation: operation.fault, statusCode: 503 });
+      const failed = await call(hub, operation.method, path, { body });
+      expect(failed.status, operation.name).toBe(503);
+    }
   });
 
   it('applies faults after authentication so unauthenticated calls still get 401', async () => {

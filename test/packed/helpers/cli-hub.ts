@@ -13,7 +13,7 @@ import { runProgram } from './run-program.ts';
 export interface Readiness {
   serviceConnectionString: string;
   caFile: string;
-  endpoints: { https: string; mqtt: string; amqp: string };
+  endpoints: { https: string; mqtt: string; amqp: string; explorer: string };
   dataDir: string;
 }
 

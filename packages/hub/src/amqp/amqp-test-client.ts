@@ -5,6 +5,12 @@
  *
  * @internal
  */
+import {
+  API_VERSION,
+  IOTHUB_WEBSOCKET_PATH,
+  KnownWebSocketSubprotocol,
+  TWIN_LINK_PROPERTY,
+} from '@twinkit/twin-model/protocol';
 import rhea, {
   type Connection,
   type Container,
@@ -34,8 +40,8 @@ export async function openClient(
     const connect = container.websocket_connect(WebSocket);
     connection = container.connect({
       connection_details: connect(
-        `wss://127.0.0.1:${String(hub.httpsPort)}/$iothub/websocket`,
-        ['AMQPWSB10'],
+        `wss://127.0.0.1:${String(hub.httpsPort)}${IOTHUB_WEBSOCKET_PATH}`,
+        [KnownWebSocketSubprotocol.amqp],
         {
           ca: hub.hub.caCertificate,
           servername: 'localhost',
@@ -178,8 +184,8 @@ export interface TwinPair {
 
 export function attachTwin(client: Client, address: string, channel = 'twin:1'): TwinPair {
   const properties = {
-    'com.microsoft:channel-correlation-id': channel,
-    'com.microsoft:api-version': '2021-04-12',
+    [TWIN_LINK_PROPERTY.channelCorrelationId]: channel,
+    [TWIN_LINK_PROPERTY.apiVersion]: API_VERSION,
   };
   const sender = client.connection.open_sender({
     target: { address },

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import { twinPath } from '@twinkit/twin-model/protocol';
 import type { JsonObject } from '@twinkit/twin-model';
 import type { DeviceIdentity } from '../device-endpoint/endpoint-support.js';
 import {
@@ -56,9 +57,7 @@ export async function startAmqpTestHub(
     endpoint: hubInternals(base.hub).amqp,
     amqpPort,
     async updateDesired(identity, desired) {
-      const module =
-        identity.moduleId === undefined ? '' : `/modules/${encodeURIComponent(identity.moduleId)}`;
-      const path = `/twins/${encodeURIComponent(identity.deviceId)}${module}`;
+      const path = twinPath(identity.deviceId, identity.moduleId);
       const response = await base.serviceRequest('PATCH', path, { properties: { desired } });
       if (!response.ok)
         throw new Error(

@@ -4,8 +4,14 @@
  * issuer (protocol.md §3.6). Either way the result is the set of data actions the caller may use.
  */
 import { jwtVerify, errors as joseErrors } from 'jose';
-import { parseSasToken, verifySasToken, type ParsedSasToken } from '@twinkit/twin-model/protocol';
-import { scopeCovers } from '../hub-core.js';
+import {
+  BEARER_SCHEME,
+  type ParsedSasToken,
+  parseSasToken,
+  SAS_TOKEN_PREFIX,
+  verifySasToken,
+} from '@twinkit/twin-model/protocol';
+import { scopeCovers } from './scope-covers.js';
 import { hubFailure } from '../rest/hub-failure.js';
 import {
   BEARER_ROLE_ACTIONS,
@@ -29,7 +35,7 @@ export interface TokenIssuerOptions {
 
 /** Who called, and what they may do. */
 export interface RequestPrincipal {
-  kind: 'policy' | 'bearer';
+  kind: 'policy' | 'token';
   /** Policy name or the token subject. */
   name: string;
   actions: ReadonlySet<HubDataAction>;
@@ -112,16 +118,18 @@ export class RequestAuthenticator {
   async identify(authorization: string | null, resourcePath: string): Promise<RequestPrincipal> {
     if (authorization === null || authorization.trim() === '') {
       throw unauthorized(
-        'The request has no Authorization header; send a SharedAccessSignature or Bearer token.',
+        `The request has no Authorization header; send a ${SAS_TOKEN_PREFIX} or ${BEARER_SCHEME} token.`,
       );
     }
     const text = authorization.trim();
     let principal: RequestPrincipal;
-    if (/^SharedAccessSignature\s/i.test(text)) principal = await this.#fromSas(text, resourcePath);
-    else if (/^Bearer\s/i.test(text))
-      principal = await this.#fromBearer(text.replace(/^Bearer\s+/i, ''));
+    if (hasScheme(text, SAS_TOKEN_PREFIX)) principal = await this.#fromSas(text, resourcePath);
+    else if (hasScheme(text, BEARER_SCHEME))
+      principal = await this.#fromBearer(text.slice(BEARER_SCHEME.length).trimStart());
     else
-      throw unauthorized('Unsupported Authorization scheme; use SharedAccessSignature or Bearer.');
+      throw unauthorized(
+        `Unsupported Authorization scheme; use ${SAS_TOKEN_PREFIX} or ${BEARER_SCHEME}.`,
+      );
     return principal;
   }
 
@@ -152,7 +160,7 @@ export class RequestAuthenticator {
       parsed = parseSasToken(token);
     } catch (error) {
       throw unauthorized(
-        `Malformed SharedAccessSignature: ${error instanceof Error ? error.message : 'unreadable'}.`,
+        `Malformed ${SAS_TOKEN_PREFIX}: ${error instanceof Error ? error.message : 'unreadable'}.`,
       );
     }
     if (parsed.keyName === undefined) {
@@ -171,9 +179,9 @@ export class RequestAuthenticator {
     if (!verdict.ok) {
       throw unauthorized(
         verdict.reason === 'expired'
-          ? 'The SharedAccessSignature has expired; create a new token.'
+          ? `The ${SAS_TOKEN_PREFIX} has expired; create a new token.`
           : verdict.reason === 'signature'
-            ? `The SharedAccessSignature signature does not match policy '${policy.keyName}'; check the key.`
+            ? `The ${SAS_TOKEN_PREFIX} signature does not match policy '${policy.keyName}'; check the key.`
             : verdict.message,
       );
     }
@@ -239,8 +247,8 @@ export class RequestAuthenticator {
     // reach Object.prototype.
     for (const role of roles)
       for (const action of ROLE_ACTIONS.get(role) ?? []) actions.add(action);
-    const name = typeof payload.sub === 'string' ? payload.sub : 'bearer';
-    return { kind: 'bearer', name, actions };
+    const name = typeof payload.sub === 'string' ? payload.sub : 'token';
+    return { kind: 'token', name, actions };
   }
 }
 
@@ -254,6 +262,14 @@ function requiredPermission(action: HubDataAction): string {
     case 'twins/write':
       return 'ServiceConnect';
   }
+}
+
+/** Whether an Authorization value uses a scheme (case-insensitive, then whitespace). */
+function hasScheme(value: string, scheme: string): boolean {
+  return (
+    value.slice(0, scheme.length).toLowerCase() === scheme.toLowerCase() &&
+    /\s/.test(value.charAt(scheme.length))
+  );
 }
 
 function unauthorized(text: string) {

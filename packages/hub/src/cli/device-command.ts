@@ -11,9 +11,13 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   createSasToken,
+  devicePath,
   formatDeviceConnectionString,
+  HEADER,
+  JSON_CONTENT_TYPE,
   parseServiceConnectionString,
   type ServiceConnectionString,
+  withApiVersion,
 } from '@twinkit/twin-model/protocol';
 import { CliFailure, usageError } from './cli-failure.js';
 import { ENDPOINT_FILE_NAME, isRunning, readEndpointFile } from './endpoint-file.js';
@@ -181,15 +185,12 @@ async function createDevice(target: HubTarget, deviceId: string): Promise<string
     expiresOnInSeconds: Math.floor(Date.now() / 1000) + 300,
   });
   const body = JSON.stringify({ deviceId });
-  const url = new URL(
-    `/devices/${encodeURIComponent(deviceId)}?api-version=2021-04-12`,
-    target.url,
-  );
+  const url = new URL(withApiVersion(devicePath(deviceId)), target.url);
   const options = {
     method: 'PUT',
     headers: {
       authorization,
-      'content-type': 'application/json; charset=utf-8',
+      [HEADER.contentType]: JSON_CONTENT_TYPE,
       'content-length': Buffer.byteLength(body),
     },
     servername: target.servername,

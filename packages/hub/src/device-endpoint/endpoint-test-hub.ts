@@ -7,7 +7,14 @@
  *
  * @internal
  */
-import { createSasToken, parseServiceConnectionString } from '@twinkit/twin-model/protocol';
+import {
+  API_VERSION,
+  API_VERSION_PARAMETER,
+  createSasToken,
+  HEADER,
+  JSON_MEDIA_TYPE,
+  parseServiceConnectionString,
+} from '@twinkit/twin-model/protocol';
 import { createHub, hubInternals, type Hub, type HubOptions } from '../hub.js';
 import type { HubCore } from '../hub-core.js';
 import { listen, type HubServer, type ListenOptions } from '../node/listen.js';
@@ -135,11 +142,14 @@ export async function startEndpointTestHub(
       const separator = path.includes('?') ? '&' : '?';
       const init: RequestInit = {
         method,
-        headers: { ...headers, authorization, 'content-type': 'application/json' },
+        headers: { ...headers, authorization, [HEADER.contentType]: JSON_MEDIA_TYPE },
       };
       if (body !== undefined) init.body = JSON.stringify(body);
       return hub.fetch(
-        new Request(`https://${hub.hostName}${path}${separator}api-version=2021-04-12`, init),
+        new Request(
+          `https://${hub.hostName}${path}${separator}${API_VERSION_PARAMETER}=${API_VERSION}`,
+          init,
+        ),
       );
     },
     close,

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import { IOTHUB_WEBSOCKET_PATH } from '@twinkit/twin-model/protocol';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { WebSocket } from 'ws';
@@ -52,7 +53,7 @@ export function openWebSocket(
 ): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const webSocket = new WebSocket(
-      `wss://127.0.0.1:${String(httpsPort)}/$iothub/websocket`,
+      `wss://127.0.0.1:${String(httpsPort)}${IOTHUB_WEBSOCKET_PATH}`,
       [subprotocol],
       { ca },
     );

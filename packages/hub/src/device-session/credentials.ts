@@ -24,7 +24,8 @@
  */
 import { parseSasToken, verifySasToken, type ParsedSasToken } from '@twinkit/twin-model/protocol';
 import { sameIdentity, type DeviceIdentity } from '../device-endpoint/endpoint-support.js';
-import { scopeCovers, type HubCore } from '../hub-core.js';
+import { scopeCovers } from '../auth/scope-covers.js';
+import type { HubCore } from '../hub-core.js';
 import { signingKeys } from '../state/identity.js';
 
 /** What a verified credential reaches. */

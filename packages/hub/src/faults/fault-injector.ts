@@ -3,13 +3,15 @@
  * before being answered. Drives the retry, throttling and timeout paths of client tests without
  * mocks (house-style 4.10 item 3).
  */
+import type { RestFaultName } from '@twinkit/twin-model/protocol';
+
 /**
- * Operations faults can target. REST: `getTwin`, `updateTwin` (PATCH), `replaceTwin` (PUT),
- * `query`, `bulk`, `device` (identity CRUD and lists, modules included). Protocol endpoints may
- * add their own names (for example `deviceGetTwin`); `'*'` matches every operation.
+ * Operations faults can target. REST: the fault names of twin-model's `REST_OPERATIONS`
+ * (`getTwin`, `updateTwin` (PATCH), `replaceTwin` (PUT), `query`, `bulk`, `device` for identity
+ * CRUD and lists, modules included). Protocol endpoints add their own names (for example
+ * `deviceGetTwin`); `'*'` matches every operation.
  */
-export type HubOperation =
-  'getTwin' | 'updateTwin' | 'replaceTwin' | 'query' | 'bulk' | 'device' | '*' | (string & {});
+export type HubOperation = RestFaultName | '*' | (string & {});
 
 /** Options of {@link HubFaults.failNext}. */
 export interface FailNextOptions {

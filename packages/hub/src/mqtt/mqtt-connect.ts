@@ -4,7 +4,7 @@
  * Only the wire format is read here; whether the credential holds is the session core's call.
  */
 import type { AuthenticateError } from 'aedes';
-import { parseMqttUsername } from '@twinkit/twin-model/protocol';
+import { API_VERSION_PARAMETER, parseMqttUsername } from '@twinkit/twin-model/protocol';
 import { thumbprintsOf } from '../device-endpoint/client-certificate.js';
 import type { DeviceIdentity } from '../device-endpoint/endpoint-support.js';
 import type {
@@ -76,7 +76,7 @@ export function readConnect(
   ) {
     throw authError(
       CONNACK_BAD_USERNAME_OR_PASSWORD,
-      'username must be <host>/<clientId>/?api-version=… and name the same identity as the client id',
+      `username must be <host>/<clientId>/?${API_VERSION_PARAMETER}=… and name the same identity as the client id`,
     );
   }
   const sasToken =

@@ -8,7 +8,12 @@
 import { connect, MqttClient, type IClientOptions, type IConnackPacket } from 'mqtt';
 import { WebSocket, createWebSocketStream } from 'ws';
 import type { JsonObject } from '@twinkit/twin-model';
-import { mqttUsername } from '@twinkit/twin-model/protocol';
+import {
+  IOTHUB_WEBSOCKET_PATH,
+  KnownWebSocketSubprotocol,
+  mqttUsername,
+  twinPath,
+} from '@twinkit/twin-model/protocol';
 import {
   startEndpointTestHub,
   type EndpointTestHub,
@@ -121,8 +126,8 @@ export async function startMqttTestHub(
               () =>
                 createWebSocketStream(
                   new WebSocket(
-                    `wss://127.0.0.1:${String(server.ports.https)}/$iothub/websocket`,
-                    ['mqtt'],
+                    `wss://127.0.0.1:${String(server.ports.https)}${IOTHUB_WEBSOCKET_PATH}`,
+                    [KnownWebSocketSubprotocol.mqtt],
                     {
                       ca: hub.caCertificate,
                     },
@@ -146,7 +151,7 @@ export async function startMqttTestHub(
       });
     },
     async serviceTwin(deviceId) {
-      const response = await base.serviceRequest('GET', `/twins/${encodeURIComponent(deviceId)}`);
+      const response = await base.serviceRequest('GET', twinPath(deviceId));
       return (await response.json()) as JsonObject;
     },
     close,

@@ -1,7 +1,8 @@
 /**
  * `listen()`: serves a hub over HTTPS (node:https with @hono/node-server's request listener),
  * plus the MQTT and AMQP endpoints registered on the hub, and WebSocket upgrades on
- * `/$iothub/websocket` for the endpoints that take them (protocol.md §1).
+ * `/$iothub/websocket` for the endpoints that take them (protocol.md §1). Requests under
+ * `/explorer` go to the explorer with the TCP peer's address, which its loopback check needs.
  */
 import {
   createServer as createHttpServer,
@@ -15,6 +16,8 @@ import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import { IOTHUB_WEBSOCKET_PATH } from '@twinkit/twin-model/protocol';
 import { resolveListenerLimits, type ListenerLimits } from '../device-endpoint/limits.js';
+import type { ExplorerOptions } from '../explorer/explorer-access.js';
+import { createExplorerHandler, isExplorerPath } from '../explorer/explorer-handler.js';
 import type { ConnectionRefusal } from '../device-endpoint/protocol-endpoint.js';
 import { hubInternals, STANDARD_PORTS, type Hub } from '../hub.js';
 
@@ -43,6 +46,12 @@ export interface ListenOptions {
    * Default: ignored (the peer sees its connection closed at once).
    */
   onConnectionRefused?: (refusal: ConnectionRefusal) => void;
+  /**
+   * The web explorer at `/explorer` on the HTTPS port. Default: served, to loopback peers that
+   * name a loopback host only; `{ token }` lets any peer in that presents the token;
+   * `{ enabled: false }` turns it off. See docs/security.md.
+   */
+  explorer?: ExplorerOptions;
 }
 
 /** A protocol the hub does not serve yet, with the port that was asked for. */
@@ -57,8 +66,11 @@ export interface HubServer extends AsyncDisposable {
   readonly host: string;
   /** Bound ports; `mqtt`/`amqp` only when the hub serves them. */
   readonly ports: { https: number; mqtt?: number; amqp?: number };
-  /** Base URLs (`https://127.0.0.1:<port>`, or `http://` with `plainHttp`). */
-  readonly urls: { https: string };
+  /**
+   * Base URLs (`https://127.0.0.1:<port>`, or `http://` with `plainHttp`), and the explorer's
+   * page (`<https>/explorer`) unless it is turned off.
+   */
+  readonly urls: { https: string; explorer?: string };
   /** Protocols asked for (by port) that this hub version does not serve yet. */
   readonly notServed: readonly NotServedEndpoint[];
   /** Stops accepting connections, closes open ones, and stops the protocol endpoints. Idempotent. */
@@ -116,7 +128,13 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
   };
   const httpsPort = pick(options.httpsPort, STANDARD_PORTS.https);
   const limits = resolveListenerLimits(options.limits);
-  const handle = getRequestListener((request) => hub.fetch(request));
+  const explorer =
+    options.explorer?.enabled === false ? undefined : createExplorerHandler(hub, options.explorer);
+  const handle = getRequestListener((request, env) =>
+    explorer !== undefined && isExplorerPath(new URL(request.url).pathname)
+      ? explorer.fetch(request, env.incoming.socket.remoteAddress)
+      : hub.fetch(request),
+  );
   // node:http ignores a listener's promise; the adapter answers errors itself.
   const listener = (request: IncomingMessage, response: ServerResponse): void => {
     void handle(request, response);
@@ -200,6 +218,7 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
   const notServed: NotServedEndpoint[] = [];
   const closeHttp = () =>
     new Promise<void>((resolve) => {
+      explorer?.close();
       server.close(() => {
         resolve();
       });
@@ -258,10 +277,11 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
     })();
     return closing;
   };
+  const https = `${scheme}://${urlHost}:${String(boundHttps)}`;
   return {
     host,
     ports,
-    urls: { https: `${scheme}://${urlHost}:${String(boundHttps)}` },
+    urls: explorer === undefined ? { https } : { https, explorer: `${https}/explorer` },
     notServed,
     close,
     [Symbol.asyncDispose]: close,

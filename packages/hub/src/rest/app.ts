@@ -7,10 +7,11 @@
  * sent while the body is still unread asks the client to close the connection, so the unread
  * rest is never buffered.
  */
+import { API_VERSION_PARAMETER, HEADER } from '@twinkit/twin-model/protocol';
 import { Hono, type Context } from 'hono';
+import type { RestOperationName } from '@twinkit/twin-model/protocol';
 import { defaultHubErrorCode } from '@twinkit/twin-model/errors';
 import type { RequestAuthenticator } from '../auth/authenticate-request.js';
-import type { HubDataAction } from '../auth/policies.js';
 import type { HubCore, HubEntry } from '../hub-core.js';
 import {
   assertValidId,
@@ -18,10 +19,16 @@ import {
   readIdentityRequest,
   toIdentityJson,
 } from '../state/identity.js';
-import { handleBulk } from './bulk.js';
+import { handleBulk, isTwinImport } from './bulk.js';
 import { corsMiddleware } from './cors.js';
 import { errorResponse, jsonResponse, toErrorResponse } from './error-response.js';
 import { hubFailure } from './hub-failure.js';
+import {
+  operationRoutes,
+  type Handler,
+  type RouteAction,
+  type RouteSpec,
+} from './operation-routes.js';
 import { REST_BODY_LIMITS, readJson } from './read-json.js';
 import { handleQuery, type QueryPaging } from './query.js';
 
@@ -33,20 +40,6 @@ export interface RestAppOptions {
   /** Origins allowed to call the API from a web page; empty → no CORS headers at all. */
   corsOrigins: readonly string[];
 }
-
-/** A route handler; `body` is the parsed request body when the route reads one. */
-type Handler = (
-  request: Request,
-  params: Record<string, string>,
-  body: unknown,
-) => Promise<Response>;
-
-/**
- * The action a route needs: fixed, or decided from the parsed body (bulk batches) among the
- * actions listed, the caller having to hold at least one of them before the body is read.
- */
-type RouteAction =
-  HubDataAction | { anyOf: readonly HubDataAction[]; decide: (body: unknown) => HubDataAction };
 
 /**
  * Builds the REST fetch handler.
@@ -67,7 +60,10 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
       let bodyRead = bodyLimit === undefined;
       try {
         const path = decodePath(new URL(request.url).pathname);
-        const principal = await authenticator.identify(request.headers.get('authorization'), path);
+        const principal = await authenticator.identify(
+          request.headers.get(HEADER.authorization),
+          path,
+        );
         if (typeof action === 'string') authenticator.authorize(principal, action);
         else if (!action.anyOf.some((candidate) => principal.actions.has(candidate)))
           authenticator.authorize(principal, action.anyOf[0] ?? 'devices/write');
@@ -81,7 +77,7 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
         if (failure !== undefined) {
           const headers: Record<string, string> = {};
           if (failure.retryAfterInSeconds !== undefined)
-            headers['retry-after'] = String(failure.retryAfterInSeconds);
+            headers[HEADER.retryAfter] = String(failure.retryAfterInSeconds);
           return errorResponse(
             failure.statusCode,
             failure.code ?? defaultHubErrorCode(failure.statusCode),
@@ -105,37 +101,23 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
 
   // ---- twins (§6.4)
   const getTwin: Handler = (_request, params) => {
-    const entry = core.requireEntry(requireId(params.id, 'DeviceId'), optionalId(params.mid));
+    const entry = core.requireEntry(
+      requireId(params.deviceId, 'DeviceId'),
+      optionalId(params.moduleId),
+    );
     return Promise.resolve(twinResponse(core, entry));
   };
   const writeTwin =
     (kind: 'update' | 'replace'): Handler =>
     async (request, params, body) => {
-      const deviceId = requireId(params.id, 'DeviceId');
-      const moduleId = optionalId(params.mid);
+      const deviceId = requireId(params.deviceId, 'DeviceId');
+      const moduleId = optionalId(params.moduleId);
       const outcome = core.writeTwin({ deviceId, moduleId }, kind, body, {
-        ifMatch: request.headers.get('if-match') ?? undefined,
-        apiVersion: new URL(request.url).searchParams.get('api-version') ?? undefined,
+        ifMatch: request.headers.get(HEADER.ifMatch) ?? undefined,
+        apiVersion: new URL(request.url).searchParams.get(API_VERSION_PARAMETER) ?? undefined,
       });
       return twinResponse(core, await outcome.committed);
     };
-  for (const path of ['/twins/:id', '/twins/:id/modules/:mid']) {
-    app.get(path, route('getTwin', 'twins/read', getTwin));
-    app.patch(path, route('updateTwin', 'twins/write', writeTwin('update'), REST_BODY_LIMITS.twin));
-    app.put(path, route('replaceTwin', 'twins/write', writeTwin('replace'), REST_BODY_LIMITS.twin));
-  }
-
-  // ---- query (§6.6)
-  app.post(
-    '/devices/query',
-    route(
-      'query',
-      'twins/read',
-      (request, _params, body) => handleQuery(core, request, body, options.paging),
-      REST_BODY_LIMITS.query,
-    ),
-  );
-
   // ---- identities (§6.7)
   const listDevices: Handler = (request) => {
     const top = new URL(request.url).searchParams.get('top');
@@ -150,9 +132,6 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
     }
     return Promise.resolve(jsonResponse(200, list));
   };
-  app.get('/devices', route('device', 'devices/read', listDevices));
-  app.get('/devices/', route('device', 'devices/read', listDevices));
-
   // Twin-only batches need ServiceConnect; anything touching identities needs RegistryWrite.
   const bulkAction: RouteAction = {
     anyOf: ['devices/write', 'twins/write'],
@@ -161,20 +140,19 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
         ? 'twins/write'
         : 'devices/write',
   };
-  const bulk: Handler = (_request, _params, body) => handleBulk(core, body);
-  app.post('/devices', route('bulk', bulkAction, bulk, REST_BODY_LIMITS.bulk));
-  app.post('/devices/', route('bulk', bulkAction, bulk, REST_BODY_LIMITS.bulk));
-
   const getIdentity: Handler = (_request, params) => {
-    const entry = core.requireEntry(requireId(params.id, 'DeviceId'), optionalId(params.mid));
+    const entry = core.requireEntry(
+      requireId(params.deviceId, 'DeviceId'),
+      optionalId(params.moduleId),
+    );
     return Promise.resolve(identityResponse(entry));
   };
   const putIdentity: Handler = async (request, params, body) => {
-    const deviceId = requireId(params.id, 'DeviceId');
-    const moduleId = optionalId(params.mid);
+    const deviceId = requireId(params.deviceId, 'DeviceId');
+    const moduleId = optionalId(params.moduleId);
     const identity = readIdentityRequest(body);
     checkBodyIds(body, deviceId, moduleId);
-    const ifMatch = request.headers.get('if-match') ?? undefined;
+    const ifMatch = request.headers.get(HEADER.ifMatch) ?? undefined;
     // No If-Match creates (409 when it exists); any If-Match updates (protocol.md §6.5, §6.7).
     const outcome =
       ifMatch === undefined
@@ -183,15 +161,15 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
     return identityResponse(await outcome.committed);
   };
   const deleteIdentity: Handler = async (request, params) => {
-    const deviceId = requireId(params.id, 'DeviceId');
+    const deviceId = requireId(params.deviceId, 'DeviceId');
     await core.deleteIdentity(
-      { deviceId, moduleId: optionalId(params.mid) },
-      request.headers.get('if-match') ?? undefined,
+      { deviceId, moduleId: optionalId(params.moduleId) },
+      request.headers.get(HEADER.ifMatch) ?? undefined,
     );
     return new Response(null, { status: 204 });
   };
   const listModules: Handler = (_request, params) => {
-    const modules = core.modulesOf(requireId(params.id, 'DeviceId'));
+    const modules = core.modulesOf(requireId(params.deviceId, 'DeviceId'));
     return Promise.resolve(
       jsonResponse(
         200,
@@ -199,12 +177,43 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
       ),
     );
   };
-  for (const path of ['/devices/:id', '/devices/:id/modules/:mid']) {
-    app.get(path, route('device', 'devices/read', getIdentity));
-    app.put(path, route('device', 'devices/write', putIdentity, REST_BODY_LIMITS.identity));
-    app.delete(path, route('device', 'devices/write', deleteIdentity));
+  const twin = { handler: getTwin };
+  const patchTwin = { handler: writeTwin('update'), bodyLimit: REST_BODY_LIMITS.twin };
+  const putTwin = { handler: writeTwin('replace'), bodyLimit: REST_BODY_LIMITS.twin };
+  const identity = { handler: getIdentity };
+  const writeIdentity = { handler: putIdentity, bodyLimit: REST_BODY_LIMITS.identity };
+  const removeIdentity = { handler: deleteIdentity };
+  const specs: Record<RestOperationName, RouteSpec> = {
+    getTwin: twin,
+    getModuleTwin: twin,
+    updateTwin: patchTwin,
+    updateModuleTwin: patchTwin,
+    replaceTwin: putTwin,
+    replaceModuleTwin: putTwin,
+    queryTwins: {
+      handler: (request, _params, body) => handleQuery(core, request, body, options.paging),
+      bodyLimit: REST_BODY_LIMITS.query,
+    },
+    updateTwins: {
+      handler: (_request, _params, body) => handleBulk(core, body),
+      bodyLimit: REST_BODY_LIMITS.bulk,
+      action: bulkAction,
+    },
+    // One PUT creates (no If-Match) or updates (any If-Match), for devices and modules alike.
+    createDevice: writeIdentity,
+    updateDevice: writeIdentity,
+    createModule: writeIdentity,
+    getDevice: identity,
+    getDevices: { handler: listDevices },
+    getModule: identity,
+    deleteDevice: removeIdentity,
+    deleteModule: removeIdentity,
+    listModules: { handler: listModules },
+  };
+  for (const { method, paths, fault, action, spec } of operationRoutes(specs)) {
+    const handler = route(fault, action, spec.handler, spec.bodyLimit);
+    for (const path of paths) app.on(method, path, handler);
   }
-  app.get('/devices/:id/modules', route('device', 'devices/read', listModules));
 
   app.notFound((c) =>
     errorResponse(
@@ -277,10 +286,4 @@ function checkBodyIds(body: unknown, deviceId: string, moduleId: string | undefi
       `The moduleId in the body ('${record.moduleId}') does not match the URL ('${moduleId}').`,
     );
   }
-}
-
-function isTwinImport(item: unknown): boolean {
-  if (typeof item !== 'object' || item === null) return false;
-  const mode = (item as Record<string, unknown>).importMode;
-  return typeof mode === 'string' && /^updatetwin(ifmatchetag)?$/i.test(mode);
 }

@@ -4,10 +4,17 @@
  * one group commit.
  */
 import { isHubError } from '@twinkit/twin-model/errors';
+import { KnownBulkImportMode, quoteEtag } from '@twinkit/twin-model/protocol';
 import type { HubCore, IdentityIds } from '../hub-core.js';
 import { assertValidId, readIdentityRequest } from '../state/identity.js';
 import { hubTextOf, jsonResponse } from './error-response.js';
 import { hubFailure } from './hub-failure.js';
+
+/** The import modes that only update a twin (ServiceConnect may send them). */
+const TWIN_IMPORT_MODES = [
+  KnownBulkImportMode.UpdateTwin,
+  KnownBulkImportMode.UpdateTwinIfMatchETag,
+] as const;
 
 /** The most entries one bulk request may carry. */
 export const MAX_BULK_ITEMS = 100;
@@ -20,8 +27,7 @@ type ImportMode =
   | 'deleteIfMatchETag'
   | 'createOrUpdate'
   | 'createOrUpdateIfMatchETag'
-  | 'updateTwin'
-  | 'updateTwinIfMatchETag';
+  | (typeof TWIN_IMPORT_MODES)[number];
 
 const MODES: ReadonlyMap<string, ImportMode> = new Map(
   (
@@ -33,11 +39,23 @@ const MODES: ReadonlyMap<string, ImportMode> = new Map(
       'deleteIfMatchETag',
       'createOrUpdate',
       'createOrUpdateIfMatchETag',
-      'updateTwin',
-      'updateTwinIfMatchETag',
+      ...TWIN_IMPORT_MODES,
     ] as const
   ).map((mode) => [mode.toLowerCase(), mode]),
 );
+
+/**
+ * Whether a bulk entry only updates a twin (its `importMode` is a twin mode, in any case), so
+ * a ServiceConnect caller may send it.
+ *
+ * @param item - one entry of the request body
+ */
+export function isTwinImport(item: unknown): boolean {
+  if (typeof item !== 'object' || item === null) return false;
+  const mode = (item as Record<string, unknown>).importMode;
+  const known = typeof mode === 'string' ? MODES.get(mode.toLowerCase()) : undefined;
+  return (TWIN_IMPORT_MODES as readonly (ImportMode | undefined)[]).includes(known);
+}
 
 interface BulkError {
   deviceId: string;
@@ -127,14 +145,14 @@ function applyEntry(
   const needsEtag = mode.endsWith('IfMatchETag');
   const commits: Promise<unknown>[] = [];
   switch (mode) {
-    case 'updateTwin':
-    case 'updateTwinIfMatchETag': {
+    case KnownBulkImportMode.UpdateTwin:
+    case KnownBulkImportMode.UpdateTwinIfMatchETag: {
       commits.push(
         writeTwinPart(
           core,
           ids,
           record,
-          needsEtag ? quoted(requireEtag(record.twinETag, 'twinETag', mode)) : undefined,
+          needsEtag ? quoteEtag(requireEtag(record.twinETag, mode, 'twin')) : undefined,
           true,
         ),
       );
@@ -145,7 +163,7 @@ function applyEntry(
       commits.push(
         core.deleteIdentity(
           ids,
-          needsEtag ? quoted(requireEtag(record.eTag, 'eTag', mode)) : undefined,
+          needsEtag ? quoteEtag(requireEtag(record.eTag, mode, 'identity')) : undefined,
         ),
       );
       break;
@@ -160,7 +178,9 @@ function applyEntry(
       if (create) {
         commits.push(core.createIdentity(ids, request).committed);
       } else {
-        const ifMatch = needsEtag ? quoted(requireEtag(record.eTag, 'eTag', mode)) : undefined;
+        const ifMatch = needsEtag
+          ? quoteEtag(requireEtag(record.eTag, mode, 'identity'))
+          : undefined;
         commits.push(core.updateIdentity(ids, request, ifMatch).committed);
       }
       const twinCommit = writeTwinPart(core, ids, record, undefined, false);
@@ -189,19 +209,17 @@ function writeTwinPart(
   return core.writeTwin(ids, 'update', patch, { ifMatch }).committed.then(() => undefined);
 }
 
-function requireEtag(value: unknown, field: string, mode: string): string {
+function requireEtag(value: unknown, mode: string, of: 'identity' | 'twin'): string {
   if (typeof value !== 'string' || value.trim() === '') {
     throw hubFailure(
       400,
       'ArgumentInvalid',
-      `importMode ${mode} needs the ${field} of the current identity or twin.`,
+      of === 'twin'
+        ? `importMode ${mode} needs the twinETag of the current twin.`
+        : `importMode ${mode} needs the eTag of the current identity.`,
     );
   }
   return value.trim();
-}
-
-function quoted(etag: string): string {
-  return etag.startsWith('"') ? etag : `"${etag}"`;
 }
 
 function toBulkError(

@@ -3,6 +3,7 @@
  * classic `{"Message":"ErrorCode:<Code>;<text>","ExceptionMessage":"Tracking ID:…"}` body that
  * every official SDK decodes (protocol.md §6.2). The inverse of twin-model's `createHubError`.
  */
+import { HEADER } from '@twinkit/twin-model/protocol';
 import { randomUUID } from 'node:crypto';
 import {
   formatRestErrorBody,
@@ -34,7 +35,7 @@ export function jsonResponse(
 ): Response {
   return new Response(JSON.stringify(body), {
     status,
-    headers: { 'content-type': JSON_CONTENT_TYPE, ...headers },
+    headers: { [HEADER.contentType]: JSON_CONTENT_TYPE, ...headers },
   });
 }
 
@@ -54,7 +55,7 @@ export function errorResponse(
 ): Response {
   const trackingId = randomUUID().replaceAll('-', '').toUpperCase();
   const body = formatRestErrorBody(code, text, trackingId, new Date().toISOString());
-  return jsonResponse(statusCode, body, { 'iothub-errorcode': code, ...headers });
+  return jsonResponse(statusCode, body, { [HEADER.errorCode]: code, ...headers });
 }
 
 /**
@@ -79,7 +80,7 @@ export function toErrorResponse(error: unknown): Response {
   if (isHubError(error)) {
     const headers: Record<string, string> = {};
     if (error.retryAfterInMs !== undefined)
-      headers['retry-after'] = String(Math.ceil(error.retryAfterInMs / 1000));
+      headers[HEADER.retryAfter] = String(Math.ceil(error.retryAfterInMs / 1000));
     return errorResponse(error.statusCode, error.code, hubTextOf(error), headers);
   }
   if (isTwinValidationError(error)) {

@@ -2,6 +2,7 @@
  * `POST /devices/query`: runs twin-model's query engine over the in-memory twins and pages the
  * result with opaque continuation tokens (protocol.md §6.6, twin-semantics §7.7).
  */
+import { HEADER } from '@twinkit/twin-model/protocol';
 import type { JsonObject } from '@twinkit/twin-model';
 import {
   clampPageSize,
@@ -58,7 +59,7 @@ export async function handleQuery(
   const compiled = compileQuery(text);
   const queryHash = await computeQueryHash(text);
 
-  const requestedSize = request.headers.get('x-ms-max-item-count');
+  const requestedSize = request.headers.get(HEADER.maxItemCount);
   const parsedSize = requestedSize === null ? undefined : Number.parseInt(requestedSize, 10);
   const pageSize = clampPageSize(
     Number.isFinite(parsedSize) ? parsedSize : undefined,
@@ -66,7 +67,7 @@ export async function handleQuery(
   );
 
   let offset = 0;
-  const continuation = request.headers.get('x-ms-continuation');
+  const continuation = request.headers.get(HEADER.continuation);
   if (continuation !== null && continuation !== '') {
     const state = await readContinuationToken(continuation, paging.secret);
     if (state === undefined) {
@@ -88,10 +89,10 @@ export async function handleQuery(
 
   const items = resultsOf(core, compiled, queryHash);
   const page = items.slice(offset, offset + pageSize);
-  const headers: Record<string, string> = { 'x-ms-item-type': compiled.itemType };
+  const headers: Record<string, string> = { [HEADER.itemType]: compiled.itemType };
   const next = offset + page.length;
   if (page.length > 0 && next < items.length) {
-    headers['x-ms-continuation'] = await createContinuationToken(
+    headers[HEADER.continuation] = await createContinuationToken(
       { offset: next, queryHash },
       paging.secret,
     );

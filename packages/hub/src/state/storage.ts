@@ -23,22 +23,22 @@ import {
   assertWritableDataDir,
   lostDataError,
 } from './data-dir.js';
-import { HubStorageError, commitFailure, sqliteCode } from './storage-error.js';
+import { describeOpenError, openWalDatabase } from './open-database.js';
+import {
+  COMMIT_KEY,
+  SCHEMA,
+  SEQUENCE_KEY,
+  applyOperation,
+  prepareWriteStatements,
+  readCommitNumber,
+  type StorageOperation,
+  type StoredRow,
+  type WriteStatements,
+} from './sqlite-schema.js';
+import { HubStorageError, commitFailure } from './storage-error.js';
 
 export { DATABASE_FILE_NAME } from './data-dir.js';
-
-/** One row of the `identities` or `twins` table; `moduleId` is `''` for a device. */
-export interface StoredRow {
-  deviceId: string;
-  moduleId: string;
-  body: string;
-}
-
-/** A queued change. `put` upserts, `delete` removes one row, `deleteDevice` removes a device and its modules. */
-export type StorageOperation =
-  | { kind: 'put'; table: 'identities' | 'twins'; deviceId: string; moduleId: string; body: string }
-  | { kind: 'delete'; table: 'identities' | 'twins'; deviceId: string; moduleId: string }
-  | { kind: 'deleteDevice'; deviceId: string };
+export type { StorageOperation, StoredRow } from './sqlite-schema.js';
 
 interface PendingWrite {
   operations: readonly StorageOperation[];
@@ -57,29 +57,6 @@ export interface HubStorageOptions {
   onBatchSettled?: (() => void) | undefined;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS identities (
-  device_id TEXT NOT NULL,
-  module_id TEXT NOT NULL,
-  body TEXT NOT NULL,
-  PRIMARY KEY (device_id, module_id)
-);
-CREATE TABLE IF NOT EXISTS twins (
-  device_id TEXT NOT NULL,
-  module_id TEXT NOT NULL,
-  body TEXT NOT NULL,
-  PRIMARY KEY (device_id, module_id)
-);
-CREATE TABLE IF NOT EXISTS meta (
-  key TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-);
-`;
-
-/** Meta keys written inside every commit. */
-const COMMIT_KEY = 'commit';
-const SEQUENCE_KEY = 'sequence';
-
 /**
  * SQLite-backed storage with group commit.
  *
@@ -93,12 +70,7 @@ export class HubStorage {
   readonly #marker: CommitMarker | undefined;
   readonly #onBatchSettled: (() => void) | undefined;
   readonly #checkpointTimer: NodeJS.Timeout | undefined;
-  #statements!: {
-    put: Record<'identities' | 'twins', Database.Statement>;
-    delete: Record<'identities' | 'twins', Database.Statement>;
-    deleteDevice: Database.Statement[];
-    setMeta: Database.Statement;
-  };
+  #statements!: WriteStatements;
   #queue: PendingWrite[] = [];
   #flushScheduled = false;
   #closed = false;
@@ -123,7 +95,7 @@ export class HubStorage {
       this.file = ':memory:';
       this.#db = new Database(':memory:');
       this.#db.exec(SCHEMA);
-      this.#prepare();
+      this.#statements = prepareWriteStatements(this.#db);
       return;
     }
     assertWritableDataDir(dataDir);
@@ -137,16 +109,16 @@ export class HubStorage {
       // was data, so refuse instead.
       if (recorded !== undefined && recorded > 0 && fileSize(this.file) === 0)
         throw lostDataError(dataDir, recorded, 0);
-      this.#db = this.#open();
+      this.#db = openWalDatabase(this.file);
     } catch (error) {
       lock.release();
       throw error;
     }
     try {
-      const found = this.#readCommitNumber();
+      const found = readCommitNumber(this.#db);
       if (recorded !== undefined && found < recorded) throw lostDataError(dataDir, recorded, found);
       this.#db.exec(SCHEMA);
-      this.#prepare();
+      this.#statements = prepareWriteStatements(this.#db);
       this.#commit = found;
       this.#sequence = Number(this.getMeta(SEQUENCE_KEY) ?? 0);
       marker.write(found);
@@ -154,7 +126,7 @@ export class HubStorage {
       marker.close();
       this.#db.close();
       lock.release();
-      throw this.#describeOpenError(error);
+      throw describeOpenError(error, this.file);
     }
     this.#lock = lock;
     this.#marker = marker;
@@ -163,81 +135,6 @@ export class HubStorage {
       if (this.#uncheckpointed) this.#checkpoint('TRUNCATE');
     }, interval);
     this.#checkpointTimer.unref();
-  }
-
-  #open(): Database.Database {
-    let db: Database.Database | undefined;
-    try {
-      db = new Database(this.file);
-      db.pragma('journal_mode = WAL');
-      // FULL: the WAL is fsynced at every COMMIT, so a write acknowledged after COMMIT is durable
-      // even if the process or the machine dies right after.
-      db.pragma('synchronous = FULL');
-      return db;
-    } catch (error) {
-      db?.close();
-      throw this.#describeOpenError(error);
-    }
-  }
-
-  #describeOpenError(error: unknown): unknown {
-    if (error instanceof HubStorageError) return error;
-    const code = sqliteCode(error);
-    const detail = error instanceof Error ? error.message : String(error);
-    if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
-      return new HubStorageError(
-        'corrupt',
-        this.file,
-        `${this.file} is not a readable hub database (${code}: ${detail}). Restore it from a backup, or move the data directory aside to start empty.`,
-        { cause: error },
-      );
-    }
-    if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM') {
-      return new HubStorageError(
-        'not-writable',
-        this.file,
-        `Cannot open ${this.file} for writing (${code}: ${detail}). Give the hub's user write access to the file and its directory.`,
-        { cause: error },
-      );
-    }
-    return new HubStorageError('corrupt', this.file, `Cannot open ${this.file}: ${detail}`, {
-      cause: error,
-    });
-  }
-
-  #readCommitNumber(): number {
-    const table = this.#db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
-      .all();
-    if (table.length === 0) return 0;
-    const rows = this.#db.prepare('SELECT value FROM meta WHERE key = ?').all(COMMIT_KEY) as {
-      value: string;
-    }[];
-    return Number(rows[0]?.value ?? 0);
-  }
-
-  #prepare(): void {
-    const upsert = (table: string) =>
-      this.#db.prepare(
-        `INSERT INTO ${table} (device_id, module_id, body) VALUES (?, ?, ?)
-         ON CONFLICT (device_id, module_id) DO UPDATE SET body = excluded.body`,
-      );
-    this.#statements = {
-      put: { identities: upsert('identities'), twins: upsert('twins') },
-      delete: {
-        identities: this.#db.prepare(
-          'DELETE FROM identities WHERE device_id = ? AND module_id = ?',
-        ),
-        twins: this.#db.prepare('DELETE FROM twins WHERE device_id = ? AND module_id = ?'),
-      },
-      deleteDevice: [
-        this.#db.prepare('DELETE FROM identities WHERE device_id = ?'),
-        this.#db.prepare('DELETE FROM twins WHERE device_id = ?'),
-      ],
-      setMeta: this.#db.prepare(
-        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      ),
-    };
   }
 
   /** How many transactions were committed so far (lets tests see that writes were grouped). */
@@ -264,7 +161,7 @@ export class HubStorage {
         .prepare(`SELECT device_id, module_id, body FROM ${table} ORDER BY rowid`)
         .all() as typeof rows;
     } catch (error) {
-      throw this.#describeOpenError(error);
+      throw describeOpenError(error, this.file);
     }
     return rows.map((row) => ({
       deviceId: row.device_id,
@@ -447,7 +344,7 @@ export class HubStorage {
     try {
       for (const operation of operations) {
         if (operation.kind === 'put' && lastPut.get(putKey(operation)) !== operation) continue;
-        this.#apply(operation);
+        applyOperation(this.#statements, operation);
       }
       this.#statements.setMeta.run(COMMIT_KEY, String(commit));
       this.#statements.setMeta.run(SEQUENCE_KEY, String(this.#sequence));
@@ -471,24 +368,6 @@ export class HubStorage {
       throw error;
     }
     this.#commit = commit;
-  }
-
-  #apply(operation: StorageOperation): void {
-    switch (operation.kind) {
-      case 'put':
-        this.#statements.put[operation.table].run(
-          operation.deviceId,
-          operation.moduleId,
-          operation.body,
-        );
-        return;
-      case 'delete':
-        this.#statements.delete[operation.table].run(operation.deviceId, operation.moduleId);
-        return;
-      case 'deleteDevice':
-        for (const statement of this.#statements.deleteDevice) statement.run(operation.deviceId);
-        return;
-    }
   }
 }
 

@@ -64,7 +64,9 @@ function operation(
 }
 
 /**
- * Every service REST operation the Registry performs, by name. Twins and queries need
+ * Every service REST operation, by name: those the Registry performs, and `getDevices` (IoT
+ * Hub's `GET /devices?top=N` list, which the local hub serves; the Registry lists devices with a
+ * query, which pages). Twins and queries need
  * `ServiceConnect`, identity reads `RegistryRead` and identity writes `RegistryWrite`
  * (docs/internals/wire-contract.md#rest-operations).
  */
@@ -143,6 +145,15 @@ export const REST_OPERATIONS = Object.freeze({
     'Device create',
   ),
   getDevice: operation('getDevice', 'GET', DEVICE, 'RegistryRead', 'device', true, 'Device read'),
+  getDevices: operation(
+    'getDevices',
+    'GET',
+    BULK_PATH,
+    'RegistryRead',
+    'device',
+    true,
+    'Device list',
+  ),
   updateDevice: operation(
     'updateDevice',
     'PUT',

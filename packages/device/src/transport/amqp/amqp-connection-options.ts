@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import { IOTHUB_WEBSOCKET_PATH, KnownWebSocketSubprotocol } from '@twinkit/twin-model/protocol';
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -14,9 +15,6 @@ import type { ConnectParams } from '../transport.js';
 import { resolveEndpoint } from '../transport-helpers.js';
 import { MAX_TWIN_MESSAGE_BYTES } from '../twin-response.js';
 import { WebSocketStream } from './websocket-stream.js';
-
-/** The WebSocket subprotocol of AMQP over WebSocket (protocol.md §1). */
-const AMQP_WEBSOCKET_SUBPROTOCOL = 'AMQPWSB10';
 
 /**
  * The `max-frame-size` the device announces in OPEN, and enforces on what it receives: 64 KiB.
@@ -96,7 +94,7 @@ export function createAmqpConnectionOptions(
       },
     } as unknown as ConnectionOptions;
   }
-  const path = options.webSocketPath ?? '/$iothub/websocket';
+  const path = options.webSocketPath ?? IOTHUB_WEBSOCKET_PATH;
   return {
     ...base,
     connection_details: () => ({
@@ -108,7 +106,7 @@ export function createAmqpConnectionOptions(
           host,
           port,
           path,
-          protocol: AMQP_WEBSOCKET_SUBPROTOCOL,
+          protocol: KnownWebSocketSubprotocol.amqp,
           tls,
           // A WebSocket frame may carry several AMQP frames; the frame guard checks those.
           maxFrameBytes: MAX_TWIN_MESSAGE_BYTES,

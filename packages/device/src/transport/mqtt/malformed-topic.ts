@@ -10,6 +10,7 @@ import { UnexpectedResponseError } from '@twinkit/twin-model/errors';
 import {
   DESIRED_PATCH_TOPIC_FILTER,
   TWIN_RESPONSE_TOPIC_FILTER,
+  TWIN_TOPIC_PREFIX,
 } from '@twinkit/twin-model/protocol';
 import { malformedVersionError, parseVersionText } from '../twin-response.js';
 
@@ -66,7 +67,7 @@ export function explainMalformedTwinTopic(topic: string): MalformedTwinTopic | u
       error: new UnexpectedResponseError(
         `The hub answered on a malformed twin response topic (${topic}); the answer was not used.`,
         statusCode,
-        'a response topic $iothub/twin/res/<3-digit status>/?$rid=<rid>[&$version=<n>]',
+        `a response topic ${TWIN_TOPIC_PREFIX}res/<3-digit status>/?$rid=<rid>[&$version=<n>]`,
       ),
     };
   }

@@ -14,11 +14,12 @@ import {
 } from '@twinkit/twin-model/errors';
 import {
   DESIRED_PATCH_TOPIC_FILTER,
-  TWIN_RESPONSE_TOPIC_FILTER,
+  IOTHUB_WEBSOCKET_PATH,
   mqttClientId,
   mqttUsername,
   parseTwinTopic,
   reportedPatchTopic,
+  TWIN_RESPONSE_TOPIC_FILTER,
   twinGetTopic,
 } from '@twinkit/twin-model/protocol';
 import { openMqttConnection } from '#platform/mqtt-connection';
@@ -367,7 +368,7 @@ export class MqttTransport implements DeviceTransport {
     const webSocket = this.#options.webSocket === true;
     const { target } = resolveEndpoint(params, this.#options.port, webSocket ? 443 : 8883);
     const url = webSocket
-      ? `wss://${target.address}${this.#options.webSocketPath ?? '/$iothub/websocket'}`
+      ? `wss://${target.address}${this.#options.webSocketPath ?? IOTHUB_WEBSOCKET_PATH}`
       : `mqtts://${target.address}`;
     return { url, target };
   }

@@ -1,0 +1,167 @@
+/**
+ * How a {@link DeviceClient} is put together: the transport, the connection supervisor, the
+ * desired-property subscription, sync and router, and the reported outbox, each told about
+ * the others through callbacks. The client itself only forwards its public calls to them.
+ *
+ * @internal
+ */
+import { TransportError } from '@twinkit/twin-model/errors';
+import type { DeviceTwin } from '@twinkit/twin-model';
+import type { Logger } from '@twinkit/twin-model/internal';
+import type { DeviceCredential } from './auth/credential.js';
+import { createConnectParams, resolveClientSettings } from './client-settings.js';
+import { ConnectionSupervisor } from './connection/connection-supervisor.js';
+import type { ConnectionStateChange } from './connection-state.js';
+import { DesiredRouter } from './desired/desired-router.js';
+import { DesiredSubscription } from './desired/desired-subscription.js';
+import { DesiredSync } from './desired/desired-sync.js';
+import type { DeviceClientOptions } from './options.js';
+import { ReportedOutbox } from './outbox/reported-outbox.js';
+import { mqtt } from './transport/mqtt/index.js';
+import type { DeviceTransport } from './transport/transport.js';
+
+/** What the parts need from the client that owns them. */
+export interface ClientHost {
+  /** Reports an error to the app (`error` event). */
+  reportError(error: unknown): void;
+  /** Reports a connection state change (`connectionStateChange` event). */
+  emitStateChange(change: ConnectionStateChange): void;
+  /** Finishes every `watchDesired` iterator (the client was closed). */
+  endWatchers(): void;
+  logger: Logger;
+}
+
+/** The parts of a client. */
+export interface ClientParts {
+  transport: DeviceTransport;
+  connection: ConnectionSupervisor;
+  router: DesiredRouter;
+  sync: DesiredSync;
+  outbox: ReportedOutbox;
+  /** The one twin read: the app's `getTwin()` and every resync go through it. */
+  readTwin: (abortSignal: AbortSignal | undefined) => Promise<DeviceTwin>;
+}
+
+/**
+ * Builds and connects the parts of a client; does no I/O.
+ *
+ * @param credential - the identity and how it authenticates
+ * @param options - the client options
+ * @param host - the owning client's events
+ * @throws {@link RangeError} when an option is out of range
+ */
+export function wireClient(
+  credential: DeviceCredential,
+  options: DeviceClientOptions,
+  host: ClientHost,
+): ClientParts {
+  const settings = resolveClientSettings(options);
+  const log = host.logger;
+  // The parts refer to each other through callbacks that run only after all are built.
+  // eslint-disable-next-line prefer-const -- assigned below; callbacks defined earlier read it
+  let connection: ConnectionSupervisor;
+  // eslint-disable-next-line prefer-const -- same
+  let desired: DesiredSubscription;
+  const readTwin = (abortSignal: AbortSignal | undefined): Promise<DeviceTwin> =>
+    connection.run('getTwin', 'Twin read', abortSignal, (request) => transport.getTwin(request));
+  const router = new DesiredRouter((count) => {
+    desired.setWanted(count > 0);
+  });
+  const sync = new DesiredSync({
+    readTwin: () => readTwin(connection.sessionSignal),
+    deliver: (routed) => {
+      router.dispatch(routed);
+    },
+    onResyncError: (error) => {
+      desired.resyncFailed(error);
+    },
+    logger: log,
+  });
+  const outbox = new ReportedOutbox({
+    ...settings.outbox,
+    send: (patch) =>
+      connection.run(
+        'updateReportedProperties',
+        'Reported properties update',
+        connection.sessionSignal,
+        (request) => transport.patchReported(patch, request),
+      ),
+    logger: log,
+  });
+  const factory = options.transport ?? mqtt();
+  const transport = factory(
+    {
+      desiredPatch: (patch, version) => {
+        desired.onPatch(patch, version);
+      },
+      disconnected: (error) => {
+        connection.connectionLost(error);
+      },
+      protocolViolation: (error) => {
+        desired.notificationDropped(error);
+      },
+    },
+    { operationTimeoutInMs: settings.operationTimeoutInMs },
+  );
+  desired = new DesiredSubscription({
+    setDuringConnect: (enabled, signal) =>
+      transport.setDesiredSubscription(enabled, {
+        abortSignal: signal,
+        timeoutInMs: settings.operationTimeoutInMs,
+      }),
+    set: (enabled) =>
+      connection.run(
+        enabled ? 'subscribe' : 'unsubscribe',
+        'Desired subscription',
+        connection.sessionSignal,
+        (request) => transport.setDesiredSubscription(enabled, request),
+      ),
+    isConnected: () => connection.status === 'connected',
+    sync,
+    retry: settings.retry,
+    reportError: (error) => {
+      host.reportError(error);
+    },
+  });
+  connection = new ConnectionSupervisor({
+    transport,
+    credential,
+    connectParams: (auth) => createConnectParams(credential.identity, auth, settings),
+    operationTimeoutInMs: settings.operationTimeoutInMs,
+    renewalMarginInSeconds: settings.renewalMarginInSeconds,
+    retry: settings.retry,
+    emit: (change) => {
+      host.emitStateChange(change);
+    },
+    hooks: {
+      prepare: (signal) => desired.prepare(signal),
+      up: () => {
+        outbox.connected();
+        desired.up();
+      },
+      renewed: () => {
+        desired.renewed();
+      },
+      down: (error) => {
+        desired.down();
+        outbox.disconnected(error);
+      },
+      ended: (outcome, error) => {
+        desired.ended();
+        if (outcome === 'closed') {
+          outbox.failAll(
+            new TransportError('The client was closed before the reported patch was sent.', {
+              retryable: false,
+            }),
+          );
+          host.endWatchers();
+        } else if (outcome === 'gave-up' && error !== undefined) {
+          outbox.failAll(error);
+          host.reportError(error);
+        }
+      },
+    },
+    logger: log,
+  });
+  return { transport, connection, router, sync, outbox, readTwin };
+}
