@@ -30,11 +30,12 @@ export interface MqttConnectionOptions {
 
 /**
  * Starts connecting an MQTT 3.1.1 client with IoT Hub's settings (clean=false, no automatic
- * reconnect: the DeviceClient owns reconnects).
+ * reconnect: the DeviceClient owns reconnects). mqtt.js is loaded by the first call, not when the
+ * package is imported, so a program that never opens a client never loads it.
  *
  * @throws {@link UnsupportedRuntimeError} when the runtime cannot honour an option
  */
-export type OpenMqttConnection = (options: MqttConnectionOptions) => MqttClient;
+export type OpenMqttConnection = (options: MqttConnectionOptions) => Promise<MqttClient>;
 
 /**
  * Settings both platforms pass to mqtt.js.

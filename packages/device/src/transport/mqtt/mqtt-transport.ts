@@ -203,7 +203,7 @@ export class MqttTransport implements DeviceTransport {
     const { url, target } = this.#endpoint(params);
     const context = { ...this.#errorContext('Connect'), target };
     this.#log.info(`connecting ${describeIdentity(params)} to ${url}`);
-    const client = openMqttConnection({
+    const client = await openMqttConnection({
       url,
       clientId: mqttClientId(params.deviceId, params.moduleId),
       username: mqttUsername({
