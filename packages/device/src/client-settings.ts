@@ -1,7 +1,7 @@
 /**
  * What a DeviceClient is built from: its options checked and completed with defaults, the
  * credentials behind `fromConnectionString` and `fromSasToken`, and the parameters each
- * connection is opened with. Construction does no I/O (house-style 4.5.1).
+ * connection is opened with. Construction does no I/O (docs/internals/architecture.md#client-conventions).
  *
  * @internal
  */

@@ -21,7 +21,7 @@ import {
 } from './credentials.js';
 import { twinErrorResponse, type TwinRequest, type TwinResponse } from './twin-requests.js';
 
-/** A desired-properties notification for one identity (protocol.md §4.7, §5.5). */
+/** A desired-properties notification for one identity (docs/internals/wire-contract.md#mqtt-desired, docs/internals/wire-contract.md#amqp-twin-links). */
 export interface DesiredNotification {
   /** The new `desired.$version`. */
   readonly version: number;
@@ -137,7 +137,7 @@ export class DeviceConnection {
 
   /**
    * Verifies a credential and, when it holds, keeps it as a grant of this connection until its
-   * expiry (a renewal for the same reach replaces the old grant, protocol.md §3.5).
+   * expiry (a renewal for the same reach replaces the old grant, docs/internals/wire-contract.md#token-lifetimes).
    *
    * @param credential - the token or certificate, and the claimed identity if any
    * @returns the grant, or why it was refused

@@ -247,7 +247,7 @@ export class DeviceSessionCore {
     return { response, delayInMs: fault.delayInMs };
   }
 
-  // §4.7/§5.5: only to sessions that asked for them, once per change, in commit order; nothing
+  // docs/internals/wire-contract.md#mqtt-desired, docs/internals/wire-contract.md#amqp-twin-links: only to sessions that asked for them, once per change, in commit order; nothing
   // is queued for identities that are not connected.
   #onDesiredChanged(event: DesiredChangeEvent): void {
     const identity: DeviceIdentity = { deviceId: event.deviceId, moduleId: event.moduleId };

@@ -3,6 +3,7 @@
  * and scripts, its live stream and its API. `listen()` routes every `/explorer` request here
  * with the TCP peer's address; `hub.fetch` never serves it, since it has no peer to check.
  */
+import { HEADER } from '@twinkit/twin-model/protocol';
 import { hubInternals, type Hub } from '../hub.js';
 import {
   EXPLORER_WRITE_HEADER,
@@ -181,12 +182,12 @@ async function login(gate: ExplorerGate, request: Request, url: URL): Promise<Re
 }
 
 function file(asset: { contentType: string; body: Uint8Array }, status: number): Response {
-  return new Response(asset.body, { status, headers: { 'content-type': asset.contentType } });
+  return new Response(asset.body, { status, headers: { [HEADER.contentType]: asset.contentType } });
 }
 
 function text(status: number, message: string): Response {
   return new Response(message, {
     status,
-    headers: { 'content-type': 'text/plain; charset=utf-8' },
+    headers: { [HEADER.contentType]: 'text/plain; charset=utf-8' },
   });
 }

@@ -1,5 +1,5 @@
 /**
- * What an MQTT CONNECT claims and offers (protocol.md §4.1–4.2): the identity from the client id,
+ * What an MQTT CONNECT claims and offers (docs/internals/wire-contract.md#mqtt-connect): the identity from the client id,
  * cross-checked against the username, and the SAS token (password) or TLS client certificate.
  * Only the wire format is read here; whether the credential holds is the session core's call.
  */
@@ -20,7 +20,7 @@ import { parseMqttClientId } from './topic-access.js';
 /** CONNACK refusal codes (MQTT 3.1.1 §3.2.2.3) the endpoint uses. */
 export type ConnackRefusal = 2 | 3 | 4 | 5;
 
-// protocol.md §4.2 says which failure gets which code.
+// docs/internals/wire-contract.md#mqtt-connect says which failure gets which code.
 export const CONNACK_IDENTIFIER_REJECTED = 2;
 export const CONNACK_SERVER_UNAVAILABLE = 3;
 export const CONNACK_BAD_USERNAME_OR_PASSWORD = 4;
@@ -65,7 +65,7 @@ export function readConnect(
   password: Buffer | undefined,
   certificateDer: Uint8Array | undefined,
 ): { identity: DeviceIdentity; credential: DeviceCredential; modelId: string | undefined } {
-  // protocol.md §4.1: the identity comes from the client id and must agree with the username.
+  // docs/internals/wire-contract.md#mqtt-connect: the identity comes from the client id and must agree with the username.
   const identity = parseMqttClientId(clientId);
   if (identity === undefined) {
     throw authError(

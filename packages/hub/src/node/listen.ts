@@ -1,8 +1,9 @@
 /**
  * `listen()`: serves a hub over HTTPS (node:https with @hono/node-server's request listener),
  * plus the MQTT and AMQP endpoints registered on the hub, and WebSocket upgrades on
- * `/$iothub/websocket` for the endpoints that take them (protocol.md §1). Requests under
- * `/explorer` go to the explorer with the TCP peer's address, which its loopback check needs.
+ * `/$iothub/websocket` for the endpoints that take them (docs/internals/wire-contract.md#endpoints).
+ * Requests under `/explorer` go to the explorer with the TCP peer's address, which its loopback
+ * check needs.
  */
 import {
   createServer as createHttpServer,

@@ -1,6 +1,6 @@
 /**
  * Interop: the official Azure IoT Node device SDK (azure-iot-device-mqtt, `Mqtt` and `MqttWs`),
- * unmodified, in a child process against the hub's MQTT endpoint (toolchain.md §3 and §6).
+ * unmodified, in a child process against the hub's MQTT endpoint.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -151,7 +151,7 @@ describe('official azure-iot-device-mqtt against the hub', () => {
       expect((await peer.next('desired')).patch).toEqual({ interval: 30, $version: 3 });
 
       // The SDK reconnects on its own with clean-session=0 and relies on the hub having kept its
-      // session (protocol.md §4.3, §8); the next notification must reach it.
+      // session (docs/internals/wire-contract.md#mqtt-sessions, docs/internals/wire-contract.md#reconnect); the next notification must reach it.
       expect(hub.endpoint.faults.dropConnection(device)).toBe(true);
       expect(hub.endpoint.isConnected(device)).toBe(false);
       await vi.waitFor(

@@ -4,12 +4,18 @@
  *
  * @internal
  */
-import { connect } from 'mqtt';
 import { baseMqttOptions, type OpenMqttConnection } from '../types.js';
+import type * as Mqtt from 'mqtt';
+
+type MqttModule = typeof Mqtt;
+
+// Loaded when the first client opens: importing the package stays cheap (docs/benchmarks.md).
+let mqttModule: Promise<MqttModule> | undefined;
 
 /** Opens an mqtt.js client (Node build). */
-export const openMqttConnection: OpenMqttConnection = (options) =>
-  connect(options.url, {
+export const openMqttConnection: OpenMqttConnection = async (options) => {
+  const { connect } = await (mqttModule ??= import('mqtt'));
+  return connect(options.url, {
     ...baseMqttOptions(options),
     rejectUnauthorized: true,
     // `ws` buffers a whole WebSocket message before mqtt.js sees it (100 MiB by default). A
@@ -28,3 +34,4 @@ export const openMqttConnection: OpenMqttConnection = (options) =>
             : { passphrase: options.clientCertificate.passphrase }),
         }),
   });
+};

@@ -9,11 +9,17 @@
  * @internal
  */
 import { UnsupportedRuntimeError } from '@twinkit/twin-model/errors';
-import browserMqtt from 'mqtt/dist/mqtt.esm';
 import { baseMqttOptions, type OpenMqttConnection } from '../types.js';
+import type browserMqttBuild from 'mqtt/dist/mqtt.esm';
+
+type MqttModule = { default: typeof browserMqttBuild };
+
+// Loaded when the first client opens, so importing the package costs nothing of mqtt.js; a
+// bundler may put it in a chunk of its own.
+let mqttModule: Promise<MqttModule> | undefined;
 
 /** Opens an mqtt.js client (browser build, global WebSocket). */
-export const openMqttConnection: OpenMqttConnection = (options) => {
+export const openMqttConnection: OpenMqttConnection = async (options) => {
   if (!options.url.startsWith('wss://')) {
     throw new UnsupportedRuntimeError(
       'MQTT over TCP needs Node; in browsers and edge runtimes use mqtt({ webSocket: true }).',
@@ -34,6 +40,7 @@ export const openMqttConnection: OpenMqttConnection = (options) => {
       'This runtime has no global WebSocket, which MQTT over WebSocket needs.',
     );
   }
+  const { default: browserMqtt } = await (mqttModule ??= import('mqtt/dist/mqtt.esm'));
   return browserMqtt.connect(options.url, {
     ...baseMqttOptions(options),
     forceNativeWebSocket: true,

@@ -1,17 +1,17 @@
 /**
  * The AMQP transport factory (Node only; the `default` export condition maps this subpath to
- * `transport/amqp-web.ts`, whose `amqp()` throws `UnsupportedRuntimeError`, house-style 4.8).
+ * `transport/amqp-web.ts`, whose `amqp()` throws `UnsupportedRuntimeError`, docs/internals/architecture.md#runtime-seams).
  *
  * @module @twinkit/device/amqp
  */
 import type { AmqpTransportOptions } from '../amqp-options.js';
 import type { TransportFactory } from '../transport.js';
 import { assertValidPort } from '../transport-helpers.js';
-import { AmqpTransport } from './amqp-transport.js';
+import { LazyAmqpTransport } from './lazy-amqp-transport.js';
 
 /**
  * AMQP 1.0 transport: TLS on 5671 by default, or WebSocket on 443 with `{ webSocket: true }`.
- * Authenticates through CBS put-token and renews tokens on the open connection (protocol.md §5).
+ * Authenticates through CBS put-token and renews tokens on the open connection (docs/internals/wire-contract.md#amqp).
  *
  * @param options - WebSocket, port, path and client version
  * @returns the factory to pass as `{ transport }`
@@ -27,7 +27,8 @@ import { AmqpTransport } from './amqp-transport.js';
 export function amqp(options: AmqpTransportOptions = {}): TransportFactory {
   assertValidPort('amqp', options.port);
   const settings = { ...options };
-  return (handlers, context) => new AmqpTransport(settings, handlers, context);
+  // rhea is loaded when the client opens, not when this entry is imported.
+  return (handlers, context) => new LazyAmqpTransport(settings, handlers, context);
 }
 
 export { DEFAULT_AMQP_CLIENT_VERSION, type AmqpTransportOptions } from '../amqp-options.js';
