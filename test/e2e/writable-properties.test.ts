@@ -24,6 +24,10 @@ const transports: readonly { name: string; transport: (testHub: TestHub) => Tran
     name: 'MQTT over WebSocket',
     transport: (testHub) => mqtt({ webSocket: true, port: testHub.httpsPort! }),
   },
+  {
+    name: 'AMQP over WebSocket',
+    transport: (testHub) => amqp({ webSocket: true, port: testHub.httpsPort! }),
+  },
 ];
 
 function reportedAt(registry: Registry, deviceId: string, path: string[], av: number, ac?: number) {
