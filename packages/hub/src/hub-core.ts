@@ -352,7 +352,7 @@ export class HubCore extends HubReads {
 
   /**
    * Records the IoT Plug and Play model id a device or module announced when it connected
-   * (docs/internals/wire-contract.md#model-id): shown as the twin's and identity's `modelId` and
+   * (docs/internals/wire-contract.md#model-id): shown as the twin's `modelId` and
    * matched by queries. Like connection state it is session-announced, so it is kept in memory.
    *
    * @param deviceId - device id
