@@ -92,6 +92,7 @@ export {
   type RestOperationName,
   type RestPermission,
 } from './operations.js';
+export { amqpBodyText } from './amqp-body.js';
 export {
   CBS_NODE,
   CBS_PROPERTY,
