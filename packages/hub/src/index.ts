@@ -52,8 +52,8 @@ export type {
   HubFaults,
   HubOperation,
 } from './faults/fault-injector.js';
-import type { DeviceIdentity } from './device-endpoint/endpoint-support.js';
-import type {
+export type { DeviceIdentity } from './device-endpoint/endpoint-support.js';
+export type {
   DelayTwinResponsesOptions,
   DeviceEndpointFaultTarget,
   DeviceEndpointFaults,
@@ -61,16 +61,6 @@ import type {
   DuplicateDesiredOptions,
   FailTwinResponsesOptions,
 } from './faults/device-endpoint-faults.js';
-
-export type {
-  DelayTwinResponsesOptions,
-  DeviceEndpointFaultTarget,
-  DeviceEndpointFaults,
-  DeviceIdentity,
-  DeviceTwinOperation,
-  DuplicateDesiredOptions,
-  FailTwinResponsesOptions,
-};
 export {
   DEFAULT_DEVICE_ENDPOINT_LIMITS,
   DEFAULT_LISTENER_LIMITS,
@@ -78,27 +68,3 @@ export {
   type ListenerLimits,
 } from './device-endpoint/limits.js';
 export type { ConnectionRefusal } from './device-endpoint/protocol-endpoint.js';
-
-/** A device, or a module of a device, as one MQTT client identity: a {@link DeviceIdentity}. */
-export type MqttIdentity = DeviceIdentity;
-
-// The MQTT and AMQP endpoints share one fault model; these names predate it and stay as aliases.
-
-/** The faults of the MQTT endpoint (`hub.faults.mqtt`): a {@link DeviceEndpointFaults}. */
-export type MqttFaults = DeviceEndpointFaults;
-/** Which identities an MQTT fault applies to: a {@link DeviceEndpointFaultTarget}. */
-export type MqttFaultTarget = DeviceEndpointFaultTarget;
-/** The faults of the AMQP endpoint (`hub.faults.amqp`): a {@link DeviceEndpointFaults}. */
-export type AmqpFaults = DeviceEndpointFaults;
-/** Which identities an AMQP fault applies to: a {@link DeviceEndpointFaultTarget}. */
-export type AmqpFaultTarget = DeviceEndpointFaultTarget;
-/** Options of `hub.faults.amqp.failNextTwinResponses`: {@link FailTwinResponsesOptions}. */
-export type AmqpFailTwinResponsesOptions = FailTwinResponsesOptions;
-/** Options of `hub.faults.amqp.delayNextTwinResponses`: {@link DelayTwinResponsesOptions}. */
-export type AmqpDelayTwinResponsesOptions = DelayTwinResponsesOptions;
-/** Options of `hub.faults.amqp.duplicateNextDesired`: {@link DuplicateDesiredOptions}. */
-export type AmqpDuplicateDesiredOptions = DuplicateDesiredOptions;
-/** A device, or a module of a device, as one AMQP twin identity: a {@link DeviceIdentity}. */
-export type AmqpIdentity = DeviceIdentity;
-/** A device twin operation whose AMQP responses can be faulted: a {@link DeviceTwinOperation}. */
-export type AmqpTwinOperation = DeviceTwinOperation;

@@ -25,11 +25,9 @@ import { listen, type HubServer } from './node/listen.js';
 import { loadOrCreateDevCertificates } from './tls/dev-certificates.js';
 import { createCertificate } from './tls/x509-certificate-builder.js';
 
-export {
-  startAmqpTestHub,
-  type AmqpTestHub,
-  type KeyedAmqpIdentity,
-} from './amqp/amqp-test-hub.js';
+export { startAmqpTestHub, type AmqpTestHub } from './amqp/amqp-test-hub.js';
+export type { DeviceIdentity } from './device-endpoint/endpoint-support.js';
+export type { KeyedIdentity } from './device-endpoint/endpoint-test-hub.js';
 
 /** Options of {@link startTestHub}. */
 export interface StartTestHubOptions extends HubOptions {

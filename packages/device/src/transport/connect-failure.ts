@@ -2,30 +2,14 @@
  * Recognises the two connection failures that retrying cannot fix, so `open()` can fail at once
  * and say what to do instead of retrying until its deadline: a TLS certificate the runtime does
  * not trust, and a refused connection on a port the user chose. Both transports (MQTT and AMQP,
- * over TCP+TLS and WebSocket) see the same Node socket errors, somewhere in the cause chain.
+ * over TCP+TLS and WebSocket) see the same Node socket errors, somewhere in the cause chain;
+ * twin-model finds them there (the service client's `toTransportError` uses the same search).
+ * The messages are the device's own: they name the options a device fixes them with.
  *
  * @internal
  */
 import { ConnectionRefusedError, TlsTrustError } from '@twinkit/twin-model/errors';
-
-/**
- * Node's certificate-verification error codes: OpenSSL's `X509_V_ERR_*` names plus Node's own
- * host name check (https://nodejs.org/api/tls.html#x509-certificate-error-codes,
- * https://nodejs.org/api/errors.html#err_tls_cert_altname_invalid).
- */
-const TLS_TRUST_CODES: ReadonlySet<string> = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-  'CERT_SIGNATURE_FAILURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
+import { findErrorCode, isTlsTrustCode } from '@twinkit/twin-model/internal';
 
 /** Where a connection attempt went. */
 export interface ConnectTarget {
@@ -33,24 +17,6 @@ export interface ConnectTarget {
   address: string;
   /** Whether the port came from the user (`HostName=host:port`, `GatewayHostName=host:port` or the transport's `port`). */
   portIsExplicit: boolean;
-}
-
-/** Every error in a cause chain, including the members of an `AggregateError` (happy eyeballs). */
-function* causes(error: unknown, depth = 0): Generator {
-  if (error === undefined || error === null || depth > 8) return;
-  yield error;
-  if (error instanceof AggregateError) {
-    for (const inner of error.errors) yield* causes(inner, depth + 1);
-  }
-  if (error instanceof Error) yield* causes(error.cause, depth + 1);
-}
-
-function findCode(error: unknown, accept: (code: string) => boolean): unknown {
-  for (const inner of causes(error)) {
-    const code = (inner as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && accept(code)) return inner;
-  }
-  return undefined;
 }
 
 /** Why the certificate was refused, and what to do about it. */
@@ -88,10 +54,10 @@ export function classifyConnectFailure(
   target: ConnectTarget,
   operation: string,
 ): TlsTrustError | ConnectionRefusedError | undefined {
-  const tls = findCode(error, (code) => TLS_TRUST_CODES.has(code)) as
-    { code: string; message?: unknown } | undefined;
+  const tls = findErrorCode(error, isTlsTrustCode);
   if (tls !== undefined) {
-    const detail = typeof tls.message === 'string' ? `: ${tls.message}` : '';
+    const message = (tls.error as { message?: unknown } | null)?.message;
+    const detail = typeof message === 'string' ? `: ${message}` : '';
     return new TlsTrustError(
       `${operation} failed: ${explainTrustFailure(tls.code, target.address)} (${tls.code}${detail})`,
       tls.code,
@@ -99,7 +65,7 @@ export function classifyConnectFailure(
     );
   }
   if (!target.portIsExplicit) return undefined;
-  const refused = findCode(error, (code) => code === 'ECONNREFUSED');
+  const refused = findErrorCode(error, (code) => code === 'ECONNREFUSED');
   if (refused === undefined) return undefined;
   return new ConnectionRefusedError(
     `${operation} failed: ${target.address} refused the connection (ECONNREFUSED): nothing listens on that port. ` +

@@ -17,6 +17,7 @@ import {
   TWIN_ANNOTATION,
   TWIN_LINK_PROPERTY,
   parseTwinLinkAddress,
+  amqpBodyText,
 } from '@twinkit/twin-model/protocol';
 import { identityKey, type DeviceIdentity } from '../device-endpoint/endpoint-support.js';
 import type { GuardedStream } from '../device-endpoint/guarded-stream.js';
@@ -24,13 +25,7 @@ import type { Grant } from '../device-session/credentials.js';
 import type { DeviceConnection } from '../device-session/device-connection.js';
 import type { DeviceSessionCore } from '../device-session/device-session-core.js';
 import type { TwinResponse } from '../device-session/twin-requests.js';
-import {
-  amqpInt,
-  amqpLong,
-  bodyText,
-  encodeMessage,
-  type OutgoingMessage,
-} from './amqp-message.js';
+import { amqpInt, amqpLong, encodeMessage, type OutgoingMessage } from './amqp-message.js';
 import { readPutToken, type CbsStatus } from './cbs.js';
 
 interface TwinLink {
@@ -378,7 +373,7 @@ export class AmqpDeviceConnection {
           ? ({ kind: 'get' } as const)
           : ({
               kind: 'patch-reported',
-              body: bodyText(message.body),
+              body: amqpBodyText(message.body),
               baseVersion: typeof base === 'number' ? base : undefined,
             } as const);
       void this.session.twin(twin.identity, request).then((response) => {

@@ -354,17 +354,3 @@ export function attachAmqpEndpoint(core: HubCore, options: AmqpEndpointOptions =
   core.registerEndpoint(endpoint);
   return endpoint;
 }
-
-/**
- * The AMQP endpoint registered with a hub core, if any.
- *
- * @param core - the hub core
- * @returns the endpoint, or `undefined` when the hub serves no AMQP
- * @internal
- */
-export function findAmqpEndpoint(core: HubCore): AmqpEndpoint | undefined {
-  for (const candidate of core.endpoints) {
-    if (candidate instanceof RheaAmqpEndpoint) return candidate;
-  }
-  return undefined;
-}

@@ -55,28 +55,3 @@ export function amqpInt(value: number): unknown {
 export function amqpLong(value: number): unknown {
   return rhea.types.wrap_long(value);
 }
-
-/**
- * The body of a received message as text: data sections are concatenated, an amqp-value string
- * or binary is taken as is, and no body at all (C#) gives `undefined`.
- *
- * @param body - `message.body` as rhea decoded it
- * @returns the UTF-8 text, or `undefined` when there is no body
- */
-export function bodyText(body: unknown): string | undefined {
-  if (body === undefined || body === null) return undefined;
-  if (typeof body === 'string') return body;
-  if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
-  if (typeof body === 'object' && 'content' in body) {
-    const section = body as { content: unknown; multiple?: boolean };
-    const parts =
-      section.multiple === true && Array.isArray(section.content)
-        ? section.content
-        : [section.content];
-    const buffers = parts
-      .filter((part): part is Uint8Array => part instanceof Uint8Array)
-      .map((part) => Buffer.from(part));
-    return Buffer.concat(buffers).toString('utf8');
-  }
-  return undefined;
-}

@@ -22,7 +22,8 @@ import rhea, {
 import { expect } from 'vitest';
 import WebSocket from 'ws';
 import { encodeMessage } from './amqp-message.js';
-import type { AmqpTestHub, KeyedAmqpIdentity } from './amqp-test-hub.js';
+import type { KeyedIdentity } from '../device-endpoint/endpoint-test-hub.js';
+import type { AmqpTestHub } from './amqp-test-hub.js';
 
 export interface Client extends AsyncDisposable {
   container: Container;
@@ -161,7 +162,7 @@ export async function putToken(
 export async function authorize(
   hub: AmqpTestHub,
   client: Client,
-  identity: KeyedAmqpIdentity,
+  identity: KeyedIdentity,
 ): Promise<void> {
   const path = `localhost/devices/${identity.deviceId}${identity.moduleId === undefined ? '' : `/modules/${identity.moduleId}`}`;
   const answer = await putToken(client, {

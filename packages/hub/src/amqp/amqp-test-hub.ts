@@ -11,14 +11,10 @@ import type { DeviceIdentity } from '../device-endpoint/endpoint-support.js';
 import {
   startEndpointTestHub,
   type EndpointTestHub,
-  type KeyedIdentity,
 } from '../device-endpoint/endpoint-test-hub.js';
 import { hubInternals, type HubOptions } from '../hub.js';
 import type { ListenOptions } from '../node/listen.js';
 import type { AmqpEndpoint } from './amqp-endpoint.js';
-
-/** An identity with the key its tokens are signed with. */
-export type KeyedAmqpIdentity = KeyedIdentity;
 
 /** A served hub with helpers for AMQP tests. */
 export interface AmqpTestHub extends EndpointTestHub {

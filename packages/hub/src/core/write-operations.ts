@@ -14,13 +14,7 @@ import type { StorageOperation } from '../state/storage.js';
  * @param identity - the identity as the write leaves it
  */
 export function putIdentity(identity: IdentityRecord): StorageOperation {
-  return {
-    kind: 'put',
-    table: 'identities',
-    deviceId: identity.deviceId,
-    moduleId: identity.moduleId ?? '',
-    body: JSON.stringify(identity),
-  };
+  return putRow('identities', identity);
 }
 
 /**
@@ -29,12 +23,20 @@ export function putIdentity(identity: IdentityRecord): StorageOperation {
  * @param twin - the twin as the write leaves it
  */
 export function putTwin(twin: StoredTwin): StorageOperation {
+  return putRow('twins', twin);
+}
+
+/** A row keyed by device and module id (`''` for a device), holding the record as JSON. */
+function putRow(
+  table: 'identities' | 'twins',
+  record: { deviceId: string; moduleId?: string | undefined },
+): StorageOperation {
   return {
     kind: 'put',
-    table: 'twins',
-    deviceId: twin.deviceId,
-    moduleId: twin.moduleId ?? '',
-    body: JSON.stringify(twin),
+    table,
+    deviceId: record.deviceId,
+    moduleId: record.moduleId ?? '',
+    body: JSON.stringify(record),
   };
 }
 

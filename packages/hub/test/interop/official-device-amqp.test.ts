@@ -16,7 +16,6 @@ import {
   parseServiceConnectionString,
 } from '@twinkit/twin-model/protocol';
 import { describe, expect, it, vi } from 'vitest';
-import { attachAmqpEndpoint, findAmqpEndpoint } from '../../src/amqp/amqp-endpoint.js';
 import { createHub, hubInternals, type Hub } from '../../src/hub.js';
 import { listen, type HubServer } from '../../src/node/listen.js';
 
@@ -95,9 +94,6 @@ async function withHub(
   const dir = await mkdtemp(join(tmpdir(), 'twinkit-amqp-interop-'));
   try {
     await using hub = await createHub();
-    const { core } = hubInternals(hub);
-    const endpoint = findAmqpEndpoint(core) ?? attachAmqpEndpoint(core);
-    await using _endpoint = endpoint;
     const caFile = join(dir, 'ca.pem');
     await writeFile(caFile, hub.caCertificate);
     await using server = await listenOn(hub);

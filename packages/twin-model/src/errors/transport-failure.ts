@@ -52,17 +52,41 @@ function codeOf(error: unknown): string | undefined {
 }
 
 /**
+ * Whether a Node error code says the peer's TLS certificate is not trusted.
+ *
+ * @param code - a Node error `code`
+ */
+export function isTlsTrustCode(code: string): boolean {
+  return TLS_TRUST_CODES.has(code);
+}
+
+/**
+ * The first error in a cause chain (`AggregateError` members included) whose Node `code` is
+ * accepted. Shared by the service client and the device transports, which see the same codes.
+ *
+ * @param error - what the socket, TLS, WebSocket layer or `fetch` threw
+ * @param accept - which codes to look for
+ * @returns the code and the error carrying it, or `undefined`
+ */
+export function findErrorCode(
+  error: unknown,
+  accept: (code: string) => boolean,
+): { code: string; error: unknown } | undefined {
+  for (const inner of causes(error)) {
+    const code = codeOf(inner);
+    if (code !== undefined && accept(code)) return { code, error: inner };
+  }
+  return undefined;
+}
+
+/**
  * The TLS trust error code somewhere in an error's cause chain, if any.
  *
  * @param error - what the socket or `fetch` threw
  * @returns e.g. `SELF_SIGNED_CERT_IN_CHAIN`, or `undefined`
  */
 export function findTlsTrustCode(error: unknown): string | undefined {
-  for (const inner of causes(error)) {
-    const code = codeOf(inner);
-    if (code !== undefined && TLS_TRUST_CODES.has(code)) return code;
-  }
-  return undefined;
+  return findErrorCode(error, isTlsTrustCode)?.code;
 }
 
 function describe(error: unknown): string {
@@ -109,18 +133,16 @@ export function toTransportError(error: unknown, context: TransportFailureContex
       { cause: error },
     );
   }
-  for (const inner of causes(error)) {
-    if (codeOf(inner) === 'ECONNREFUSED') {
-      const explicit = context.portIsExplicit;
-      return new ConnectionRefusedError(
-        `${operation}: connection refused by ${address}: nothing listens there. ` +
-          (explicit
-            ? 'Check the host and port you gave (and that the server is running); not retried.'
-            : 'Check that the server is running; the call is retried.'),
-        address,
-        { cause: error, retryable: !explicit },
-      );
-    }
+  if (findErrorCode(error, (code) => code === 'ECONNREFUSED') !== undefined) {
+    const explicit = context.portIsExplicit;
+    return new ConnectionRefusedError(
+      `${operation}: connection refused by ${address}: nothing listens there. ` +
+        (explicit
+          ? 'Check the host and port you gave (and that the server is running); not retried.'
+          : 'Check that the server is running; the call is retried.'),
+      address,
+      { cause: error, retryable: !explicit },
+    );
   }
   return new TransportError(`${operation}: no response from ${address} (${describe(error)}).`, {
     cause: error,

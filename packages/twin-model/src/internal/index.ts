@@ -37,3 +37,4 @@ export {
   withDeadline,
   type OperationScope,
 } from './abort.js';
+export { findErrorCode, isTlsTrustCode } from '../errors/transport-failure.js';

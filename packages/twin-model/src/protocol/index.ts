@@ -102,6 +102,7 @@ export {
   type RestOperationName,
   type RestPermission,
 } from './operations.js';
+export { amqpBodyText } from './amqp-body.js';
 export {
   CBS_NODE,
   CBS_PROPERTY,

@@ -15,6 +15,7 @@ import {
   TWIN_ANNOTATION,
   deviceResourceUri,
   parseSasToken,
+  amqpBodyText,
 } from '@twinkit/twin-model/protocol';
 import { message as amqpMessage, type Message } from 'rhea-promise';
 import type { ConnectParams } from '../transport.js';
@@ -41,24 +42,6 @@ export type TwinMessage =
   | { kind: 'notification'; patch: JsonObject; version: number }
   /** A notification the protocol does not allow. */
   | { kind: 'violation'; error: UnexpectedResponseError };
-
-/** The body of a received message as text (data sections, or an amqp-value string/binary). */
-function bodyText(body: unknown): string | undefined {
-  if (body === undefined || body === null) return undefined;
-  if (typeof body === 'string') return body;
-  if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
-  if (typeof body === 'object' && 'content' in body) {
-    const section = body as { content: unknown; multiple?: boolean };
-    const parts =
-      section.multiple === true && Array.isArray(section.content)
-        ? section.content
-        : [section.content];
-    return Buffer.concat(
-      parts.filter((part): part is Uint8Array => part instanceof Uint8Array),
-    ).toString('utf8');
-  }
-  return undefined;
-}
 
 function numberOf(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
@@ -145,7 +128,7 @@ export function readCbsResponse(
  */
 export function readTwinMessage(message: Message): TwinMessage {
   const annotations = (message.message_annotations ?? {}) as Record<string, unknown>;
-  const body = bodyText(message.body);
+  const body = amqpBodyText(message.body);
   const version: unknown = annotations[TWIN_ANNOTATION.version] ?? undefined;
   if (message.correlation_id !== undefined) {
     const status = numberOf(annotations[TWIN_ANNOTATION.status]);

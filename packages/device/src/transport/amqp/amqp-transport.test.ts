@@ -1,6 +1,6 @@
 import { createSasToken } from '@twinkit/twin-model/protocol';
 import { TransportError, UnauthorizedError } from '@twinkit/twin-model/errors';
-import { startAmqpTestHub, type AmqpTestHub, type KeyedAmqpIdentity } from '@twinkit/hub/testing';
+import { startAmqpTestHub, type AmqpTestHub, type KeyedIdentity } from '@twinkit/hub/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { DeviceClient } from '../../device-client.js';
 import type { DesiredChange } from '../../desired/desired-router.js';
@@ -12,7 +12,7 @@ const WRONG_KEY = Buffer.alloc(32, 9).toString('base64');
 
 async function connectParams(
   hub: AmqpTestHub,
-  identity: KeyedAmqpIdentity,
+  identity: KeyedIdentity,
   options: { webSocket?: boolean; key?: string; expiresOnInSeconds?: number } = {},
 ): Promise<ConnectParams> {
   const path = `localhost/devices/${identity.deviceId}${identity.moduleId === undefined ? '' : `/modules/${identity.moduleId}`}`;
@@ -157,7 +157,7 @@ describe('AmqpTransport', () => {
 
   it('fails to connect with TransportError when nothing listens on the port', async () => {
     let port: number;
-    let device: KeyedAmqpIdentity;
+    let device: KeyedIdentity;
     let params: ConnectParams;
     {
       await using hub = await startAmqpTestHub();
