@@ -1,6 +1,6 @@
 import { defineConfig, type Options } from 'tsup';
 
-// Two dialects (house-style 4.8, 4.9): esbuild resolves the package "imports" map with each
+// Two dialects (docs/internals/architecture.md#runtime-seams): esbuild resolves the package "imports" map with each
 // build's conditions, so `#platform/*` becomes the Node or the web implementation and no `#`
 // specifier survives into dist. One .d.ts set (from the Node build) serves both: the platform
 // files implement the same signatures (src/platform/types.ts).

@@ -1,6 +1,6 @@
 import { defineConfig, type Options } from 'tsup';
 
-// Two dialects, as in @twinkit/device: esbuild resolves the package
+// Two dialects, as in @twinkit/device (docs/internals/architecture.md#runtime-seams): esbuild resolves the package
 // "imports" map with each build's conditions, so `#platform/transport` becomes Node's undici
 // dispatcher or the web's fetch (docs/internals/architecture.md#seams) and no `#` specifier
 // survives into dist. One .d.ts set serves both. twin-model stays external so apps that also use

@@ -22,7 +22,7 @@ describe('@twinkit/device in browsers and workers', () => {
         `device program for ${target.name}: ${String(report.bytes)} B minified, ${String(gzipped)} B gzipped`,
       );
       // A regression budget. mqtt.js's browser build (which issue #6 prescribes) is ~85 % of the
-      // bundle; our own code is ~15 KB gzipped. peers.md §3's 60 KB goal needs a leaner MQTT codec.
+      // bundle; our own code is ~15 KB gzipped. A 60 KB goal would need a leaner MQTT codec.
       expect(gzipped).toBeLessThan(130 * 1024);
     });
   }

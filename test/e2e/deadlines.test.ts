@@ -1,5 +1,5 @@
 /**
- * Deadlines and cancellation over a real connection (house-style 4.5.4): a twin response the hub
+ * Deadlines and cancellation over a real connection (docs/internals/architecture.md#client-conventions): a twin response the hub
  * holds back past `operationTimeoutInMs` ends in `OperationTimeoutError`, an abort signal rejects
  * with its own reason, and `close()` during `open()` returns promptly.
  */

@@ -1,8 +1,8 @@
 /**
  * The device flows of the Azure IoT twin samples, over real sockets: MQTT over TCP+TLS and MQTT
  * over WebSocket on the HTTPS port. Read the twin, report connectivity and see it from the back
- * end, and receive desired changes through the three subscription forms (twin-semantics §6,
- * protocol.md §4).
+ * end, and receive desired changes through the three subscription forms (docs/internals/twin-semantics.md#desired-notifications,
+ * docs/internals/wire-contract.md#mqtt).
  */
 import { mqtt, type DesiredChange, type TransportFactory } from '@twinkit/device';
 import { startTestHub, type TestHub } from '@twinkit/hub/testing';

@@ -1,8 +1,8 @@
 /**
  * The unhappy paths of desired notifications and credentials, driven by the hub's MQTT faults
- * (house-style 4.10.3): duplicated and reordered notifications must still reach handlers once
- * each and in version order (twin-semantics §6.2, TV-43, TV-44), and an expired SAS token must
- * end in a reconnect with a fresh one that keeps the desired subscription (protocol.md §3.5, §4.3).
+ * (docs/internals/architecture.md#testing): duplicated and reordered notifications must still reach handlers once
+ * each and in version order (docs/internals/twin-semantics.md#desired-notifications, TV-43, TV-44), and an expired SAS token must
+ * end in a reconnect with a fresh one that keeps the desired subscription (docs/internals/wire-contract.md#token-lifetimes, docs/internals/wire-contract.md#mqtt-sessions).
  */
 import { DeviceClient, type DesiredChange } from '@twinkit/device';
 import { startTestHub, type TestHub } from '@twinkit/hub/testing';

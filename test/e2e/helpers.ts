@@ -3,7 +3,7 @@
  * reconnect quickly, a registry on the hub, a token provider that can hold reconnects back (so a
  * test decides exactly when a device is offline), a `fetch` over real HTTPS built on node:https
  * (undici is not a dependency of this package), and waits with deadlines instead of sleeps
- * (house-style 4.10.5).
+ * (docs/internals/architecture.md#testing).
  */
 import { request as httpsRequest } from 'node:https';
 import {

@@ -1,7 +1,7 @@
 /**
  * One device cannot reach another's data. A raw MQTT 3.1.1 client (mqtt.js 5) holding device A's
  * credentials tries device B's topics and identity; the hub refuses every attempt, and device B,
- * connected through the SDK meanwhile, notices nothing (protocol.md §4.1, §4.4).
+ * connected through the SDK meanwhile, notices nothing (docs/internals/wire-contract.md#mqtt-connect, docs/internals/wire-contract.md#mqtt-topics).
  */
 import { ErrorWithSubackPacket, connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
 import { type DesiredChange } from '@twinkit/device';

@@ -1,6 +1,6 @@
 /**
  * Module identity twins and `GatewayHostName`. A module connects with `ModuleId=` in its
- * connection string and gets its own twin, separate from its device's (protocol.md §2.1, §4.1);
+ * connection string and gets its own twin, separate from its device's (docs/internals/wire-contract.md#device-connection-strings, docs/internals/wire-contract.md#mqtt-connect);
  * `GatewayHostName=host:port` sends the connection elsewhere while tokens still name the hub
  * host (`HostName=localhost`).
  */

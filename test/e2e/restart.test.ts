@@ -1,7 +1,7 @@
 /**
  * A hub restart: the hub keeps twins (SQLite) and its development CA in its data directory, comes
  * back on the same ports, and a device that was connected finds it again on its own, re-reads its
- * twin and hands over the desired changes made meanwhile (twin-semantics §6.2, protocol.md §8).
+ * twin and hands over the desired changes made meanwhile (docs/internals/twin-semantics.md#desired-notifications, docs/internals/wire-contract.md#reconnect).
  * The back end talks to the hub over real HTTPS, so it survives the restart like the device does.
  */
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,7 +1,7 @@
 /**
  * Desired changes made while a device was offline. IoT Hub keeps no backlog for a disconnected
- * device (twin-semantics §6.1, TV-42), so the client must re-read the twin after it reconnects
- * and hand over what changed as ONE change, deletions as `null` (§6.2, TV-44; protocol.md §8).
+ * device (docs/internals/twin-semantics.md#desired-notifications, TV-42), so the client must re-read the twin after it reconnects
+ * and hand over what changed as ONE change, deletions as `null` (docs/internals/twin-semantics.md#desired-notifications, TV-44; docs/internals/wire-contract.md#reconnect).
  */
 import { DeviceClient, type DesiredChange } from '@twinkit/device';
 import { startTestHub } from '@twinkit/hub/testing';

@@ -2,7 +2,7 @@
  * The back-end flows of the Azure IoT twin samples through @twinkit/service, over real HTTPS to
  * the hub (node:https trusting the development CA): tag a device under its ETag, lose a race
  * with a stale ETag, set desired properties the device receives, and run the two "Redmond43"
- * queries page by page (protocol.md §6.4–6.6).
+ * queries page by page (docs/internals/wire-contract.md#rest-operations, docs/internals/wire-contract.md#etags-and-if-match, docs/internals/wire-contract.md#rest-query).
  */
 import { type DesiredChange } from '@twinkit/device';
 import { startTestHub, type TestHub } from '@twinkit/hub/testing';

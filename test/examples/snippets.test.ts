@@ -5,7 +5,7 @@ import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * Docs as tests (house-style 4.10.8): every ```ts block of the root README, of docs/ and of each
+ * Docs as tests (docs/internals/architecture.md#testing): every ```ts block of the root README, of docs/ and of each
  * package's README (what npm shows) compiles against the workspace packages. Each block is written to its own module under .snippets/ (inside
  * this package, so `@twinkit/*` resolve through its node_modules) and typechecked with the
  * repository's compiler settings. A block that is a fragment declares what it uses at its top

@@ -16,7 +16,7 @@
  *                          (our open() already subscribes to twin responses; the official SDK
  *                          does so at its first getTwin(), so this makes the two twin-ready alike)
  *
- * What it measures, all over MQTT on TLS (toolchain.md §3, §6: `GatewayHostName=localhost:<port>`,
+ * What it measures, all over MQTT on TLS (`GatewayHostName=localhost:<port>`,
  * the hub's dev CA trusted in-process through `DeviceClientOptions.ca` and the official
  * `client.setOptions({ ca })`):
  *   1. getTwin latency p50/p99, sequential, one device per SDK.
@@ -254,7 +254,7 @@ async function openOfficial(
     },
     onDesired: async (listener) => {
       const current = twin ?? (await getTwin());
-      // Wait for the SUBACK: the hub pushes only to subscribed sessions (protocol.md §4.7).
+      // Wait for the SUBACK: the hub pushes only to subscribed sessions (docs/internals/wire-contract.md#mqtt-desired).
       await new Promise<void>((resolve, reject) => {
         current.enableTwinDesiredPropertiesUpdates((error) => {
           if (error) reject(error);

@@ -1,11 +1,12 @@
 /**
  * What a DeviceClient is built from: its options checked and completed with defaults, the
  * credentials behind `fromConnectionString` and `fromSasToken`, and the parameters each
- * connection is opened with. Construction does no I/O (house-style 4.5.1).
+ * connection is opened with. Construction does no I/O (docs/internals/architecture.md#client-conventions).
  *
  * @internal
  */
 import {
+  isModelId,
   parseDeviceConnectionString,
   parseSasToken,
   splitHostPort,
@@ -68,6 +69,11 @@ export function resolveClientSettings(options: DeviceClientOptions): ClientSetti
   const margin = options.tokenRenewalMarginInSeconds ?? DEFAULT_TOKEN_RENEWAL_MARGIN_IN_SECONDS;
   if (!(margin >= 0) || !Number.isFinite(margin)) {
     throw new RangeError('tokenRenewalMarginInSeconds must be a finite number >= 0');
+  }
+  if (options.modelId !== undefined && !isModelId(options.modelId)) {
+    throw new TypeError(
+      `modelId must be a versioned DTMI such as 'dtmi:com:example:Thermostat;1' (got ${JSON.stringify(options.modelId)})`,
+    );
   }
   const outbox = options.outbox === false ? undefined : options.outbox;
   return {

@@ -1,5 +1,5 @@
 /**
- * Options of the DeviceClient and its methods (house-style 4.5.3: every method takes a final
+ * Options of the DeviceClient and its methods (docs/internals/architecture.md#client-conventions: every method takes a final
  * `<Method>Options` bag extending {@link OperationOptions}; durations carry their unit).
  */
 import type { RetryOptions } from '@twinkit/twin-model/internal';
@@ -32,7 +32,7 @@ export interface DeviceClientOptions {
   operationTimeoutInMs?: number;
   /** Reconnect policy: exponential backoff with jitter, forever by default. */
   retryOptions?: RetryOptions;
-  /** MQTT keep-alive. Default 180 s, as the Node SDK uses (protocol.md §4.1). */
+  /** MQTT keep-alive. Default 180 s, as the Node SDK uses (docs/internals/wire-contract.md#mqtt-connect). */
   keepAliveInSeconds?: number;
   /** Lifetime of each SAS token signed from a device key. Default 3600 s. */
   tokenValidityInSeconds?: number;
@@ -48,7 +48,11 @@ export interface DeviceClientOptions {
    * with `TransportError` while disconnected.
    */
   outbox?: false | OutboxOptions;
-  /** IoT Plug and Play model id, announced at connect. */
+  /**
+   * IoT Plug and Play model id (a versioned DTMI such as `dtmi:com:example:Thermostat;1`),
+   * announced at every connect: in the MQTT username, and as a link property over AMQP. The hub
+   * shows it as the twin's `modelId`. An invalid DTMI throws `TypeError` at construction.
+   */
   modelId?: string;
 }
 

@@ -351,6 +351,22 @@ export class HubCore extends HubReads {
   }
 
   /**
+   * Records the IoT Plug and Play model id a device or module announced when it connected
+   * (docs/internals/wire-contract.md#model-id): shown as the twin's and identity's `modelId` and
+   * matched by queries. Like connection state it is session-announced, so it is kept in memory.
+   *
+   * @param deviceId - device id
+   * @param moduleId - module id, or undefined
+   * @param modelId - the announced `dtmi:` model id
+   */
+  announceModelId(deviceId: string, moduleId: string | undefined, modelId: string): void {
+    const entry = this.getEntry(deviceId, moduleId);
+    if (entry === undefined || entry.identity.modelId === modelId) return;
+    entry.identity.modelId = modelId;
+    this.#changed(entry);
+  }
+
+  /**
    * Records activity (a message or twin operation) of a device or module.
    *
    * @param deviceId - device id

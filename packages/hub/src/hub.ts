@@ -48,7 +48,7 @@ export interface HubOptions {
   tokenIssuer?: TokenIssuerOptions;
   /**
    * How to treat an unquoted `If-Match`: `strict` (default) compares it; `ignore-unquoted` skips
-   * the check like hubs observed in 2019-2020 (protocol.md §6.5).
+   * the check like hubs observed in 2019-2020 (docs/internals/wire-contract.md#etags-and-if-match).
    */
   ifMatchMode?: 'strict' | 'ignore-unquoted';
   /** Largest query page (clamps `x-ms-max-item-count`); default 100. */

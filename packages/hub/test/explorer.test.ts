@@ -125,6 +125,23 @@ describe('explorer', () => {
     expect(list.identities).toEqual([]);
   });
 
+  it("refuses reads another site asked for, and never passes on the REST API's CORS headers", async () => {
+    await using testHub = await startTestHub({ corsOrigins: ['*'] });
+    await testHub.createDevice('cors-1');
+    const base = testHub.server?.urls.explorer ?? '';
+    const ca = testHub.caCertificate;
+    const twin = `${base}/api/twin?deviceId=cors-1`;
+    const crossSite = await httpsCall(twin, { ca, headers: { 'sec-fetch-site': 'cross-site' } });
+    expect(crossSite.status).toBe(403);
+    const foreign = await httpsCall(twin, { ca, headers: { origin: 'https://evil.example' } });
+    expect(foreign.status).toBe(403);
+    const own = await httpsCall(twin, { ca, headers: { 'sec-fetch-site': 'same-origin' } });
+    expect(own.status).toBe(200);
+    expect(Object.keys(own.headers).filter((name) => name.startsWith('access-control-'))).toEqual(
+      [],
+    );
+  });
+
   it('creates, lists and deletes devices, and gives their connection strings', async () => {
     await using hub = await explorerHub();
     const created = await hub.send('/api/devices', {

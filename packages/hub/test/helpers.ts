@@ -70,7 +70,7 @@ export async function call(
 }
 
 /**
- * The base64 ETag of a counter (test expectations; twin-semantics §3.3).
+ * The base64 ETag of a counter (test expectations; docs/internals/twin-semantics.md#etags-and-concurrency).
  *
  * @param counter - the ETag counter
  */

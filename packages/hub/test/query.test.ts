@@ -3,7 +3,7 @@ import { createHub, type Hub } from '../src/index.js';
 import { hubInternals } from '../src/hub.js';
 import { call } from './helpers.js';
 
-/** Twin set Q of twin-semantics §9.6. */
+/** Twin set Q of docs/internals/twin-semantics.md#test-vectors. */
 async function createQ(hub: Hub): Promise<void> {
   const core = hubInternals(hub).core;
   const put = async (id: string, body: unknown) =>

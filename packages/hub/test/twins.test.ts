@@ -5,7 +5,7 @@ import { call, etagOf } from './helpers.js';
 
 const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?Z$/;
 
-/** Builds base state S1 of twin-semantics §9.1 on device `dev1`: dv 5, rv 7, e 6, v 13. */
+/** Builds base state S1 of docs/internals/twin-semantics.md#test-vectors on device `dev1`: dv 5, rv 7, e 6, v 13. */
 async function createS1(hub: Hub): Promise<void> {
   await hub.createDevice('dev1');
   const core = hubInternals(hub).core;

@@ -22,6 +22,13 @@ export { Registry, MAX_BULK_ITEMS } from './registry.js';
 export { IdentityOperations } from './registry-identities.js';
 export { Query, type QueryPageResult } from './query.js';
 export {
+  ReportedTimeoutError,
+  type GetRolloutStatusOptions,
+  type RolloutDevice,
+  type RolloutStatus,
+  type WaitForReportedOptions,
+} from './rollouts.js';
+export {
   createDeviceConnectionString,
   type CreateDeviceConnectionStringOptions,
 } from './connection-string.js';

@@ -33,6 +33,13 @@ import {
   twinsOf,
 } from './queries.js';
 import { Query } from './query.js';
+import {
+  getRolloutStatus,
+  waitForReported,
+  type GetRolloutStatusOptions,
+  type RolloutStatus,
+  type WaitForReportedOptions,
+} from './rollouts.js';
 import { assertId, ifMatchFor, resolveTwinTarget } from './twin-body.js';
 import { readTwin, updateTwinWithRetry, writeTwin } from './twins.js';
 
@@ -405,6 +412,77 @@ export class Registry extends IdentityOperations {
   query<TRow = JsonObject>(sql: string, options?: QueryOptions): PagedAsyncIterableIterator<TRow> {
     assertQueryText(sql);
     return pagedQuery(this.#client, 'query', sql, options, (page) => rowsOf<TRow>(page));
+  }
+
+  // ---------------------------------------------------------------- rollouts
+
+  /**
+   * Reads a device twin until its reported properties satisfy `predicate`, polling with
+   * exponential backoff and jitter (500 ms doubling up to 10 s unless told otherwise).
+   *
+   * @param deviceId - the device
+   * @param predicate - what the twin must satisfy, e.g. an acknowledgement of a desired version
+   * @param options - `timeoutInMs` (required), poll intervals, abort signal
+   * @returns the first twin read that satisfies the predicate
+   * @throws {@link ReportedTimeoutError} (an `OperationTimeoutError`, carrying the last twin
+   *   read) when the deadline passes first
+   * @throws {@link DeviceNotFoundError} when the device does not exist
+   * @example
+   * ```ts
+   * const { version } = await registry.updateTwin('dev-1', { properties: { desired: { rate: 5 } } });
+   * await registry.waitForReported('dev-1', (twin) => twin.properties.reported.rate?.av >= version, {
+   *   timeoutInMs: 60_000,
+   * });
+   * ```
+   */
+  waitForReported<
+    TDesired extends object = D,
+    TReported extends object = D,
+    TTags extends object = D,
+  >(
+    deviceId: string,
+    predicate: (twin: Twin<TDesired, TReported, TTags>) => boolean,
+    options: WaitForReportedOptions,
+  ): Promise<Twin<TDesired, TReported, TTags>> {
+    assertId(deviceId, 'deviceId');
+    return waitForReported<Twin<TDesired, TReported, TTags>>(
+      deviceId,
+      (readOptions) => this.getTwin<TDesired, TReported, TTags>(deviceId, readOptions),
+      predicate,
+      options,
+    );
+  }
+
+  /**
+   * Tells where the rollout of one IoT Plug and Play writable property stands across a fleet
+   * (docs/internals/wire-contract.md#writable-property-acknowledgements): devices that
+   * `acknowledged` the current desired value (`av` reaches the version it was set at, `ac` 2xx
+   * other than 202), are `inProgress` (202), `failed` (`ac` ≥ 400), or are `pending` (no answer
+   * to it yet). It pages through one projection query of only the fields it needs: about one
+   * request per 100 devices, never one per device.
+   *
+   * @param propertyPath - the writable property: `name`, or `component.name` for a component's
+   * @param options - `query`: a condition selecting the devices (as after `WHERE`); page size; abort signal
+   * @returns counts and the devices in each state, each with its desired version
+   * @throws {@link TypeError} when the path or condition is malformed
+   * @throws {@link BadRequestError} when the hub rejects the condition
+   * @example
+   * ```ts
+   * const status = await registry.getRolloutStatus('thermostat1.targetTemperature', {
+   *   query: "tags.site = 'lyon'",
+   * });
+   * console.log(status.counts); // { total: 40, acknowledged: 31, inProgress: 2, failed: 1, pending: 6 }
+   * ```
+   */
+  getRolloutStatus(
+    propertyPath: string,
+    options: GetRolloutStatusOptions = {},
+  ): Promise<RolloutStatus> {
+    return getRolloutStatus(
+      propertyPath,
+      (sql) => this.query(sql, { abortSignal: options.abortSignal }),
+      options,
+    );
   }
 
   /**

@@ -12,7 +12,7 @@ export interface DeviceIdentity {
   deviceId: string;
   /** Set for a module identity (`ModuleId=`). */
   moduleId?: string;
-  /** `GatewayHostName=host[:port]`: connect there while authenticating as `hostName` (protocol.md §1). */
+  /** `GatewayHostName=host[:port]`: connect there while authenticating as `hostName` (docs/internals/wire-contract.md#endpoints). */
   gatewayHostName?: string;
 }
 

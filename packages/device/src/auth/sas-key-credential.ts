@@ -11,7 +11,7 @@ export interface SasKeyCredentialOptions {
 
 /**
  * A device or module symmetric key; signs a new SAS token (WebCrypto, via twin-model) for every
- * connection, so the client can renew before expiry (protocol.md §3).
+ * connection, so the client can renew before expiry (docs/internals/wire-contract.md#sas-tokens).
  *
  * @example
  * ```ts

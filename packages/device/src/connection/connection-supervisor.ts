@@ -2,7 +2,7 @@
  * Carries out the connection lifecycle that {@link transition} decides: runs connect attempts
  * with backoff, renews the SAS token before it expires, reports `connectionStateChange` events,
  * and lets operations wait for a usable connection within their deadline. The transports never
- * retry on their own; this is the one place that does (house-style 4.7 rule 2).
+ * retry on their own; this is the one place that does (docs/internals/architecture.md#transport-boundary).
  *
  * The desired subscription and the reported outbox are its collaborators, reached through
  * {@link ConnectionHooks}: it tells them when the connection comes up, goes down or ends, and

@@ -118,7 +118,7 @@ export class DesiredQueue implements AsyncIterableIterator<DesiredChange> {
     if (this.#failure !== undefined) {
       const { error } = this.#failure;
       this.#failure = undefined;
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the abort reason passes through unchanged (house-style 4.5.4)
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the abort reason passes through unchanged (docs/internals/architecture.md#client-conventions)
       return Promise.reject(error);
     }
     if (this.#done) return Promise.resolve({ value: undefined, done: true });

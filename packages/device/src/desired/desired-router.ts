@@ -1,6 +1,6 @@
 /**
  * Path-prefix subscriptions for desired changes: one router behind both `onDesired` handlers and
- * `watchDesired` iterators (house-style 0.5). A change reaches a subscription when its patch
+ * `watchDesired` iterators (docs/internals/architecture.md#client-conventions). A change reaches a subscription when its patch
  * touches the subscribed path (twin-model `patchTouchesPath`).
  */
 import { getAtPath, parsePath, patchTouchesPath } from '@twinkit/twin-model';

@@ -1,5 +1,5 @@
 /**
- * The desired-version gate and resync engine (twin-semantics §6.2, protocol.md §8): never lose a
+ * The desired-version gate and resync engine (docs/internals/twin-semantics.md#desired-notifications, docs/internals/wire-contract.md#reconnect): never lose a
  * desired change, never deliver one twice.
  *
  * - A patch with `$version == last + 1` is applied and delivered; duplicates and stale versions

@@ -1,5 +1,5 @@
 /**
- * A tiny typed event emitter whose `on()` returns an unsubscribe function (house-style 4.5.6);
+ * A tiny typed event emitter whose `on()` returns an unsubscribe function (docs/internals/architecture.md#client-conventions);
  * no `node:events`, so it runs in every runtime.
  *
  * @internal

@@ -1,5 +1,5 @@
 /**
- * Signatures of the runtime seams (house-style 4.8). `#platform/mqtt-connection` resolves by
+ * Signatures of the runtime seams (docs/internals/architecture.md#runtime-seams). `#platform/mqtt-connection` resolves by
  * package `imports` condition to `platform/node/mqtt-connection.ts` (mqtt.js Node build: mqtts
  * over TCP+TLS and wss) or `platform/web/mqtt-connection.ts` (mqtt.js browser build over the
  * global WebSocket). Both implement {@link OpenMqttConnection}.
@@ -56,11 +56,11 @@ export function baseMqttOptions(options: MqttConnectionOptions): {
   connectTimeout: number;
 } {
   return {
-    // IoT Hub speaks MQTT 3.1.1 (protocol.md §4.1).
+    // IoT Hub speaks MQTT 3.1.1 (docs/internals/wire-contract.md#mqtt-connect).
     protocolVersion: 4,
-    // Every official SDK connects with clean=0 so the hub keeps twin subscriptions (§4.3).
+    // Every official SDK connects with clean=0 so the hub keeps twin subscriptions (docs/internals/wire-contract.md#mqtt-sessions).
     clean: false,
-    // The client owns reconnects and resubscription (house-style 4.7 rule 2).
+    // The client owns reconnects and resubscription (docs/internals/architecture.md#transport-boundary).
     reconnectPeriod: 0,
     resubscribe: false,
     // A QoS 0 request queued while offline would be answered on a connection nobody waits on.

@@ -1,6 +1,6 @@
 /**
  * The options of the AMQP transport, shared by the Node dialect (`amqp/amqp-transport.ts`) and
- * the web dialect's stub (`amqp-web.ts`), so both type-check against one shape (house-style 4.8
+ * the web dialect's stub (`amqp-web.ts`), so both type-check against one shape (docs/internals/architecture.md#runtime-seams
  * item 4).
  */
 
@@ -13,7 +13,7 @@ export interface AmqpTransportOptions {
    * else 5671 (TLS) or 443 (WebSocket).
    */
   port?: number;
-  /** WebSocket path. Default `/$iothub/websocket` (protocol.md §1). */
+  /** WebSocket path. Default `/$iothub/websocket` (docs/internals/wire-contract.md#endpoints). */
   webSocketPath?: string;
   /** Sent as the `com.microsoft:client-version` link property; identifies the app to the hub. */
   clientVersion?: string;

@@ -1,7 +1,7 @@
 /**
  * What `@twinkit/device/amqp` resolves to outside Node (the `default` export condition):
  * AMQP needs raw TLS sockets, so `amqp()` throws, while isomorphic apps still type-check
- * against the same signature (house-style 4.8 item 4).
+ * against the same signature (docs/internals/architecture.md#runtime-seams).
  *
  * @module @twinkit/device/amqp (web dialect)
  */

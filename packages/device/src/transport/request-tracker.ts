@@ -45,7 +45,7 @@ export class RequestTracker<T> {
    * @returns the request id to put in the request (topic `$rid`, AMQP id), and the response promise
    */
   start(operation: string, options: TrackOptions): { rid: string; response: Promise<T> } {
-    // Decimal ids suit every hub and SDK convention (the C SDK parses rids as numbers, §9.2).
+    // Decimal ids suit every hub and SDK convention (the C SDK parses rids as numbers, docs/internals/wire-contract.md#mqtt-topics).
     this.#counter = (this.#counter % 2_000_000_000) + 1;
     const rid = String(this.#counter);
     const signal = options.abortSignal;

@@ -1,5 +1,5 @@
 /**
- * The suite every `DeviceTransport` must pass (house-style 4.7 rule 6, after MQTT.js's
+ * The suite every `DeviceTransport` must pass (docs/internals/architecture.md#transport-boundary, after MQTT.js's
  * `abstract_client.ts`): the fake runs it in memory, and the MQTT transport runs it against the
  * local hub. Not a `*.test.ts` itself; test files call {@link describeTransportContract}.
  */

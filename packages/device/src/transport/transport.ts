@@ -1,5 +1,5 @@
 /**
- * THE transport boundary (house-style 4.7). Only model types cross it: twin-model types,
+ * THE transport boundary (docs/internals/architecture.md#transport-boundary). Only model types cross it: twin-model types,
  * {@link ConnectParams} and the shared error classes. mqtt.js and rhea types, packets, buffers
  * and sockets stay inside `transport/<protocol>/`. Transports never retry or reconnect on
  * their own; they report {@link TransportHandlers.disconnected} and the DeviceClient applies
@@ -8,7 +8,7 @@
 import type { DeviceTwin, JsonObject } from '@twinkit/twin-model';
 import type { HubError, TransportError, UnexpectedResponseError } from '@twinkit/twin-model/errors';
 
-/** Options every async operation takes (house-style 4.5.3). */
+/** Options every async operation takes (docs/internals/architecture.md#client-conventions). */
 export interface OperationOptions {
   /** Cancels the operation; it then rejects with `abortSignal.reason`, unchanged. */
   abortSignal?: AbortSignal;
@@ -26,7 +26,7 @@ export interface ClientCertificate {
 
 /** Everything a transport needs to open one connection for one identity. */
 export interface ConnectParams {
-  /** The hub's host name without port: the MQTT username host and the SAS `sr` host (protocol.md §1). */
+  /** The hub's host name without port: the MQTT username host and the SAS `sr` host (docs/internals/wire-contract.md#endpoints). */
   hostName: string;
   /** Where the network connection goes: the gateway host when `GatewayHostName` is set, else `hostName`. */
   endpointHost: string;

@@ -4,10 +4,10 @@
  * timeout, and can never make the device hold more than a bounded amount of data:
  *
  * - A `$version` is a non-negative safe integer: IoT Hub starts section versions at 1 and only
- *   ever increments them (twin-semantics §3.1).
+ *   ever increments them (docs/internals/twin-semantics.md#versions).
  * - A twin's desired and reported sections are within IoT Hub's own limits, 32 KB each by its
  *   size formula (twin-model `MAX_DESIRED_SIZE`, `MAX_REPORTED_SIZE`, `computeSectionSize`;
- *   twin-semantics §5.4; https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-device-twins#device-twin-size).
+ *   docs/internals/twin-semantics.md#limits; https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-device-twins#device-twin-size).
  * - A twin response or notification body is at most {@link MAX_TWIN_RESPONSE_BYTES} of text, and
  *   a whole message (topic or annotations included) at most {@link MAX_TWIN_MESSAGE_BYTES}.
  *

@@ -2,7 +2,7 @@
  * One AMQP connection as a codec over the device-session core: `$cbs` put-tokens become
  * credentials, twin link ATTACHes become session openings, twin messages become twin requests,
  * and the core's decisions come back as DETACHes, settled responses and desired notifications
- * (protocol.md §5.2–5.6). Nothing here decides who may do what.
+ * (docs/internals/wire-contract.md#amqp-cbs, docs/internals/wire-contract.md#amqp-twin-links, docs/internals/wire-contract.md#amqp-errors). Nothing here decides who may do what.
  */
 import { randomUUID } from 'node:crypto';
 import type { Connection, EventContext, Message, Receiver, Sender } from 'rhea';
@@ -41,7 +41,7 @@ interface TwinLink {
 
 interface TwinSenderLink extends TwinLink {
   readonly link: Sender;
-  /** Subscribed to desired notifications by a PUT (§5.5: subscriptions are per link). */
+  /** Subscribed to desired notifications by a PUT (docs/internals/wire-contract.md#amqp-twin-links: subscriptions are per link). */
   subscribed: boolean;
 }
 
@@ -70,7 +70,7 @@ function internalsOf(link: Sender | Receiver): LinkInternals {
   return link as unknown as LinkInternals;
 }
 
-/** Echoes the client's source and target in the hub's ATTACH (§5.3); a refusal nulls one later. */
+/** Echoes the client's source and target in the hub's ATTACH (docs/internals/wire-contract.md#amqp-twin-links); a refusal nulls one later. */
 function echoTermini(link: LinkInternals): { source: unknown; target: unknown } {
   const source = link.remote.attach?.source;
   const target = link.remote.attach?.target;
@@ -79,7 +79,7 @@ function echoTermini(link: LinkInternals): { source: unknown; target: unknown } 
   return { source: source?.address, target: target?.address };
 }
 
-/** IoT Hub's link-error description: the device error body as JSON (protocol.md §5.6). */
+/** IoT Hub's link-error description: the device error body as JSON (docs/internals/wire-contract.md#amqp-errors). */
 function linkErrorDescription(code: string, message: string): string {
   return JSON.stringify(
     formatDeviceErrorBody(
@@ -95,7 +95,7 @@ function toMessage(response: TwinResponse): OutgoingMessage {
   const annotations: Record<string, unknown> = {
     [TWIN_ANNOTATION.status]: amqpInt(response.status),
   };
-  // §5.4: the new reported version as a long; a 204 carries no body section at all.
+  // docs/internals/wire-contract.md#amqp-twin-links: the new reported version as a long; a 204 carries no body section at all.
   if (response.version !== undefined)
     annotations[TWIN_ANNOTATION.version] = amqpLong(response.version);
   return { annotations, body: response.body };
@@ -131,7 +131,7 @@ export class AmqpDeviceConnection {
       drop,
       wantsDesired: (identity) => this.#subscribedSenders(identity).length > 0,
       deliverDesired: (identity, notification) => {
-        // §5.5: no correlation-id, $version in the body and the `version` annotation as a long.
+        // docs/internals/wire-contract.md#amqp-twin-links: no correlation-id, $version in the body and the `version` annotation as a long.
         const message: OutgoingMessage = {
           annotations: { [TWIN_ANNOTATION.version]: amqpLong(notification.version) },
           body: notification.body,
@@ -143,7 +143,7 @@ export class AmqpDeviceConnection {
 
   /**
    * Adopts the credential the peer proved with SASL PLAIN (a SAS token as the password, one per
-   * connection, §5.1), before any link can attach.
+   * connection, docs/internals/wire-contract.md#amqp-connect), before any link can attach.
    *
    * @param grant - the grant the core verified during SASL
    */
@@ -198,8 +198,8 @@ export class AmqpDeviceConnection {
 
   /**
    * A twin link may attach when its address is a twin address, its channel-correlation-id is
-   * well-formed, and the core opens a session for its identity (§5.2, §5.3). Refusals detach
-   * with the conditions IoT Hub uses (§5.6).
+   * well-formed, and the core opens a session for its identity (docs/internals/wire-contract.md#amqp-cbs, docs/internals/wire-contract.md#amqp-twin-links). Refusals detach
+   * with the conditions IoT Hub uses (docs/internals/wire-contract.md#amqp-errors).
    */
   #admitTwinLink(
     link: Sender | Receiver,
@@ -230,7 +230,21 @@ export class AmqpDeviceConnection {
       );
       return undefined;
     }
-    const opened = this.session.openSession(identity);
+    // docs/internals/wire-contract.md#model-id: a Plug and Play device names its model on the link.
+    const modelId = internalsOf(link).remote.attach?.properties?.[TWIN_LINK_PROPERTY.modelId];
+    if (modelId !== undefined && modelId !== null && typeof modelId !== 'string') {
+      this.#refuse(
+        link,
+        terminus,
+        AMQP_ERROR_CONDITION.invalidField,
+        'ArgumentInvalid',
+        `The link property ${TWIN_LINK_PROPERTY.modelId} must be a string.`,
+      );
+      return undefined;
+    }
+    const opened = this.session.openSession(identity, {
+      modelId: modelId === undefined || modelId === null || modelId === '' ? undefined : modelId,
+    });
     if (!opened.ok) {
       const hint = opened.reason === 'not-covered' ? ' Put a token for it on $cbs first.' : '';
       this.#refuse(
@@ -256,7 +270,7 @@ export class AmqpDeviceConnection {
     code: string,
     message: string,
   ): void {
-    // A null terminus in our ATTACH is the refusal; the DETACH carries the reason (§5.3, §5.6).
+    // A null terminus in our ATTACH is the refusal; the DETACH carries the reason (docs/internals/wire-contract.md#amqp-twin-links, docs/internals/wire-contract.md#amqp-errors).
     internalsOf(link).local.attach[terminus] = null;
     link.close({ condition, description: linkErrorDescription(code, message) });
   }
@@ -289,7 +303,7 @@ export class AmqpDeviceConnection {
       this.#onPutToken(context, message);
       return;
     }
-    // Requests arrive pre-settled (§5.3). Settling them locally anyway is what frees rhea's
+    // Requests arrive pre-settled (docs/internals/wire-contract.md#amqp-twin-links). Settling them locally anyway is what frees rhea's
     // session buffer: without it the session window closes after 2048 requests. For a
     // pre-settled delivery no DISPOSITION goes out.
     (context.delivery as { accept?: () => void } | undefined)?.accept?.();
@@ -297,7 +311,7 @@ export class AmqpDeviceConnection {
     if (twin !== undefined) this.#onTwinMessage(twin, message);
   }
 
-  // §5.2: settle (accept) the put-token first, then answer on the $cbs receiver of the
+  // docs/internals/wire-contract.md#amqp-cbs: settle (accept) the put-token first, then answer on the $cbs receiver of the
   // connection, echoing message-id as correlation-id with its AMQP type.
   #onPutToken(context: EventContext, message: Message): void {
     (context.delivery as { accept?: () => void } | undefined)?.accept?.();
@@ -357,7 +371,7 @@ export class AmqpDeviceConnection {
       operation === KnownTwinAmqpOperation.get ||
       (operation === KnownTwinAmqpOperation.patch && resource === REPORTED_PROPERTIES_RESOURCE)
     ) {
-      // A non-null `version` annotation is taken as the reported base version (§5.4, UNCONFIRMED).
+      // A non-null `version` annotation is taken as the reported base version (docs/internals/wire-contract.md#amqp-twin-links, UNCONFIRMED).
       const base = annotations[TWIN_ANNOTATION.version];
       const request =
         operation === KnownTwinAmqpOperation.get
@@ -378,7 +392,7 @@ export class AmqpDeviceConnection {
     ) {
       for (const sender of this.#pairedSenders(twin))
         sender.subscribed = operation === KnownTwinAmqpOperation.put;
-      // §5.4: any 2xx is accepted; 200 assumed (§10).
+      // docs/internals/wire-contract.md#amqp-twin-links: any 2xx is accepted; 200 is assumed, unconfirmed.
       reply({ annotations: { [TWIN_ANNOTATION.status]: amqpInt(200) } });
       return;
     }
@@ -391,7 +405,7 @@ export class AmqpDeviceConnection {
     reply({ annotations: { [TWIN_ANNOTATION.status]: amqpInt(400) }, body: JSON.stringify(body) });
   }
 
-  /** The hub sender paired with a client sender: same channel-correlation-id, else the identity's (§5.3). */
+  /** The hub sender paired with a client sender: same channel-correlation-id, else the identity's (docs/internals/wire-contract.md#amqp-twin-links). */
   #pairedSenders(twin: TwinLink): TwinSenderLink[] {
     const candidates = [...this.#twinSenders].filter(
       (sender) => sender.key === twin.key && sender.link.is_open(),

@@ -1,5 +1,5 @@
 /**
- * The hub's AMQP 1.0 endpoint on rhea (protocol.md §5): a codec over the device-session core.
+ * The hub's AMQP 1.0 endpoint on rhea (docs/internals/wire-contract.md#amqp): a codec over the device-session core.
  * It accepts connections with or without SASL (MSSBCBS, ANONYMOUS, PLAIN, EXTERNAL advertised),
  * CBS put-tokens on `$cbs`, and twin links at `/devices/{id}[/modules/{mid}]/twin` (relative or
  * absolute `amqps://host[:port]/…`); amqp-connection.ts carries each connection. Bytes reach rhea
@@ -9,7 +9,7 @@
  * Served over TLS by `listen()` on its own port and over WebSocket (`AMQPWSB10`) on
  * `/$iothub/websocket` of the HTTPS port.
  *
- * @see ../../../../shared/spec/protocol.md §5, §7, §9
+ * @see docs/internals/wire-contract.md#amqp
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -34,7 +34,7 @@ import type { HubCore } from '../hub-core.js';
 import { AmqpDeviceConnection } from './amqp-connection.js';
 import { AmqpFrameInspector } from './amqp-frame-inspector.js';
 
-/** The WebSocket subprotocol of AMQP over WebSocket (protocol.md §1). */
+/** The WebSocket subprotocol of AMQP over WebSocket (docs/internals/wire-contract.md#endpoints). */
 export const AMQP_WEBSOCKET_SUBPROTOCOL = KnownWebSocketSubprotocol.amqp;
 
 /** Options for {@link createAmqpEndpoint}. */
@@ -105,7 +105,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       perMessageDeflate: false,
       // ws's own default is 100 MiB; no AMQP frame is larger than the frame limit.
       maxPayload: limits.amqpMaxFrameBytes,
-      // Echo the spelling the client offered (protocol.md §1).
+      // Echo the spelling the client offered (docs/internals/wire-contract.md#endpoints).
       handleProtocols: (protocols) =>
         [...protocols].find((protocol) => protocol.toUpperCase() === AMQP_WEBSOCKET_SUBPROTOCOL) ??
         false,
@@ -131,14 +131,14 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
       max_frame_size: this.#limits.amqpMaxFrameBytes,
       // Request/response traffic: Nagle plus delayed ACKs would add ~40 ms to some answers.
       tcp_no_delay: true,
-      // Client senders get credit as soon as they attach (§5.3); requests arrive pre-settled, and
-      // CBS requests are accepted by hand so the disposition precedes the answer (§5.2).
+      // Client senders get credit as soon as they attach (docs/internals/wire-contract.md#amqp-twin-links); requests arrive pre-settled, and
+      // CBS requests are accepted by hand so the disposition precedes the answer (docs/internals/wire-contract.md#amqp-cbs).
       receiver_options: {
         autoaccept: false,
         credit_window: 100,
         max_message_size: this.#limits.amqpMaxMessageBytes,
       },
-      // Responses and notifications go out settled (§5.3).
+      // Responses and notifications go out settled (docs/internals/wire-contract.md#amqp-twin-links).
       sender_options: { snd_settle_mode: 1 },
     };
   }
@@ -223,7 +223,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
   // --- SASL -------------------------------------------------------------------------------------
 
   #configureSasl(): void {
-    // §5.1: advertise MSSBCBS ANONYMOUS PLAIN EXTERNAL, answer ok. ANONYMOUS among them makes rhea
+    // docs/internals/wire-contract.md#amqp-connect: advertise MSSBCBS ANONYMOUS PLAIN EXTERNAL, answer ok. ANONYMOUS among them makes rhea
     // accept the bare AMQP header too (Node and C# send no SASL layer). Insertion order is the
     // advertised order. Identity comes from CBS (or the PLAIN token), decided by the core.
     const mechanisms = this.#container.sasl_server_mechanisms as Record<string, unknown> & {
@@ -238,7 +238,7 @@ class RheaAmqpEndpoint implements AmqpEndpoint {
     mechanisms[KnownAmqpSaslMechanism.cbs] = accept;
     // rhea's own ANONYMOUS mechanism (KnownAmqpSaslMechanism.anonymous).
     mechanisms.enable_anonymous();
-    // PLAIN carries a SAS token as the password (one token per connection, §5.1); the core
+    // PLAIN carries a SAS token as the password (one token per connection, docs/internals/wire-contract.md#amqp-connect); the core
     // decides during SASL whether it holds (an invalid one fails SASL), and the connection
     // adopts the grant at OPEN.
     mechanisms[KnownAmqpSaslMechanism.plain] = () => this.#plainMechanism();

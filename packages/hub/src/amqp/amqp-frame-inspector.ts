@@ -1,9 +1,9 @@
 /**
- * AMQP 1.0 framing as a {@link FrameInspector}: protocol headers (`AMQP` + id + 1.0.0, §2.2) and
- * frames (a 4-byte size first, §2.3.1) are read as they arrive, and a frame larger than allowed
+ * AMQP 1.0 framing as a {@link FrameInspector}: protocol headers (`AMQP` + id + 1.0.0, AMQP 1.0 §2.2) and
+ * frames (a 4-byte size first, AMQP 1.0 §2.3.1) are read as they arrive, and a frame larger than allowed
  * is refused on its size field, before rhea buffers it (rhea itself buffers whatever size a frame
  * announces). Transfer frames are also summed per link until the last frame of a delivery
- * (`more` = false, §2.7.5), so a message split over many frames is capped too. Before the peer
+ * (`more` = false, AMQP 1.0 §2.7.5), so a message split over many frames is capped too. Before the peer
  * authenticated the frame cap is small, which also caps SASL, OPEN and `$cbs` put-tokens.
  */
 import rhea from 'rhea';

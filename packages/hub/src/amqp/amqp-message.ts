@@ -1,6 +1,6 @@
 /**
  * Building and reading the AMQP messages of the twin and CBS exchanges with the exact AMQP types
- * the official SDKs insist on (protocol.md §5.2, §5.4, §9 items 6–7): `status` int, `version`
+ * the official SDKs insist on (docs/internals/wire-contract.md#amqp-cbs, docs/internals/wire-contract.md#amqp-twin-links): `status` int, `version`
  * long, symbol annotation keys, data-section bodies, and responses with no body section at all.
  */
 import rhea from 'rhea';
@@ -23,7 +23,7 @@ export interface OutgoingMessage {
 
 /**
  * Encodes a message for `sender.send(bytes, undefined, 0)`. rhea's own encoder always adds a
- * body; twin responses without content go out with none, as IoT Hub sends them (§5.4).
+ * body; twin responses without content go out with none, as IoT Hub sends them (docs/internals/wire-contract.md#amqp-twin-links).
  *
  * @param message - the parts
  * @returns the encoded bare message

@@ -1,6 +1,6 @@
 /**
  * Raw rhea clients for the AMQP endpoint's tests: connections over TLS or WebSocket, CBS
- * put-tokens and twin link pairs, written against the wire (protocol.md §5) rather than the
+ * put-tokens and twin link pairs, written against the wire (docs/internals/wire-contract.md#amqp) rather than the
  * device transport. Not part of the package's public API.
  *
  * @internal

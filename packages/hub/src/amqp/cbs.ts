@@ -1,5 +1,5 @@
 /**
- * Claims-based security for the AMQP endpoint (protocol.md §5.2): reading a put-token request
+ * Claims-based security for the AMQP endpoint (docs/internals/wire-contract.md#amqp-cbs): reading a put-token request
  * off the wire. Whether the token holds, and what it reaches, is the device-session core's call
  * (device-session/credentials.ts), the same as for MQTT.
  */

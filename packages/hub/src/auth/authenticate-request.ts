@@ -1,7 +1,7 @@
 /**
  * REST authentication: `Authorization: SharedAccessSignature …` signed with a shared access
- * policy key (protocol.md §3.4), or `Authorization: Bearer <JWT>` from the configured test token
- * issuer (protocol.md §3.6). Either way the result is the set of data actions the caller may use.
+ * policy key (docs/internals/wire-contract.md#sas-verification), or `Authorization: Bearer <JWT>` from the configured test token
+ * issuer (docs/internals/wire-contract.md#entra-tokens). Either way the result is the set of data actions the caller may use.
  */
 import { jwtVerify, errors as joseErrors } from 'jose';
 import {
@@ -20,7 +20,7 @@ import {
   type SharedAccessPolicy,
 } from './policies.js';
 
-/** The audience of Microsoft Entra tokens for IoT Hub data-plane calls (protocol.md §3.6). */
+/** The audience of Microsoft Entra tokens for IoT Hub data-plane calls (docs/internals/wire-contract.md#entra-tokens). */
 export const IOT_HUB_AUDIENCE = 'https://iothubs.azure.net';
 
 /** Configuration of the test token issuer whose Bearer JWTs the hub accepts. */

@@ -1,5 +1,5 @@
 /**
- * Shared access policies and the permissions they grant (protocol.md §2.2, §3.4), plus the
+ * Shared access policies and the permissions they grant (docs/internals/wire-contract.md#service-connection-strings, docs/internals/wire-contract.md#sas-verification), plus the
  * well-known development policies every hub starts with unless configured otherwise.
  */
 
@@ -68,7 +68,7 @@ export const WELL_KNOWN_POLICIES: readonly SharedAccessPolicy[] = Object.freeze(
 export type HubDataAction = 'devices/read' | 'devices/write' | 'twins/read' | 'twins/write';
 
 /**
- * The data actions a policy permission allows (protocol.md §3.4): ServiceConnect covers twins
+ * The data actions a policy permission allows (docs/internals/wire-contract.md#sas-verification): ServiceConnect covers twins
  * and queries, RegistryRead/RegistryWrite cover identities.
  *
  * @param rights - the permissions of a policy

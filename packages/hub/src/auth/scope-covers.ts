@@ -4,7 +4,7 @@ import { resourceCovers } from '@twinkit/twin-model/protocol';
 /**
  * Whether a token's decoded `sr` covers a resource of this hub. The `sr` host may carry a port
  * (clients given `HostName=localhost:8443` sign `localhost:8443/…`), which is ignored; the rest
- * is twin-model's segment-prefix rule (protocol.md §3.3).
+ * is twin-model's segment-prefix rule (docs/internals/wire-contract.md#sas-resource-uris).
  *
  * @param audience - the token's decoded `sr`
  * @param hostName - the hub host name

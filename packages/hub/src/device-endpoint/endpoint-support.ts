@@ -1,6 +1,6 @@
 /**
  * What the two device endpoints (MQTT on aedes, AMQP on rhea) do the same way: identities and
- * their map keys, closing what a token opened once it expires (protocol.md §3.5), holding twin
+ * their map keys, closing what a token opened once it expires (docs/internals/wire-contract.md#token-lifetimes), holding twin
  * responses back, best-effort hub calls, and serving a TLS listener that can be closed with its
  * connections still open.
  */
@@ -45,7 +45,7 @@ export interface ExpiryTimer {
 
 /**
  * Runs `onExpired` once the clock reaches `expiresAtMs`: the hub closes what an expired token
- * opened (protocol.md §3.5). The timer does not keep the process alive, and it checks the
+ * opened (docs/internals/wire-contract.md#token-lifetimes). The timer does not keep the process alive, and it checks the
  * clock again when it fires, so a far-off or a moved clock is waited out in steps.
  *
  * @param expiresAtMs - when the credential expires, in ms since the epoch

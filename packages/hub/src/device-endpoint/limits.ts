@@ -92,7 +92,7 @@ export const DEFAULT_LISTENER_LIMITS: Readonly<ListenerLimits> = Object.freeze({
   requestTimeoutInMs: 60_000,
 });
 
-/** The smallest frame AMQP 1.0 allows a peer to announce (§2.7.1 `MIN-MAX-FRAME-SIZE`). */
+/** The smallest frame AMQP 1.0 allows a peer to announce (AMQP 1.0 §2.7.1 `MIN-MAX-FRAME-SIZE`). */
 const AMQP_MIN_MAX_FRAME_SIZE = 512;
 
 const MINIMUMS: Readonly<Record<string, number>> = {

@@ -114,7 +114,7 @@ function pathAfterHost(resource: string): string {
 /**
  * Whether a put-token audience names the same resource as the token's `sr`. Both are
  * percent-decoded; only the part after the host counts, because C# with `GatewayHostName` names
- * the gateway host in the audience but the hub host in `sr` (protocol.md §5.2). Ids are compared
+ * the gateway host in the audience but the hub host in `sr` (docs/internals/wire-contract.md#amqp-cbs). Ids are compared
  * exactly (case-sensitive).
  *
  * @param audience - the `name` application property
@@ -272,7 +272,7 @@ function signerOf(
       'A token for a whole hub must be signed with a shared access policy (skn).',
     );
   }
-  // The key is the identity's, and the token must still be scoped to it (§3.3).
+  // The key is the identity's, and the token must still be scoped to it (docs/internals/wire-contract.md#sas-resource-uris).
   if (!scopeCovers(parsed.resourceUri, hub.hostName, identityResource(hub.hostName, identity))) {
     return fail(
       'bad-credentials',

@@ -21,7 +21,7 @@ import {
 } from './credentials.js';
 import { twinErrorResponse, type TwinRequest, type TwinResponse } from './twin-requests.js';
 
-/** A desired-properties notification for one identity (protocol.md §4.7, §5.5). */
+/** A desired-properties notification for one identity (docs/internals/wire-contract.md#mqtt-desired, docs/internals/wire-contract.md#amqp-twin-links). */
 export interface DesiredNotification {
   /** The new `desired.$version`. */
   readonly version: number;
@@ -66,6 +66,7 @@ export interface ConnectionOwner {
   checkUsable(identity: DeviceIdentity): AuthenticationResult | undefined;
   sessionOpened(connection: DeviceConnection, identity: DeviceIdentity): void;
   sessionClosed(connection: DeviceConnection, identity: DeviceIdentity): void;
+  announceModelId(identity: DeviceIdentity, modelId: string): void;
   connectionClosed(connection: DeviceConnection): void;
   answerTwin(
     identity: DeviceIdentity,
@@ -136,7 +137,7 @@ export class DeviceConnection {
 
   /**
    * Verifies a credential and, when it holds, keeps it as a grant of this connection until its
-   * expiry (a renewal for the same reach replaces the old grant, protocol.md §3.5).
+   * expiry (a renewal for the same reach replaces the old grant, docs/internals/wire-contract.md#token-lifetimes).
    *
    * @param credential - the token or certificate, and the claimed identity if any
    * @returns the grant, or why it was refused
@@ -181,9 +182,14 @@ export class DeviceConnection {
    * identity exists and is enabled. Opening an open session again is a no-op.
    *
    * @param identity - the device or module (ids case-sensitive)
+   * @param announced - what the device announced with it: its Plug and Play model id
+   *   (docs/internals/wire-contract.md#model-id), recorded each time it is given
    * @returns whether it may
    */
-  openSession(identity: DeviceIdentity): SessionAuthorization {
+  openSession(
+    identity: DeviceIdentity,
+    announced: { modelId?: string | undefined } = {},
+  ): SessionAuthorization {
     if (this.#closed)
       return { ok: false, reason: 'not-covered', message: 'The connection is closed.' };
     if (!this.#reaches(identity)) {
@@ -201,6 +207,7 @@ export class DeviceConnection {
       this.#sessions.set(key, { identity, queue: Promise.resolve(), held: undefined });
       this.#owner.sessionOpened(this, identity);
     }
+    if (announced.modelId !== undefined) this.#owner.announceModelId(identity, announced.modelId);
     return { ok: true };
   }
 

@@ -176,6 +176,11 @@ export class DeviceSessionCore {
       sessionClosed: (connection, identity) => {
         this.#sessionClosed(connection, identity);
       },
+      announceModelId: (identity, modelId) => {
+        bestEffort(() => {
+          hub.announceModelId(identity.deviceId, identity.moduleId, modelId);
+        });
+      },
       connectionClosed: (connection) => this.#connections.delete(connection),
       answerTwin: (identity, request) => this.#answerTwin(identity, request),
       deferAnswer: (delayInMs, answer) => {
@@ -242,7 +247,7 @@ export class DeviceSessionCore {
     return { response, delayInMs: fault.delayInMs };
   }
 
-  // §4.7/§5.5: only to sessions that asked for them, once per change, in commit order; nothing
+  // docs/internals/wire-contract.md#mqtt-desired, docs/internals/wire-contract.md#amqp-twin-links: only to sessions that asked for them, once per change, in commit order; nothing
   // is queued for identities that are not connected.
   #onDesiredChanged(event: DesiredChangeEvent): void {
     const identity: DeviceIdentity = { deviceId: event.deviceId, moduleId: event.moduleId };

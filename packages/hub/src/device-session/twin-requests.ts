@@ -1,8 +1,8 @@
 /**
  * A device's twin requests as every device protocol carries them, and their answers as
  * `{ status, version, body }`: MQTT puts the status and version in the response topic
- * (protocol.md §4.5–4.6), AMQP in the `status` and `version` annotations (§5.4); the body is the
- * same JSON on both. Failures carry IoT Hub's device error body with a numeric `errorCode` (§4.8).
+ * (docs/internals/wire-contract.md#mqtt-twin-get, docs/internals/wire-contract.md#mqtt-reported-patch), AMQP in the `status` and `version` annotations (docs/internals/wire-contract.md#amqp-twin-links); the body is the
+ * same JSON on both. Failures carry IoT Hub's device error body with a numeric `errorCode` (docs/internals/wire-contract.md#device-errors).
  */
 import { randomUUID } from 'node:crypto';
 import { formatDeviceErrorBody, isHubError } from '@twinkit/twin-model/errors';
@@ -81,7 +81,7 @@ export async function performTwinRequest(
 ): Promise<TwinResponse> {
   try {
     if (request.kind === 'get') {
-      // §4.5/§5.4: 200 with the device view (both sections, both $version, no tags or $metadata).
+      // docs/internals/wire-contract.md#mqtt-twin-get, docs/internals/wire-contract.md#amqp-twin-links: 200 with the device view (both sections, both $version, no tags or $metadata).
       const twin = hub.getDeviceTwin(identity.deviceId, identity.moduleId);
       return { status: 200, body: JSON.stringify(twin) };
     }
@@ -111,7 +111,7 @@ export async function performTwinRequest(
       patch,
       request.baseVersion,
     );
-    // §4.6/§5.4: 204 with the new reported $version and no body.
+    // docs/internals/wire-contract.md#mqtt-reported-patch, docs/internals/wire-contract.md#amqp-twin-links: 204 with the new reported $version and no body.
     return { status: 204, version };
   } catch (error) {
     if (isHubError(error))

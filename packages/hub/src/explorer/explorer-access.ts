@@ -9,6 +9,7 @@
  * Writes need the `x-twinkit-explorer` header, which a cross-site page cannot send without a
  * CORS preflight the explorer never grants, so a page elsewhere cannot drive it (CSRF).
  */
+import { HEADER } from '@twinkit/twin-model/protocol';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 
@@ -112,7 +113,7 @@ export class ExplorerGate {
    */
   hasSession(request: Request): boolean {
     if (this.#token === undefined || this.#session === undefined) return false;
-    const authorization = request.headers.get('authorization') ?? '';
+    const authorization = request.headers.get(HEADER.authorization) ?? '';
     if (authorization.startsWith('Bearer ') && sameText(authorization.slice(7), this.#token))
       return true;
     const cookie = readCookie(request.headers.get('cookie'), EXPLORER_COOKIE);

@@ -46,6 +46,12 @@ class ExplorerFailure extends Error {
 }
 
 /**
+ * The explorer API's collection of identities, under `/explorer/api`: the explorer's own route,
+ * not IoT Hub's `/devices` (which the REST table in twin-model/protocol owns).
+ */
+const DEVICES = 'devices';
+
+/**
  * Builds the API routes.
  *
  * @param hub - the hub
@@ -64,7 +70,7 @@ export function createExplorerApi(
   const rest = restForwarder(hub, policy);
   const app = new Hono({ strict: false }).basePath('/explorer/api');
 
-  app.get('/devices', () => {
+  app.get(`/${DEVICES}`, () => {
     const identities = [];
     let truncated = false;
     for (const source of [core.deviceEntries(), core.moduleEntries()]) {
@@ -86,7 +92,7 @@ export function createExplorerApi(
     return Response.json({ identities, truncated });
   });
 
-  app.post('/devices', async (c) => {
+  app.post(`/${DEVICES}`, async (c) => {
     const body = (await readJson(c.req.raw, BODY_LIMIT)) as
       { deviceId?: unknown; moduleId?: unknown } | undefined;
     const deviceId = idFrom(body?.deviceId, 'DeviceId');
@@ -122,7 +128,7 @@ export function createExplorerApi(
     });
   });
 
-  app.delete('/devices', (c) => {
+  app.delete(`/${DEVICES}`, (c) => {
     const { deviceId, moduleId } = idsOf(c);
     const path = moduleId === undefined ? devicePath(deviceId) : modulePath(deviceId, moduleId);
     return rest('DELETE', path, { [HEADER.ifMatch]: IF_MATCH_ANY });

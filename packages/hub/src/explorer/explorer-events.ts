@@ -8,6 +8,7 @@
  * `maxBufferedBytes` behind is closed (the browser's EventSource reconnects and the page reloads
  * its view), so a stalled tab cannot make the hub buffer without limit.
  */
+import { HEADER } from '@twinkit/twin-model/protocol';
 import type { ChangeFeed, ChangedIdentity } from '../core/hub-changes.js';
 import type { TwinTimeline } from './twin-timeline.js';
 
@@ -70,7 +71,7 @@ export class ExplorerStreams {
         `The explorer has ${String(this.#limits.maxStreams)} live views open already; close a tab and reload.`,
         {
           status: 503,
-          headers: { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '5' },
+          headers: { [HEADER.contentType]: 'text/plain; charset=utf-8', [HEADER.retryAfter]: '5' },
         },
       );
     }
@@ -153,7 +154,7 @@ export class ExplorerStreams {
     return new Response(body, {
       status: 200,
       headers: {
-        'content-type': 'text/event-stream; charset=utf-8',
+        [HEADER.contentType]: 'text/event-stream; charset=utf-8',
         'cache-control': 'no-store',
         'x-accel-buffering': 'no',
       },

@@ -3,6 +3,7 @@
  * and scripts, its live stream and its API. `listen()` routes every `/explorer` request here
  * with the TCP peer's address; `hub.fetch` never serves it, since it has no peer to check.
  */
+import { HEADER } from '@twinkit/twin-model/protocol';
 import { hubInternals, type Hub } from '../hub.js';
 import {
   EXPLORER_WRITE_HEADER,
@@ -31,12 +32,17 @@ export interface ExplorerHandler {
 }
 
 /**
- * Whether a path belongs to the explorer.
+ * Whether a request URL (absolute, as the Node adapter builds it) is under `/explorer`. Every
+ * request of the HTTPS port asks, so it reads the string instead of parsing a URL.
  *
- * @param pathname - a URL path
+ * @param url - the request's absolute URL
  */
-export function isExplorerPath(pathname: string): boolean {
-  return pathname === EXPLORER_PATH || pathname.startsWith(`${EXPLORER_PATH}/`);
+export function isExplorerUrl(url: string): boolean {
+  const scheme = url.indexOf('//');
+  const path = url.indexOf('/', scheme === -1 ? 0 : scheme + 2);
+  if (path === -1 || !url.startsWith(EXPLORER_PATH, path)) return false;
+  const next = url.charAt(path + EXPLORER_PATH.length);
+  return next === '' || next === '/' || next === '?' || next === '#';
 }
 
 // The page loads only its own files and talks only to its own origin; no other site may frame it.
@@ -90,6 +96,9 @@ export function createExplorerHandler(hub: Hub, options?: ExplorerOptions): Expl
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       const refusal = refuseCrossSite(request, url);
       if (refusal !== undefined) return refusal;
+    } else if (path.startsWith(`${EXPLORER_PATH}/api/`)) {
+      const refusal = refuseCrossSiteRead(request, url);
+      if (refusal !== undefined) return refusal;
     }
     if (path === `${EXPLORER_PATH}/api/events` && request.method === 'GET') return streams.open();
     if (path.startsWith(`${EXPLORER_PATH}/api/`)) return api(request);
@@ -104,6 +113,9 @@ export function createExplorerHandler(hub: Hub, options?: ExplorerOptions): Expl
       const response = await answer(request, remoteAddress);
       for (const [header, value] of Object.entries(SECURITY_HEADERS))
         response.headers.set(header, value);
+      // Answers passed on from the REST app may carry its --cors headers; the explorer's never do.
+      for (const header of [...response.headers.keys()])
+        if (header.startsWith('access-control-')) response.headers.delete(header);
       if (!response.headers.has('cache-control')) response.headers.set('cache-control', 'no-store');
       return response;
     },
@@ -124,6 +136,22 @@ function refuseCrossSite(request: Request, url: URL): Response | undefined {
   const origin = request.headers.get('origin');
   if (origin !== null && origin !== sameOrigin(request, url))
     return text(403, `Explorer writes from ${origin} are refused (not the explorer's origin).`);
+  return undefined;
+}
+
+/**
+ * Refuses an API read that another site's page asked for: the browser says so in
+ * `Sec-Fetch-Site` (or sends a foreign `Origin`). Such a page could not read the answer anyway
+ * (the explorer grants no CORS), but it is not even computed.
+ */
+function refuseCrossSiteRead(request: Request, url: URL): Response | undefined {
+  const site = request.headers.get('sec-fetch-site');
+  const origin = request.headers.get('origin');
+  if (
+    (site !== null && site !== 'same-origin' && site !== 'none') ||
+    (origin !== null && origin !== sameOrigin(request, url))
+  )
+    return text(403, 'The explorer answers its own page only.');
   return undefined;
 }
 
@@ -154,12 +182,12 @@ async function login(gate: ExplorerGate, request: Request, url: URL): Promise<Re
 }
 
 function file(asset: { contentType: string; body: Uint8Array }, status: number): Response {
-  return new Response(asset.body, { status, headers: { 'content-type': asset.contentType } });
+  return new Response(asset.body, { status, headers: { [HEADER.contentType]: asset.contentType } });
 }
 
 function text(status: number, message: string): Response {
   return new Response(message, {
     status,
-    headers: { 'content-type': 'text/plain; charset=utf-8' },
+    headers: { [HEADER.contentType]: 'text/plain; charset=utf-8' },
   });
 }

@@ -1,5 +1,5 @@
 /**
- * Fault injection for the device endpoints (MQTT and AMQP alike, house-style 4.10.3): failed or
+ * Fault injection for the device endpoints (MQTT and AMQP alike, docs/internals/architecture.md#testing): failed or
  * slow twin responses, duplicated or reordered desired notifications, dropped connections and
  * early token expiry. Both endpoints arm and use up faults through one
  * {@link DeviceEndpointFaultState}, so `hub.faults.mqtt` and `hub.faults.amqp` behave the same
@@ -69,7 +69,7 @@ export interface DuplicateDesiredOptions extends DeviceEndpointFaultTarget {
 export interface DeviceEndpointFaults {
   /**
    * Answers the next matching twin requests with an error status (and a device error body with
-   * a numeric `errorCode`, protocol.md §4.8 and §5.4) instead of performing them.
+   * a numeric `errorCode`, docs/internals/wire-contract.md#device-errors, docs/internals/wire-contract.md#amqp-twin-links) instead of performing them.
    *
    * @param options - status, optional code, message, operation, target and count
    * @throws {@link RangeError} when the status is not 400–599 or `times` is not a positive integer

@@ -1,7 +1,7 @@
 /**
  * Fault injection: make the next N requests of an operation fail with a chosen status, or wait
  * before being answered. Drives the retry, throttling and timeout paths of client tests without
- * mocks (house-style 4.10 item 3).
+ * mocks (docs/internals/architecture.md#testing).
  */
 import type { RestFaultName } from '@twinkit/twin-model/protocol';
 

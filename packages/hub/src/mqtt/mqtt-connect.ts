@@ -1,10 +1,14 @@
 /**
- * What an MQTT CONNECT claims and offers (protocol.md §4.1–4.2): the identity from the client id,
+ * What an MQTT CONNECT claims and offers (docs/internals/wire-contract.md#mqtt-connect): the identity from the client id,
  * cross-checked against the username, and the SAS token (password) or TLS client certificate.
  * Only the wire format is read here; whether the credential holds is the session core's call.
  */
 import type { AuthenticateError } from 'aedes';
-import { API_VERSION_PARAMETER, parseMqttUsername } from '@twinkit/twin-model/protocol';
+import {
+  API_VERSION_PARAMETER,
+  MQTT_MODEL_ID_PARAMETER,
+  parseMqttUsername,
+} from '@twinkit/twin-model/protocol';
 import { thumbprintsOf } from '../device-endpoint/client-certificate.js';
 import type { DeviceIdentity } from '../device-endpoint/endpoint-support.js';
 import type {
@@ -16,7 +20,7 @@ import { parseMqttClientId } from './topic-access.js';
 /** CONNACK refusal codes (MQTT 3.1.1 §3.2.2.3) the endpoint uses. */
 export type ConnackRefusal = 2 | 3 | 4 | 5;
 
-// protocol.md §4.2 says which failure gets which code.
+// docs/internals/wire-contract.md#mqtt-connect says which failure gets which code.
 export const CONNACK_IDENTIFIER_REJECTED = 2;
 export const CONNACK_SERVER_UNAVAILABLE = 3;
 export const CONNACK_BAD_USERNAME_OR_PASSWORD = 4;
@@ -52,7 +56,7 @@ export function authError(returnCode: ConnackRefusal, message: string): Authenti
  * @param username - the username, if sent
  * @param password - the password, if sent
  * @param certificateDer - the TLS client certificate, if any
- * @returns the identity and credential
+ * @returns the identity, credential and announced model id
  * @throws an aedes authentication error (CONNACK 2 or 4) when the client id or username is malformed
  */
 export function readConnect(
@@ -60,8 +64,8 @@ export function readConnect(
   username: string | undefined,
   password: Buffer | undefined,
   certificateDer: Uint8Array | undefined,
-): { identity: DeviceIdentity; credential: DeviceCredential } {
-  // protocol.md §4.1: the identity comes from the client id and must agree with the username.
+): { identity: DeviceIdentity; credential: DeviceCredential; modelId: string | undefined } {
+  // docs/internals/wire-contract.md#mqtt-connect: the identity comes from the client id and must agree with the username.
   const identity = parseMqttClientId(clientId);
   if (identity === undefined) {
     throw authError(
@@ -81,8 +85,11 @@ export function readConnect(
   }
   const sasToken =
     password === undefined || password.length === 0 ? undefined : password.toString('utf8');
+  // docs/internals/wire-contract.md#model-id: a Plug and Play device names its model here.
+  const modelId = parsedUsername.query[MQTT_MODEL_ID_PARAMETER];
   return {
     identity,
+    modelId: modelId === undefined || modelId === '' ? undefined : modelId,
     credential: {
       claimed: identity,
       sasToken,

@@ -7,7 +7,7 @@
  * listeners hand it streams through {@link MqttEndpoint.handle} (TLS) or
  * {@link MqttEndpoint.handleUpgrade} (WebSocket), the way `net.createServer(aedes.handle)` works.
  *
- * @see ../../../../shared/spec/protocol.md §4
+ * @see docs/internals/wire-contract.md#mqtt
  */
 import type { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
@@ -77,7 +77,7 @@ export interface MqttEndpoint extends AsyncDisposable {
   handle(stream: Duplex, info?: MqttConnectionInfo): void;
   /**
    * Completes a WebSocket upgrade at `/$iothub/websocket` and serves MQTT over it, choosing the
-   * `mqtt` subprotocol in the spelling the client offered (protocol.md §1). Call it only for
+   * `mqtt` subprotocol in the spelling the client offered (docs/internals/wire-contract.md#endpoints). Call it only for
    * requests {@link isMqttWebSocketRequest} accepts.
    *
    * @param request - the upgrade request
@@ -99,7 +99,7 @@ export interface MqttEndpoint extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** One authenticated MQTT connection: one identity (§4.1). */
+/** One authenticated MQTT connection: one identity (docs/internals/wire-contract.md#mqtt-connect). */
 interface Session {
   readonly identity: DeviceIdentity;
   readonly client: Client;
@@ -208,7 +208,7 @@ class AedesMqttEndpoint implements MqttEndpoint {
     const client = this.#broker.handle(guard);
     this.#pending.set(client, { clientId: '', info, guard });
     // aedes grants whatever QoS was requested before any hook sees the subscription, so QoS 2
-    // requests are lowered to 1 as they are parsed (protocol.md §4.4: granted = min(requested, 1)).
+    // requests are lowered to 1 as they are parsed (docs/internals/wire-contract.md#mqtt-topics: granted = min(requested, 1)).
     (client as unknown as ClientInternals)._parser?.prependListener('packet', (packet) => {
       if (packet.cmd !== 'subscribe' || !packet.subscriptions) return;
       for (const subscription of packet.subscriptions)
@@ -268,7 +268,7 @@ class AedesMqttEndpoint implements MqttEndpoint {
     password: Buffer | undefined,
   ): Promise<void> {
     const pending = this.#pending.get(client);
-    const { identity, credential } = readConnect(
+    const { identity, credential, modelId } = readConnect(
       pending?.clientId ?? '',
       username,
       password,
@@ -288,7 +288,7 @@ class AedesMqttEndpoint implements MqttEndpoint {
       },
     });
     const authenticated = await connection.authenticate(credential);
-    const opened = authenticated.ok ? connection.openSession(identity) : authenticated;
+    const opened = authenticated.ok ? connection.openSession(identity, { modelId }) : authenticated;
     if (!opened.ok || client.closed) {
       connection.close();
       throw authError(
@@ -305,7 +305,7 @@ class AedesMqttEndpoint implements MqttEndpoint {
   #authorizePublish(client: Client | null, packet: PublishPacket): Error | null {
     const session = client === null ? undefined : this.#sessions.get(client);
     if (session === undefined) return new Error('not authenticated');
-    // protocol.md §4.4: a QoS 2 PUBLISH makes the hub close the connection.
+    // docs/internals/wire-contract.md#mqtt-topics: a QoS 2 PUBLISH makes the hub close the connection.
     if (packet.qos === 2) return new Error('QoS 2 is not supported');
     const verdict = classifyDevicePublish(session.identity, packet.topic);
     if (verdict.kind === 'refused') return new Error(verdict.reason);
@@ -339,7 +339,7 @@ class AedesMqttEndpoint implements MqttEndpoint {
         : ({ kind: 'patch-reported', body, baseVersion: request.baseVersion } as const);
     void session.connection.twin(session.identity, twinRequest).then((response) => {
       if (response === undefined) return;
-      // §4.5/§4.6: status and version in the topic; 204 has an empty body.
+      // docs/internals/wire-contract.md#mqtt-twin-get, docs/internals/wire-contract.md#mqtt-reported-patch: status and version in the topic; 204 has an empty body.
       this.#deliver(
         session.client,
         twinResponseTopic(response.status, request.rid, response.version),
@@ -353,7 +353,7 @@ class AedesMqttEndpoint implements MqttEndpoint {
     return Object.keys(subscriptions).some((filter) => topicMatchesFilter(filter, topic));
   }
 
-  // §4.4: the hub's own twin publishes go out at QoS 0, straight to the one connection they are
+  // docs/internals/wire-contract.md#mqtt-topics: the hub's own twin publishes go out at QoS 0, straight to the one connection they are
   // for (never through topic routing, since every device shares the $iothub/twin/res/# filter).
   #deliver(client: Client, topic: string, body: string): void {
     if (client.closed) return;
@@ -371,7 +371,7 @@ class AedesMqttEndpoint implements MqttEndpoint {
 
 /**
  * Creates the hub's MQTT endpoint on a fresh aedes broker with in-memory persistence (which keeps
- * clean-session=0 subscriptions across reconnects, protocol.md §4.3), over a device-session core
+ * clean-session=0 subscriptions across reconnects, docs/internals/wire-contract.md#mqtt-sessions), over a device-session core
  * of its own (its faults are `hub.faults.mqtt`).
  *
  * @param hub - the hub core

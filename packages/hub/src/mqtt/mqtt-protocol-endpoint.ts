@@ -32,7 +32,7 @@ export function toProtocolEndpoint(endpoint: MqttEndpoint): MqttProtocolEndpoint
   const mqtt = KnownWebSocketSubprotocol.mqtt;
   return {
     protocol: 'mqtt',
-    // The C SDK offers the subprotocol upper-case (protocol.md §1).
+    // The C SDK offers the subprotocol upper-case (docs/internals/wire-contract.md#endpoints).
     webSocketSubprotocols: [mqtt, mqtt.toUpperCase()],
     listen: (options) =>
       serveTls('mqtt', options, (socket) => {

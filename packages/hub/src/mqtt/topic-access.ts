@@ -1,7 +1,7 @@
 /**
  * Which topics an MQTT identity may touch: a device or module only ever publishes its own twin
  * requests, method responses and telemetry, and only subscribes to the filters the SDKs use
- * (protocol.md §4.4). Everything else is refused, so no device can read or write another's data.
+ * (docs/internals/wire-contract.md#mqtt-topics). Everything else is refused, so no device can read or write another's data.
  */
 import {
   DESIRED_PATCH_TOPIC_FILTER,
@@ -15,7 +15,7 @@ import {
 } from '@twinkit/twin-model/protocol';
 import type { DeviceIdentity as MqttIdentity } from '../device-endpoint/endpoint-support.js';
 
-/** A twin request a device published: a GET or a reported-properties PATCH (§4.5, §4.6). */
+/** A twin request a device published: a GET or a reported-properties PATCH (docs/internals/wire-contract.md#mqtt-twin-get, docs/internals/wire-contract.md#mqtt-reported-patch). */
 export type MqttTwinRequest =
   | { readonly kind: 'get'; readonly rid: string }
   | {
@@ -36,7 +36,7 @@ export type MqttPublishVerdict =
   | { readonly kind: 'refused'; readonly reason: string };
 
 /**
- * Parses an MQTT client id: `<deviceId>` or `<deviceId>/<moduleId>` (§4.1). Device ids cannot
+ * Parses an MQTT client id: `<deviceId>` or `<deviceId>/<moduleId>` (docs/internals/wire-contract.md#mqtt-connect). Device ids cannot
  * contain `/`, so the first slash separates the two.
  *
  * @param clientId - the CONNECT client id
@@ -50,7 +50,7 @@ export function parseMqttClientId(clientId: string): MqttIdentity | undefined {
 }
 
 /**
- * Decides what a PUBLISH from an identity means (§4.4–4.6).
+ * Decides what a PUBLISH from an identity means (docs/internals/wire-contract.md#mqtt-topics, docs/internals/wire-contract.md#mqtt-twin-get, docs/internals/wire-contract.md#mqtt-reported-patch).
  *
  * @param identity - who published
  * @param topic - the topic name
@@ -85,7 +85,7 @@ export function classifyDevicePublish(identity: MqttIdentity, topic: string): Mq
 }
 
 /**
- * Tells whether an identity may subscribe to a topic filter. Only the filters of §4.4 are
+ * Tells whether an identity may subscribe to a topic filter. Only the filters of docs/internals/wire-contract.md#mqtt-topics are
  * granted, with this identity's own ids (or `+` in their place, as the embedded C SDK writes
  * `devices/+/messages/devicebound/#`; deliveries are per connection, so `+` reveals nothing).
  *

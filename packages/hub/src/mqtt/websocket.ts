@@ -1,5 +1,5 @@
 /**
- * Recognising MQTT-over-WebSocket upgrades on the hub's HTTPS port (protocol.md §1): path
+ * Recognising MQTT-over-WebSocket upgrades on the hub's HTTPS port (docs/internals/wire-contract.md#endpoints): path
  * `/$iothub/websocket` (any query string ignored), subprotocol `mqtt` (Node, C#, Python) or
  * `MQTT` (C SDK). AMQP over WebSocket shares the path with subprotocol `AMQPWSB10`, so the
  * subprotocol decides which endpoint gets the connection.

@@ -1,8 +1,9 @@
 /**
  * `listen()`: serves a hub over HTTPS (node:https with @hono/node-server's request listener),
  * plus the MQTT and AMQP endpoints registered on the hub, and WebSocket upgrades on
- * `/$iothub/websocket` for the endpoints that take them (protocol.md §1). Requests under
- * `/explorer` go to the explorer with the TCP peer's address, which its loopback check needs.
+ * `/$iothub/websocket` for the endpoints that take them (docs/internals/wire-contract.md#endpoints).
+ * Requests under `/explorer` go to the explorer with the TCP peer's address, which its loopback
+ * check needs.
  */
 import {
   createServer as createHttpServer,
@@ -17,7 +18,7 @@ import { getRequestListener } from '@hono/node-server';
 import { IOTHUB_WEBSOCKET_PATH } from '@twinkit/twin-model/protocol';
 import { resolveListenerLimits, type ListenerLimits } from '../device-endpoint/limits.js';
 import type { ExplorerOptions } from '../explorer/explorer-access.js';
-import { createExplorerHandler, isExplorerPath } from '../explorer/explorer-handler.js';
+import { createExplorerHandler, isExplorerUrl } from '../explorer/explorer-handler.js';
 import type { ConnectionRefusal } from '../device-endpoint/protocol-endpoint.js';
 import { hubInternals, STANDARD_PORTS, type Hub } from '../hub.js';
 
@@ -131,7 +132,7 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
   const explorer =
     options.explorer?.enabled === false ? undefined : createExplorerHandler(hub, options.explorer);
   const handle = getRequestListener((request, env) =>
-    explorer !== undefined && isExplorerPath(new URL(request.url).pathname)
+    explorer !== undefined && isExplorerUrl(request.url)
       ? explorer.fetch(request, env.incoming.socket.remoteAddress)
       : hub.fetch(request),
   );

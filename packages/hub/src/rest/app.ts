@@ -1,6 +1,6 @@
 /**
  * The service REST API as a fetch handler (hono): twins, identities, queries and bulk
- * operations, each behind authentication and fault injection (protocol.md §6).
+ * operations, each behind authentication and fault injection (docs/internals/wire-contract.md#rest).
  *
  * Bounded before trusted: a request is authenticated from its headers before a byte of its
  * body is read, and a body is then read up to the operation's cap (read-json.ts). A response
@@ -99,7 +99,7 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
     jsonResponse(200, { status: 'ok', devices: core.deviceCount, modules: core.moduleCount }),
   );
 
-  // ---- twins (§6.4)
+  // ---- twins (docs/internals/wire-contract.md#rest-operations)
   const getTwin: Handler = (_request, params) => {
     const entry = core.requireEntry(
       requireId(params.deviceId, 'DeviceId'),
@@ -118,7 +118,7 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
       });
       return twinResponse(core, await outcome.committed);
     };
-  // ---- identities (§6.7)
+  // ---- identities (docs/internals/wire-contract.md#identities)
   const listDevices: Handler = (request) => {
     const top = new URL(request.url).searchParams.get('top');
     const limit = top === null ? Number.POSITIVE_INFINITY : Number(top);
@@ -153,7 +153,7 @@ export function createRestApp(options: RestAppOptions): (request: Request) => Pr
     const identity = readIdentityRequest(body);
     checkBodyIds(body, deviceId, moduleId);
     const ifMatch = request.headers.get(HEADER.ifMatch) ?? undefined;
-    // No If-Match creates (409 when it exists); any If-Match updates (protocol.md §6.5, §6.7).
+    // No If-Match creates (409 when it exists); any If-Match updates (docs/internals/wire-contract.md#etags-and-if-match, docs/internals/wire-contract.md#identities).
     const outcome =
       ifMatch === undefined
         ? core.createIdentity({ deviceId, moduleId }, identity)

@@ -1,6 +1,6 @@
 /**
  * `POST /devices` (and `/devices/`): bulk identity and twin operations on up to 100 entries
- * (protocol.md §6.8). Each entry succeeds or fails on its own; all of a request's writes share
+ * (docs/internals/wire-contract.md#bulk-twin-updates). Each entry succeeds or fails on its own; all of a request's writes share
  * one group commit.
  */
 import { isHubError } from '@twinkit/twin-model/errors';

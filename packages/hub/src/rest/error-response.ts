@@ -1,7 +1,7 @@
 /**
  * Turning failures into IoT Hub REST error responses: status, `iothub-errorcode` header and the
  * classic `{"Message":"ErrorCode:<Code>;<text>","ExceptionMessage":"Tracking ID:…"}` body that
- * every official SDK decodes (protocol.md §6.2). The inverse of twin-model's `createHubError`.
+ * every official SDK decodes (docs/internals/wire-contract.md#rest-errors). The inverse of twin-model's `createHubError`.
  */
 import { HEADER } from '@twinkit/twin-model/protocol';
 import { randomUUID } from 'node:crypto';
@@ -14,10 +14,10 @@ import {
 } from '@twinkit/twin-model/errors';
 import { wireTextOf } from './hub-failure.js';
 
-/** Content type of every JSON response (Node's SDK parses only `application/json` bodies, §6.1). */
+/** Content type of every JSON response (Node's SDK parses only `application/json` bodies, docs/internals/wire-contract.md#rest). */
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
-/** The hub's message for a query that does not parse (twin-semantics §7.8). */
+/** The hub's message for a query that does not parse (docs/internals/twin-semantics.md#query-errors). */
 export const INVALID_QUERY_TEXT =
   'The query is invalid. Please check the format of the query and try again.';
 

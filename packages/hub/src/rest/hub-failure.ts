@@ -10,7 +10,7 @@ import { createHubError, type HubError } from '@twinkit/twin-model/errors';
  *
  * @param statusCode - HTTP status
  * @param code - IoT Hub error code name, e.g. `DeviceNotFound`
- * @param text - the text after `ErrorCode:<code>;` in the REST body (protocol.md §6.2)
+ * @param text - the text after `ErrorCode:<code>;` in the REST body (docs/internals/wire-contract.md#rest-errors)
  * @param context - optional device/module ids and `Retry-After` for the client-side view
  * @returns the error, to throw
  */

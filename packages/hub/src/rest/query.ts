@@ -1,6 +1,6 @@
 /**
  * `POST /devices/query`: runs twin-model's query engine over the in-memory twins and pages the
- * result with opaque continuation tokens (protocol.md §6.6, twin-semantics §7.7).
+ * result with opaque continuation tokens (docs/internals/wire-contract.md#rest-query, docs/internals/twin-semantics.md#query-paging).
  */
 import { HEADER } from '@twinkit/twin-model/protocol';
 import type { JsonObject } from '@twinkit/twin-model';

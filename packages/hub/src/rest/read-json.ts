@@ -12,12 +12,12 @@ import { hubFailure } from './hub-failure.js';
  *
  * - twin sections hold at most 8 KB of tags and 32 KB each of desired and reported properties
  *   (https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-device-twins, "Tags and
- *   properties format"; twin-semantics §5.4): 6 × 72 KB plus the `$metadata` a client may echo
+ *   properties format"; docs/internals/twin-semantics.md#limits): 6 × 72 KB plus the `$metadata` a client may echo
  *   back from a GET stays under 1 MiB;
  * - a bulk request carries at most 100 devices
  *   (https://learn.microsoft.com/rest/api/iothub/service/bulkregistry/updateregistry): 100
  *   entries of an identity and 40 KB of tags and desired properties at 4 bytes per counted byte;
- * - a query is at most 8,192 characters (twin-semantics §7.8, IoT Hub quotas page), 6 × 8 KB
+ * - a query is at most 8,192 characters (docs/internals/twin-semantics.md#query-errors, IoT Hub quotas page), 6 × 8 KB
  *   with the `{"query":…}` wrapper;
  * - an identity is a few hundred bytes of ids, keys and thumbprints.
  */

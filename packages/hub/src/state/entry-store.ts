@@ -192,6 +192,7 @@ export class EntryStore {
     next.connectionState = entry.identity.connectionState;
     next.connectionStateUpdatedTime = entry.identity.connectionStateUpdatedTime;
     next.lastActivityTime = entry.identity.lastActivityTime;
+    next.modelId = entry.identity.modelId;
     entry.identity = next;
     entry.document = undefined;
     return { identity: next, twin: entry.twin };

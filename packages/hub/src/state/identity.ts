@@ -1,5 +1,5 @@
 /**
- * Device and module identities: the registry record, its JSON shape (protocol.md §6.7), key
+ * Device and module identities: the registry record, its JSON shape (docs/internals/wire-contract.md#identities), key
  * generation and the rules for create/update request bodies.
  */
 import { randomBytes } from 'node:crypto';
@@ -19,7 +19,7 @@ export const NEVER = '0001-01-01T00:00:00Z';
 export interface IdentityRecord {
   deviceId: string;
   moduleId?: string;
-  /** Changes each time an identity with this id is created (protocol.md §6.7). */
+  /** Changes each time an identity with this id is created (docs/internals/wire-contract.md#identities). */
   generationId: string;
   /** The number behind `etag` (base64 of its decimal string); bumped on every identity change. */
   etagNumber: number;
@@ -42,7 +42,7 @@ export interface IdentityRecord {
   modelId: string;
 }
 
-/** JSON of a device identity (protocol.md §6.7). */
+/** JSON of a device identity (docs/internals/wire-contract.md#identities). */
 export type DeviceIdentityJson = Record<string, unknown>;
 
 const ID_PATTERN = /^[A-Za-z0-9\-:.+%_#*?!(),=@;$']{1,128}$/;
@@ -55,7 +55,7 @@ const AUTH_TYPES: readonly AuthenticationType[] = [
 
 /**
  * Checks a device or module id against IoT Hub's rules: ≤128 ASCII characters from
- * `A-Z a-z 0-9 - : . + % _ # * ? ! ( ) , = @ ; $ '` (protocol.md §2.1).
+ * `A-Z a-z 0-9 - : . + % _ # * ? ! ( ) , = @ ; $ '` (docs/internals/wire-contract.md#device-connection-strings).
  *
  * @param id - the id
  * @param what - `DeviceId` or `ModuleId`, for the message
@@ -139,7 +139,7 @@ export interface IdentityRequest {
 }
 
 /**
- * Reads the writable fields of a device or module create/update body (protocol.md §6.7). Empty
+ * Reads the writable fields of a device or module create/update body (docs/internals/wire-contract.md#identities). Empty
  * or null keys mean "generate" (create) or "keep" (update); read-only fields are ignored.
  *
  * @param body - the parsed request body
@@ -182,7 +182,7 @@ export function readIdentityRequest(body: unknown): IdentityRequest {
     const secondaryThumbprint = optionalString(thumbprints?.secondaryThumbprint);
     let type: AuthenticationType;
     if (auth.type === undefined || auth.type === null) {
-      // Node fills the type in the same way when it is missing (protocol.md §6.7).
+      // Node fills the type in the same way when it is missing (docs/internals/wire-contract.md#identities).
       type = primaryThumbprint !== null || secondaryThumbprint !== null ? 'selfSigned' : 'sas';
     } else if (
       typeof auth.type === 'string' &&
@@ -333,7 +333,7 @@ export function updateIdentityRecord(
 }
 
 /**
- * The JSON the REST API returns for an identity (protocol.md §6.7).
+ * The JSON the REST API returns for an identity (docs/internals/wire-contract.md#identities).
  *
  * @param record - the identity
  */

@@ -1,6 +1,6 @@
 /**
  * Interop: the official Azure IoT Node device SDK (azure-iot-device-amqp, `Amqp` and `AmqpWs`),
- * unmodified, in a child process against the hub's AMQP endpoint (toolchain.md §5, §6). AmqpWs
+ * unmodified, in a child process against the hub's AMQP endpoint. AmqpWs
  * always dials `wss://<host>:443`, so that test needs 127.0.0.1:443 and waits for other interop
  * suites to release it; these files must not run concurrently with them.
  */

@@ -5,7 +5,7 @@
  * conditions) with NODE_EXTRA_CA_CERTS pointing at the hub's CA.
  *
  * Usage: node official-device-mqtt.cjs <mqtt|ws> <desired notifications to wait for>
- * Env:   DEVICE_CONNECTION_STRING
+ * Env:   DEVICE_CONNECTION_STRING, MODEL_ID (optional: announce this Plug and Play model id)
  * Output: one JSON object per line on stdout: {"event": ..., ...}. Exit code 0 on success.
  */
 const { Client } = require('azure-iot-device');
@@ -30,6 +30,8 @@ async function main() {
     connectionString,
     transportName === 'ws' ? MqttWs : Mqtt,
   );
+  // An IoT Plug and Play device announces its model id before it connects.
+  if (process.env.MODEL_ID) await client.setOptions({ modelId: process.env.MODEL_ID });
   client.on('disconnect', () => emit('disconnect'));
   client.on('error', (error) => emit('client-error', { message: error.message }));
   await client.open();

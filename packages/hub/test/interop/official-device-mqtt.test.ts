@@ -1,6 +1,6 @@
 /**
  * Interop: the official Azure IoT Node device SDK (azure-iot-device-mqtt, `Mqtt` and `MqttWs`),
- * unmodified, in a child process against the hub's MQTT endpoint (toolchain.md §3 and §6).
+ * unmodified, in a child process against the hub's MQTT endpoint.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -35,12 +35,14 @@ class Peer implements AsyncDisposable {
     expectedDesired: number,
     connectionString: string,
     caFile: string,
+    modelId?: string,
   ) {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_EXTRA_CA_CERTS: caFile,
       DEVICE_CONNECTION_STRING: connectionString,
     };
+    if (modelId !== undefined) env.MODEL_ID = modelId;
     delete env.NODE_OPTIONS;
     this.#child = spawn(process.execPath, [PEER, transport, String(expectedDesired)], { env });
     this.#child.stderr.on('data', (chunk: Buffer) => {
@@ -149,7 +151,7 @@ describe('official azure-iot-device-mqtt against the hub', () => {
       expect((await peer.next('desired')).patch).toEqual({ interval: 30, $version: 3 });
 
       // The SDK reconnects on its own with clean-session=0 and relies on the hub having kept its
-      // session (protocol.md §4.3, §8); the next notification must reach it.
+      // session (docs/internals/wire-contract.md#mqtt-sessions, docs/internals/wire-contract.md#reconnect); the next notification must reach it.
       expect(hub.endpoint.faults.dropConnection(device)).toBe(true);
       expect(hub.endpoint.isConnected(device)).toBe(false);
       await vi.waitFor(
@@ -166,6 +168,35 @@ describe('official azure-iot-device-mqtt against the hub', () => {
       await vi.waitFor(() => {
         expect(hub.endpoint.isConnected(device)).toBe(false);
       });
+    },
+  );
+
+  it(
+    'setOptions({ modelId }): the hub shows the model id in the twin and matches it in queries',
+    { timeout: 30_000 },
+    async () => {
+      await using hub = await startMqttTestHub();
+      await using ca = await writeCaFile(hub);
+      const created = await hub.hub.createDevice('sdk-pnp');
+      await hub.hub.createDevice('sdk-plain');
+      const modelId = 'dtmi:com:example:Thermostat;1';
+      const connectionString = `${created.connectionString};GatewayHostName=localhost:${String(hub.mqttPort)}`;
+      await using peer = new Peer('mqtt', 1, connectionString, ca.path, modelId);
+      await peer.next('subscribed');
+
+      expect((await hub.serviceTwin('sdk-pnp')).modelId).toBe(modelId);
+      expect((await hub.serviceTwin('sdk-plain')).modelId).toBe('');
+      const response = await hub.serviceRequest('POST', '/devices/query', {
+        query: `SELECT deviceId, modelId FROM devices WHERE modelId = '${modelId}'`,
+      });
+      expect(await response.json()).toEqual([{ deviceId: 'sdk-pnp', modelId }]);
+
+      await patchDesired(hub, 'sdk-pnp', { targetTemperature: 21 });
+      await peer.next('desired');
+      await peer.next('closed');
+      expect(await peer.exited()).toBe(0);
+      // Like IoT Hub, the model id stays on the twin after the device disconnects.
+      expect((await hub.serviceTwin('sdk-pnp')).modelId).toBe(modelId);
     },
   );
 

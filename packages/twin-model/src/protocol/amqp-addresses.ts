@@ -30,6 +30,8 @@ export const TWIN_LINK_PROPERTY = Object.freeze({
   channelCorrelationId: 'com.microsoft:channel-correlation-id',
   apiVersion: 'com.microsoft:api-version',
   clientVersion: 'com.microsoft:client-version',
+  /** The device's Plug and Play model id, on every link it attaches (docs/internals/wire-contract.md#model-id). */
+  modelId: 'com.microsoft:model-id',
 } as const);
 
 /** Message-annotation names (symbol keys) of twin requests and responses (docs/internals/wire-contract.md#amqp-twin-links). */

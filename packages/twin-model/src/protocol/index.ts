@@ -21,6 +21,16 @@
  */
 export { decodeBase64, encodeBase64, isBase64 } from './base64.js';
 export {
+  ACK_FIELD,
+  COMPONENT_MARKER,
+  KnownAckCode,
+  MAX_MODEL_ID_LENGTH,
+  MQTT_MODEL_ID_PARAMETER,
+  isModelId,
+  isWritablePropertyAck,
+  type WritablePropertyAck,
+} from './plug-and-play.js';
+export {
   formatDeviceConnectionString,
   formatServiceConnectionString,
   parseConnectionString,

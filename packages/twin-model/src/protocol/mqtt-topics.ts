@@ -3,6 +3,7 @@
  * transport publishes with and the parsers the hub routes with, so both sides agree byte for byte.
  */
 import { TWIN_TOPIC_PREFIX } from './device-endpoints.js';
+import { MQTT_MODEL_ID_PARAMETER } from './plug-and-play.js';
 import { API_VERSION } from './rest.js';
 
 /** Filter every SDK subscribes to before its first twin request (docs/internals/wire-contract.md#mqtt-topics). */
@@ -194,7 +195,8 @@ export function mqttUsername(options: MqttUsernameOptions): string {
   const { hostName, deviceId, moduleId, apiVersion = API_VERSION, clientType, modelId } = options;
   requireId(hostName, 'hostName');
   let username = `${hostName}/${mqttClientId(deviceId, moduleId)}/?api-version=${encodeURIComponent(apiVersion)}`;
-  if (modelId !== undefined) username += `&model-id=${encodeURIComponent(modelId)}`;
+  if (modelId !== undefined)
+    username += `&${MQTT_MODEL_ID_PARAMETER}=${encodeURIComponent(modelId)}`;
   if (clientType !== undefined) username += `&DeviceClientType=${encodeURIComponent(clientType)}`;
   return username;
 }

@@ -1,6 +1,6 @@
 /**
  * How the AMQP transport opens a connection with rhea: where to dial, the TLS settings, the
- * OPEN fields (protocol.md §5.1), and the socket or WebSocket the frame guard watches. Node only.
+ * OPEN fields (docs/internals/wire-contract.md#amqp-connect), and the socket or WebSocket the frame guard watches. Node only.
  *
  * @internal
  */
@@ -64,7 +64,7 @@ export function createAmqpConnectionOptions(
       tls.passphrase = params.clientCertificate.passphrase;
   }
   const base = {
-    // §5.1: Node and C# put the hub FQDN in OPEN; no SASL layer, authentication goes through CBS.
+    // docs/internals/wire-contract.md#amqp-connect: Node and C# put the hub FQDN in OPEN; no SASL layer, authentication goes through CBS.
     hostname: params.hostName,
     container_id: randomUUID(),
     reconnect: false,

@@ -1,5 +1,5 @@
 /**
- * The messages the AMQP transport sends and receives (protocol.md §5.2, §5.4, §5.5): twin
+ * The messages the AMQP transport sends and receives (docs/internals/wire-contract.md#amqp-cbs, docs/internals/wire-contract.md#amqp-twin-links): twin
  * requests, CBS put-token, and what the twin and `$cbs` receivers get back, checked against what
  * the protocol allows (twin-response.ts). Node only (Buffer).
  *
@@ -65,7 +65,7 @@ function numberOf(value: unknown): number | undefined {
 }
 
 /**
- * A twin request (§5.4): correlation-id as a string, symbol-keyed annotations, a data-section body.
+ * A twin request (docs/internals/wire-contract.md#amqp-twin-links): correlation-id as a string, symbol-keyed annotations, a data-section body.
  *
  * @param rid - the correlation id
  * @param annotations - operation and resource
@@ -85,7 +85,7 @@ export function createTwinRequest(
 }
 
 /**
- * A CBS put-token request (§5.2); Node sends the token's `sr` (still URL-encoded) as the audience.
+ * A CBS put-token request (docs/internals/wire-contract.md#amqp-cbs); Node sends the token's `sr` (still URL-encoded) as the audience.
  *
  * @param rid - the message id
  * @param token - the SAS token
@@ -136,7 +136,7 @@ export function readCbsResponse(
 }
 
 /**
- * Reads a message from the twin receiver (§5.5: responses carry the request's correlation-id,
+ * Reads a message from the twin receiver (docs/internals/wire-contract.md#amqp-twin-links: responses carry the request's correlation-id,
  * notifications none). A version, in the `version` annotation or a notification body's
  * `$version`, must be a twin version.
  *

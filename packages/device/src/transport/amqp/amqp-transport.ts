@@ -1,10 +1,10 @@
 /**
  * `DeviceTransport` over AMQP 1.0 (rhea-promise), TLS on 5671 or WebSocket on 443
- * (protocol.md §5). One connection and session per identity: CBS `$cbs` links for put-token
- * (also how a renewed token is presented, §3.5), and a twin link pair with a shared
- * channel-correlation-id (§5.3). rhea's reconnect is off; a lost connection, or a twin link the
+ * (docs/internals/wire-contract.md#amqp). One connection and session per identity: CBS `$cbs` links for put-token
+ * (also how a renewed token is presented, docs/internals/wire-contract.md#token-lifetimes), and a twin link pair with a shared
+ * channel-correlation-id (docs/internals/wire-contract.md#amqp-twin-links). rhea's reconnect is off; a lost connection, or a twin link the
  * hub detaches, is reported through `handlers.disconnected` and the DeviceClient decides what
- * happens next (house-style 4.7 rule 2). Node only.
+ * happens next (docs/internals/architecture.md#transport-boundary). Node only.
  *
  * @internal
  */
@@ -188,7 +188,7 @@ export class AmqpTransport implements DeviceTransport {
     const live = this.#requireLive('Credential update');
     this.#params = params;
     if (live.cbs === undefined || params.sasToken === undefined) return;
-    // §3.5: AMQP renews with a new put-token on the existing connection; links and the desired
+    // docs/internals/wire-contract.md#token-lifetimes: AMQP renews with a new put-token on the existing connection; links and the desired
     // subscription stay as they are.
     this.#log.info(`presenting a renewed token for ${describeIdentity(params)} on $cbs`);
     const timeoutInMs = options.timeoutInMs ?? this.#context.operationTimeoutInMs;
@@ -249,12 +249,14 @@ export class AmqpTransport implements DeviceTransport {
         checkpoint();
       }
       const address = twinLinkAddress(params.deviceId, params.moduleId);
-      // §5.3: the same channel-correlation-id on both links of the pair.
+      // docs/internals/wire-contract.md#amqp-twin-links: the same channel-correlation-id on both links of the pair.
       const properties = {
         [TWIN_LINK_PROPERTY.channelCorrelationId]: `twin:${randomUUID()}`,
         [TWIN_LINK_PROPERTY.apiVersion]: API_VERSION,
         [TWIN_LINK_PROPERTY.clientVersion]:
           this.#options.clientVersion ?? DEFAULT_AMQP_CLIENT_VERSION,
+        // docs/internals/wire-contract.md#model-id: as Java and C# do, on both twin links.
+        ...(params.modelId === undefined ? {} : { [TWIN_LINK_PROPERTY.modelId]: params.modelId }),
       };
       const twinReceiver = await session.createReceiver({
         source: { address },

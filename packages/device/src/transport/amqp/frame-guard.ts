@@ -8,11 +8,11 @@
  * at most one read of excess data.
  *
  * AMQP 1.0 (https://docs.oasis-open.org/amqp/core/v1.0/os/amqp-core-transport-v1.0-os.html):
- * a protocol header is `AMQP` and four bytes (§2.2); a frame is SIZE (4 bytes, the whole frame),
- * DOFF (the header length in 4-byte words), TYPE and CHANNEL, then the body (§2.3.1); a peer
- * must not send frames larger than the other's `max-frame-size` (§2.7.1, open); a `transfer`
+ * a protocol header is `AMQP` and four bytes (AMQP 1.0 §2.2); a frame is SIZE (4 bytes, the whole frame),
+ * DOFF (the header length in 4-byte words), TYPE and CHANNEL, then the body (AMQP 1.0 §2.3.1); a peer
+ * must not send frames larger than the other's `max-frame-size` (AMQP 1.0 §2.7.1, open); a `transfer`
  * performative (descriptor 0x14) carries `handle` as its first field and `more` as its sixth
- * (§2.7.5). Types encode their width in the constructor's high nibble (types §1.2, §1.6).
+ * (AMQP 1.0 §2.7.5). Types encode their width in the constructor's high nibble (AMQP 1.0 §1.2, AMQP 1.0 §1.6).
  *
  * @internal
  */

@@ -1,6 +1,6 @@
 /**
  * The AMQP transport factory (Node only; the `default` export condition maps this subpath to
- * `transport/amqp-web.ts`, whose `amqp()` throws `UnsupportedRuntimeError`, house-style 4.8).
+ * `transport/amqp-web.ts`, whose `amqp()` throws `UnsupportedRuntimeError`, docs/internals/architecture.md#runtime-seams).
  *
  * @module @twinkit/device/amqp
  */
@@ -11,7 +11,7 @@ import { LazyAmqpTransport } from './lazy-amqp-transport.js';
 
 /**
  * AMQP 1.0 transport: TLS on 5671 by default, or WebSocket on 443 with `{ webSocket: true }`.
- * Authenticates through CBS put-token and renews tokens on the open connection (protocol.md §5).
+ * Authenticates through CBS put-token and renews tokens on the open connection (docs/internals/wire-contract.md#amqp).
  *
  * @param options - WebSocket, port, path and client version
  * @returns the factory to pass as `{ transport }`

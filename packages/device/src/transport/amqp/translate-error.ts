@@ -1,8 +1,8 @@
 /**
- * Funnels AMQP failures into the shared error vocabulary (house-style 4.6, 4.7 rule 4): a twin
+ * Funnels AMQP failures into the shared error vocabulary (docs/internals/architecture.md#transport-boundary): a twin
  * response's `status` annotation and JSON body → `createHubError`; a refused CBS put-token and
  * `amqp:unauthorized-access` → `UnauthorizedError`; other link and connection errors →
- * `TransportError` (protocol.md §5.2, §5.4, §5.6).
+ * `TransportError` (docs/internals/wire-contract.md#amqp-cbs, docs/internals/wire-contract.md#amqp-twin-links, docs/internals/wire-contract.md#amqp-errors).
  *
  * @internal
  */
@@ -19,7 +19,7 @@ import type { ErrorContext } from '../transport-helpers.js';
 /**
  * Decides whether a twin response is a failure, and builds the error if so. IoT Hub marks
  * success with `status` 200–299; a response without a status counts as success, as in the
- * official Node SDK (§5.4).
+ * official Node SDK (docs/internals/wire-contract.md#amqp-twin-links).
  *
  * @param status - the `status` annotation, if any
  * @param body - the body text, if any
@@ -44,7 +44,7 @@ export function translateTwinStatus(
 }
 
 /**
- * Maps a refused CBS put-token (`status-code` other than 200, §5.2).
+ * Maps a refused CBS put-token (`status-code` other than 200, docs/internals/wire-contract.md#amqp-cbs).
  *
  * @param statusCode - the `status-code` application property
  * @param description - the `status-description`
@@ -78,7 +78,7 @@ interface AmqpErrorShape {
 
 /**
  * Maps a link or connection error (a DETACH/CLOSE error, a socket or TLS failure, rhea-promise's
- * own errors). `amqp:unauthorized-access` (§5.6) becomes `UnauthorizedError`; on a connect
+ * own errors). `amqp:unauthorized-access` (docs/internals/wire-contract.md#amqp-errors) becomes `UnauthorizedError`; on a connect
  * attempt (`context.target`) an untrusted certificate is a `TlsTrustError` and a refused explicit
  * port a `ConnectionRefusedError`, neither retryable; everything else is a retryable
  * `TransportError`.

@@ -1,6 +1,6 @@
 /**
  * A minimal RFC 6455 WebSocket client as a Node byte stream, for AMQP over WebSocket
- * (`wss://<host>:443/$iothub/websocket`, subprotocol `AMQPWSB10`, protocol.md §1). AMQP is a byte
+ * (`wss://<host>:443/$iothub/websocket`, subprotocol `AMQPWSB10`, docs/internals/wire-contract.md#endpoints). AMQP is a byte
  * stream, so message boundaries do not matter: binary frames are masked on the way out and their
  * payloads pushed as they arrive. It exists so the transport can pass its own TLS options (the
  * hub CA, a client certificate) on Node 20, which has no global WebSocket and where the device

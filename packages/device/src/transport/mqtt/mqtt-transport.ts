@@ -1,7 +1,7 @@
 /**
- * `DeviceTransport` over MQTT 3.1.1 (mqtt.js), TCP+TLS or WebSocket (protocol.md §4). mqtt.js's
+ * `DeviceTransport` over MQTT 3.1.1 (mqtt.js), TCP+TLS or WebSocket (docs/internals/wire-contract.md#mqtt). mqtt.js's
  * own reconnect is off; a lost connection is reported through `handlers.disconnected` and the
- * DeviceClient decides what happens next (house-style 4.7 rule 2). Topics, client id and
+ * DeviceClient decides what happens next (docs/internals/architecture.md#transport-boundary). Topics, client id and
  * username come from twin-model/protocol, never from literals here.
  *
  * @internal
@@ -61,7 +61,7 @@ export interface MqttTransportOptions {
    * else 8883 (TCP) or 443 (WebSocket).
    */
   port?: number;
-  /** WebSocket path. Default `/$iothub/websocket` (protocol.md §1). */
+  /** WebSocket path. Default `/$iothub/websocket` (docs/internals/wire-contract.md#endpoints). */
   webSocketPath?: string;
   /** Sent as `DeviceClientType` in the username; identifies the app to the hub. */
   clientType?: string;

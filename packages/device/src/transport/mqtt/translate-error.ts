@@ -1,5 +1,5 @@
 /**
- * Funnels MQTT failures into the shared error vocabulary (house-style 4.6, 4.7 rule 4):
+ * Funnels MQTT failures into the shared error vocabulary (docs/internals/architecture.md#transport-boundary):
  * twin response status + body → `createHubError`; CONNACK refusals → `UnauthorizedError`;
  * everything else about the connection → `TransportError`.
  *
@@ -18,7 +18,7 @@ import type { ErrorContext } from '../transport-helpers.js';
 /**
  * Decides whether a twin response is a failure, and builds the error if so. A status of 300 or
  * more is a failure even when the body has no `errorCode`; a 2xx with a non-zero `errorCode`
- * (the only signal the Node SDK reads, protocol.md §4.8) is one too.
+ * (the only signal the Node SDK reads, docs/internals/wire-contract.md#device-errors) is one too.
  *
  * @param status - the status from the response topic
  * @param body - the response payload as text
@@ -79,7 +79,7 @@ const CONNACK_TEXT: Readonly<Record<number, string>> = {
  * Maps a connection failure (CONNACK refusal, socket or TLS error, unexpected close).
  *
  * CONNACK 2, 4 and 5 mean the credential or identity was rejected → `UnauthorizedError`
- * (`IotHubUnauthorizedAccess`); 3 is how IoT Hub refuses a disabled device (protocol.md §4.2) →
+ * (`IotHubUnauthorizedAccess`); 3 is how IoT Hub refuses a disabled device (docs/internals/wire-contract.md#mqtt-connect) →
  * `UnauthorizedError` with code `DeviceDisabled`. On a connect attempt (`context.target`), an
  * untrusted certificate is a `TlsTrustError` and a refused explicit port a
  * `ConnectionRefusedError`, neither retryable. Anything else is a retryable `TransportError`.
