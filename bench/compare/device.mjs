@@ -1,0 +1,163 @@
+// One device client in one process: `node device.mjs <client> <transport> <scenario>`, client
+// ours | official | floor, transport mqtt | mqtt-ws | amqp, scenario get | update | inflight |
+// desired | memory. BENCH_HUB holds the hub's ready line and device keys (see hub.mjs);
+// NODE_EXTRA_CA_CERTS trusts its CA for every client alike.
+import { fromHub, fromService, ours, report, sasToken, sequential } from './shared.mjs';
+
+const [client, transport, scenario] = process.argv.slice(2);
+const hub = JSON.parse(process.env.BENCH_HUB);
+const scale = Number(process.env.BENCH_SCALE ?? '1');
+const port = (name) => new URL(hub.endpoints[name]).port;
+const gateway = { mqtt: port('mqtt'), 'mqtt-ws': port('https'), amqp: port('amqp') }[transport];
+const connectionString = (deviceId) =>
+  `HostName=localhost;DeviceId=${deviceId};SharedAccessKey=${hub.keys[deviceId]};GatewayHostName=localhost:${gateway}`;
+
+/** Each client reduced to open, getTwin, report, desired handler and close. */
+async function open(deviceId, onDesired) {
+  if (client === 'ours') {
+    const { DeviceClient, mqtt } = await import(ours.device);
+    const factory =
+      transport === 'amqp'
+        ? (await import(ours.deviceAmqp)).amqp()
+        : mqtt({ webSocket: transport === 'mqtt-ws' });
+    const device = DeviceClient.fromConnectionString(connectionString(deviceId), {
+      transport: factory,
+    });
+    await device.open();
+    if (onDesired !== undefined) {
+      device.onDesired((change) => onDesired(change.patch));
+      await device.getTwin();
+    }
+    return {
+      get: () => device.getTwin(),
+      report: (patch) => device.updateReportedProperties(patch),
+      close: () => device.close(),
+    };
+  }
+  if (client === 'official') {
+    if (transport === 'mqtt-ws')
+      throw new Error('azure-iot-device-mqtt MqttWs dials port 443 only');
+    const { Client } = fromHub('azure-iot-device');
+    const Protocol =
+      transport === 'amqp'
+        ? fromHub('azure-iot-device-amqp').Amqp
+        : fromHub('azure-iot-device-mqtt').Mqtt;
+    const device = Client.fromConnectionString(connectionString(deviceId), Protocol);
+    await device.open();
+    const twin = await device.getTwin();
+    if (onDesired !== undefined) twin.on('properties.desired', (patch) => onDesired(patch));
+    return {
+      get: () => twin.get(),
+      report: (patch) =>
+        new Promise((resolve, reject) =>
+          twin.properties.reported.update(patch, (error) => (error ? reject(error) : resolve())),
+        ),
+      close: () => device.close(),
+    };
+  }
+  if (client === 'floor') return openFloor(deviceId, onDesired);
+  throw new Error(`unknown client ${client}`);
+}
+
+/** mqtt.js publishing IoT Hub's twin topics by hand: the least an MQTT client can do. */
+async function openFloor(deviceId, onDesired) {
+  if (transport === 'amqp') throw new Error('no AMQP floor');
+  const mqtt = fromHub('mqtt');
+  const url =
+    transport === 'mqtt-ws'
+      ? `wss://localhost:${gateway}/$iothub/websocket`
+      : `mqtts://localhost:${gateway}`;
+  const connection = await mqtt.connectAsync(url, {
+    clientId: deviceId,
+    username: `localhost/${deviceId}/?api-version=2021-04-12`,
+    password: sasToken(`localhost/devices/${deviceId}`, hub.keys[deviceId]),
+    protocolVersion: 4,
+    clean: false,
+    reconnectPeriod: 0,
+  });
+  const pending = new Map();
+  let rid = 0;
+  connection.on('message', (topic, payload) => {
+    if (topic.startsWith('$iothub/twin/res/')) {
+      const id = /\$rid=(\d+)/.exec(topic)?.[1];
+      pending.get(id)?.(payload);
+      pending.delete(id);
+    } else if (onDesired !== undefined) onDesired(JSON.parse(payload.toString()));
+  });
+  await connection.subscribeAsync('$iothub/twin/res/#');
+  if (onDesired !== undefined)
+    await connection.subscribeAsync('$iothub/twin/PATCH/properties/desired/#');
+  const request = (topic, body) =>
+    new Promise((resolve) => {
+      const id = String((rid += 1));
+      pending.set(id, (payload) =>
+        resolve(payload.length === 0 ? undefined : JSON.parse(payload.toString())),
+      );
+      connection.publish(`${topic}?$rid=${id}`, body);
+    });
+  return {
+    get: () => request('$iothub/twin/GET/', ''),
+    report: (patch) => request('$iothub/twin/PATCH/properties/reported/', JSON.stringify(patch)),
+    close: () => connection.endAsync(),
+  };
+}
+
+const deviceId = `q-${Number(process.env.BENCH_DEVICE ?? '1')}`;
+if (scenario === 'get' || scenario === 'update') {
+  const device = await open(deviceId);
+  const call = scenario === 'get' ? () => device.get() : (i) => device.report({ n: i });
+  report(await sequential(call, 100, Math.round(1000 * scale)));
+  await device.close();
+} else if (scenario === 'inflight') {
+  // 16 calls at a time, each batch awaited: calls acknowledged per second.
+  const device = await open(deviceId);
+  const batches = Math.round(100 * scale);
+  const batch = (b) =>
+    Promise.all(Array.from({ length: 16 }, (_, k) => device.report({ n: b * 16 + k })));
+  for (let b = 0; b < 10; b += 1) await batch(b);
+  const start = performance.now();
+  for (let b = 0; b < batches; b += 1) await batch(b);
+  report({ opsPerSecond: (batches * 16 * 1000) / (performance.now() - start) });
+  await device.close();
+} else if (scenario === 'desired') {
+  // The service (raw undici, in this process) PATCHes desired; time until the device sees it.
+  const { Agent } = fromService('undici');
+  const agent = new Agent();
+  const authorization = sasToken('localhost', hub.serviceKey, hub.serviceKeyName);
+  let seen;
+  const device = await open(deviceId, (patch) => seen?.(patch));
+  const times = [];
+  const rounds = Math.round(200 * scale);
+  for (let i = 0; i < rounds + 20; i += 1) {
+    const arrived = new Promise((resolve) => (seen = resolve));
+    const start = performance.now();
+    const response = await agent.request({
+      origin: `https://localhost:${port('https')}`,
+      method: 'PATCH',
+      path: `/twins/${deviceId}?api-version=2021-04-12`,
+      headers: { authorization, 'content-type': 'application/json' },
+      body: JSON.stringify({ properties: { desired: { n: i } } }),
+    });
+    await response.body.text();
+    await arrived;
+    if (i >= 20) times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  report({ p50: times[Math.floor(times.length / 2)], p99: times[Math.floor(times.length * 0.99)] });
+  await device.close();
+  await agent.close();
+} else if (scenario === 'memory') {
+  // RSS per connected client: 40 clients opened in this process, after a GC.
+  const count = 40;
+  globalThis.gc?.();
+  const before = process.memoryUsage().rss;
+  const devices = [];
+  for (let i = 0; i < count; i += 1) devices.push(await open(`q-${20 + i}`));
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  globalThis.gc?.();
+  report({ kbPerClient: (process.memoryUsage().rss - before) / 1024 / count });
+  for (const device of devices) await device.close();
+} else {
+  throw new Error(`unknown scenario ${scenario}`);
+}
+process.exit(0);
