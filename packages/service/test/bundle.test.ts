@@ -92,15 +92,16 @@ describe('bundling @twinkit/service', () => {
   // classification) and the operation table added about 2.5 KB. Every Registry method is kept,
   // identities and bulk included, because class methods cannot be tree-shaken; they now live in
   // their own modules (identities.ts, bulk.ts), so moving them off the class is the way to the goal.
-  // The budget below catches regressions until then.
+  // Plug and Play rollouts (waitForReported, getRolloutStatus) added about 1.1 KB more for the same
+  // reason. The budget below catches regressions until then.
   it(
-    'keeps a get-update-query program under its 16.5 KB minified+gzipped budget',
+    'keeps a get-update-query program under its 17.5 KB minified+gzipped budget',
     { timeout: 20_000 },
     async () => {
       const { output } = await bundle(TYPICAL_PROGRAM, 'neutral', 'worker', true);
       const gzipped = gzipSync(output, { level: 9 }).length;
       console.log(`get+update+query program: ${output.length} B minified, ${gzipped} B gzipped`);
-      expect(gzipped).toBeLessThan(16.5 * 1024);
+      expect(gzipped).toBeLessThan(17.5 * 1024);
     },
   );
 });
