@@ -213,32 +213,17 @@ export class AmqpDeviceConnection {
       return undefined;
     }
     const identity: DeviceIdentity = { deviceId: parsed.deviceId, moduleId: parsed.moduleId };
-    const channelId =
-      internalsOf(link).remote.attach?.properties?.[TWIN_LINK_PROPERTY.channelCorrelationId];
-    if (channelId !== undefined && channelId !== null && typeof channelId !== 'string') {
-      this.#refuse(
-        link,
-        terminus,
-        AMQP_ERROR_CONDITION.invalidField,
-        'ArgumentInvalid',
-        `The link property ${TWIN_LINK_PROPERTY.channelCorrelationId} must be a string.`,
-      );
-      return undefined;
-    }
+    const channelId = this.#stringLinkProperty(
+      link,
+      terminus,
+      TWIN_LINK_PROPERTY.channelCorrelationId,
+    );
+    if (channelId === false) return undefined;
     // docs/internals/wire-contract.md#model-id: a Plug and Play device names its model on the link.
-    const modelId = internalsOf(link).remote.attach?.properties?.[TWIN_LINK_PROPERTY.modelId];
-    if (modelId !== undefined && modelId !== null && typeof modelId !== 'string') {
-      this.#refuse(
-        link,
-        terminus,
-        AMQP_ERROR_CONDITION.invalidField,
-        'ArgumentInvalid',
-        `The link property ${TWIN_LINK_PROPERTY.modelId} must be a string.`,
-      );
-      return undefined;
-    }
+    const modelId = this.#stringLinkProperty(link, terminus, TWIN_LINK_PROPERTY.modelId);
+    if (modelId === false) return undefined;
     const opened = this.session.openSession(identity, {
-      modelId: modelId === undefined || modelId === null || modelId === '' ? undefined : modelId,
+      modelId: modelId === '' ? undefined : modelId,
     });
     if (!opened.ok) {
       const hint = opened.reason === 'not-covered' ? ' Put a token for it on $cbs first.' : '';
@@ -254,8 +239,32 @@ export class AmqpDeviceConnection {
     return {
       identity,
       key: identityKey(identity),
-      channelId: typeof channelId === 'string' ? channelId : undefined,
+      channelId,
     };
+  }
+
+  /**
+   * Reads an optional string property of the peer's attach; a value of another type refuses the
+   * link (IoT Hub answers such links with invalid-field).
+   *
+   * @returns the string, undefined when absent, or false when the link was refused
+   */
+  #stringLinkProperty(
+    link: Sender | Receiver,
+    terminus: 'source' | 'target',
+    name: string,
+  ): string | undefined | false {
+    const value: unknown = internalsOf(link).remote.attach?.properties?.[name];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === 'string') return value;
+    this.#refuse(
+      link,
+      terminus,
+      AMQP_ERROR_CONDITION.invalidField,
+      'ArgumentInvalid',
+      `The link property ${name} must be a string.`,
+    );
+    return false;
   }
 
   #refuse(
