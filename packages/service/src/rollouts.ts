@@ -27,7 +27,9 @@ export interface WaitForReportedOptions extends OperationOptions {
 
 /**
  * `waitForReported` gave up: the device's twin never satisfied the predicate in time.
- * `twin` is the last twin read, to show how far the device got.
+ * `twin` is the last twin read, to show how far the device got. It is a kind of
+ * {@link OperationTimeoutError} and keeps that `name`, so code that handles timeouts by name
+ * handles this one too; tell it apart with `instanceof ReportedTimeoutError`.
  */
 export class ReportedTimeoutError extends OperationTimeoutError {
   /** The device that did not answer in time. */
