@@ -109,6 +109,8 @@ export function wireClient(
         abortSignal: signal,
         timeoutInMs: settings.operationTimeoutInMs,
       }),
+    readTwinDuringConnect: (signal) =>
+      transport.getTwin({ abortSignal: signal, timeoutInMs: settings.operationTimeoutInMs }),
     set: (enabled) =>
       connection.run(
         enabled ? 'subscribe' : 'unsubscribe',

@@ -501,6 +501,29 @@ describe('DeviceClient', () => {
       await client.close();
     });
 
+    it('delivers a write that races the subscription of a handler registered after open()', async () => {
+      const { client, fake } = setup({ fake: { desired: { mode: 'eco' } } });
+      await client.open();
+      const changes = collect(client, 'mode');
+      // Made before the subscription (and its resync read) reaches the hub.
+      fake.updateDesired({ mode: 'boost' });
+      await vi.waitFor(() => {
+        expect(changes).toHaveLength(1);
+      });
+      expect(changes[0]).toMatchObject({
+        path: 'mode',
+        value: 'boost',
+        version: 2,
+        patch: { mode: 'boost' },
+        reason: 'resync',
+      });
+      fake.updateDesired({ mode: 'eco' });
+      await vi.waitFor(() => {
+        expect(changes.map((change) => change.version)).toEqual([2, 3]);
+      });
+      await client.close();
+    });
+
     it('gives null as the value of a removed property', async () => {
       const { client, fake } = setup({ fake: { desired: { mode: 'eco' } } });
       const changes = collect(client, 'mode');
@@ -520,8 +543,9 @@ describe('DeviceClient', () => {
       const { client, fake } = setup();
       const changes = collect(client);
       await client.open();
+      // The baseline read while connecting, then the resync once subscribed.
       await vi.waitFor(() => {
-        expect(fake.count('getTwin')).toBe(1);
+        expect(fake.count('getTwin')).toBe(2);
       });
       await client.getTwin();
       fake.updateDesired({ a: 1 });
@@ -531,7 +555,7 @@ describe('DeviceClient', () => {
       await vi.waitFor(() => {
         expect(changes.map((change) => change.version)).toEqual([2, 3]);
       });
-      expect(fake.count('getTwin')).toBe(2);
+      expect(fake.count('getTwin')).toBe(3);
       await client.close();
     });
 
@@ -569,7 +593,7 @@ describe('DeviceClient', () => {
       const changes = collect(client);
       await client.open();
       await vi.advanceTimersByTimeAsync(0);
-      expect(fake.count('getTwin')).toBe(1);
+      expect(fake.count('getTwin')).toBe(2);
       fake.failNext('connect', new TransportError('down'));
       fake.dropConnection();
       fake.updateDesired({ gone: null, added: 2 });
@@ -592,6 +616,8 @@ describe('DeviceClient', () => {
     it('buffers patches that arrive while the resync read is in flight and applies them after it', async () => {
       const { client, fake } = setup();
       const changes = collect(client);
+      // The baseline read while connecting passes; the resync once subscribed is held.
+      fake.holdNext('getTwin').release();
       const held = fake.holdNext('getTwin');
       await client.open();
       await held.started;
@@ -657,7 +683,7 @@ describe('DeviceClient', () => {
         expect(fake.isDesiredSubscribed).toBe(true);
       });
       await vi.waitFor(() => {
-        expect(fake.count('getTwin')).toBe(1);
+        expect(fake.count('getTwin')).toBe(2);
       });
       await client.getTwin();
       fake.updateDesired({ a: 1 });

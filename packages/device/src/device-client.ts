@@ -335,7 +335,9 @@ export class DeviceClient<
    * never twice; what changed while the device was offline (or across a version gap) arrives as
    * one change with `reason: 'resync'`. The first subscriber turns the transport's desired
    * subscription on; the last one to leave turns it off. Call `getTwin()` for the current state:
-   * handlers receive every change after the first twin read.
+   * handlers receive every change after the first twin read, which `open()` makes before it
+   * resolves. A handler registered after `open()` therefore still receives a write that races
+   * its subscription, and what changed since that read as one `resync` change.
    *
    * @param handler - receives `{ path, value, version, patch, reason }`; a throw or rejection is reported as an `error` event
    * @returns removes the subscription

@@ -13,12 +13,14 @@
  */
 import { backoffDelay, type ResolvedRetryOptions } from '@twinkit/twin-model/internal';
 import type { DesiredSync } from './desired-sync.js';
-import type { JsonObject } from '@twinkit/twin-model';
+import type { DeviceTwin, JsonObject } from '@twinkit/twin-model';
 
 /** Collaborators of a {@link DesiredSubscription}. */
 export interface DesiredSubscriptionOptions {
   /** Turns the subscription on or off on a connection that is still being set up. */
   setDuringConnect: (enabled: boolean, signal: AbortSignal) => Promise<void>;
+  /** Reads the twin on a connection that is still being set up. */
+  readTwinDuringConnect: (signal: AbortSignal) => Promise<DeviceTwin>;
   /** Turns the subscription on or off on the established connection (with the client's deadline). */
   set: (enabled: boolean) => Promise<void>;
   /** Whether the connection is usable right now. */
@@ -87,16 +89,37 @@ export class DesiredSubscription {
   }
 
   /**
-   * Part of every connect attempt: a new connection starts unsubscribed, so subscribe it when
-   * someone listens.
+   * Part of every connect attempt: learn the desired baseline if it is still unknown, then (a new
+   * connection starts unsubscribed) subscribe when someone listens.
+   *
+   * The baseline is read before `open()` resolves even when nobody listens yet: a handler
+   * registered later must receive every write made after it was registered, and a baseline
+   * first read after that registration would silently absorb a write that raced the
+   * subscription. Read here, such a write is newer than the baseline, so the resync that follows
+   * the subscription delivers it.
    *
    * @param signal - the attempt's signal
    */
   async prepare(signal: AbortSignal): Promise<void> {
     this.#onTransport = false;
+    if (this.#options.sync.version === undefined) await this.#readBaseline(signal);
     if (!this.#wanted) return;
     await this.#options.setDuringConnect(true, signal);
     this.#onTransport = true;
+  }
+
+  async #readBaseline(signal: AbortSignal): Promise<void> {
+    let twin: DeviceTwin;
+    try {
+      twin = await this.#options.readTwinDuringConnect(signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      // A read the hub answered badly must not keep the device offline: without a baseline the
+      // first resync sets it, as before. A lost connection fails the next step of the attempt.
+      this.#options.reportError(error);
+      return;
+    }
+    this.#options.sync.observe(twin);
   }
 
   /** The connection is usable: resync, or catch up with a change made while connecting. */

@@ -258,8 +258,15 @@ describe('MQTT transport against a misbehaving hub', () => {
   it('closes the connection as soon as the broker announces a 256 MB packet, without reading it', async () => {
     let flooded = 0;
     let stopped = false;
+    let reads = 0;
     await using broker = await startScriptedBroker(certificates, (topic, _, socket) => {
       if (!topic.startsWith('$iothub/twin/GET/') || flooded > 0) return;
+      reads += 1;
+      // The first read is the desired baseline taken while connecting; answer it as IoT Hub does.
+      if (reads === 1) {
+        socket.write(publishPacket(`$iothub/twin/res/200/?$rid=${ridOf(topic)}`, TWIN));
+        return;
+      }
       // A PUBLISH announcing 268 435 455 bytes, then a stream of junk as fast as the socket takes it.
       socket.write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]));
       const junk = Buffer.alloc(64 * 1024, 0x61);
