@@ -4,6 +4,8 @@
  * per-twin timeline read it (explorer/); the core only announces.
  */
 
+import { notifyAll } from './hub-events.js';
+
 /** Ids of the device or module a change is about. */
 export interface ChangedIdentity {
   deviceId: string;
@@ -75,13 +77,7 @@ export class ChangeFeed {
    * @param change - what changed
    */
   emit(change: HubChange): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(change);
-      } catch {
-        // A failing watcher must not fail the write that already committed.
-      }
-    }
+    notifyAll(this.#listeners, change);
   }
 
   /** Drops every listener (the hub is closing). */

@@ -79,12 +79,19 @@ export class HubEvents {
   }
 }
 
-function notifyAll<T>(listeners: ReadonlySet<(event: T) => void>, event: T): void {
+/**
+ * Calls every listener with an event that already committed; a listener that throws is skipped,
+ * because a failing endpoint or watcher must not fail the write that caused the event.
+ *
+ * @param listeners - who to tell
+ * @param event - the committed event
+ */
+export function notifyAll<T>(listeners: ReadonlySet<(event: T) => void>, event: T): void {
   for (const listener of listeners) {
     try {
       listener(event);
     } catch {
-      // A failing endpoint must not fail the REST call that already committed.
+      // See above: the write already committed.
     }
   }
 }
