@@ -7,13 +7,21 @@ import { root } from './shared.mjs';
 
 /** Issue 16's targets: ours ÷ official (or ÷ floor) must stay on the right side of these. */
 const TARGETS = {
-  'svc-get-p50': { official: 0.8 },
+  'svc-get-p50': { official: 0.8, floor: 1.1 },
   'svc-get-p99': { official: 1.0 },
   'svc-update': { official: 1.0, floor: 0.9 },
   'svc-query': { official: 0.9 },
   'cold-esm': { official: 0.3 },
   'cold-cjs': { official: 0.3 },
   'mqtt-inflight': { official: 5 },
+  'mqtt-writes': { official: 1.0 },
+  // "Our overhead over the raw client: at most 10 % at p50."
+  'mqtt-get-p50': { floor: 1.1 },
+  'mqtt-update-p50': { floor: 1.1 },
+  'mqtt-ws-get-p50': { floor: 1.1 },
+  'mqtt-ws-update-p50': { floor: 1.1 },
+  'amqp-get-p50': { floor: 1.1 },
+  'amqp-update-p50': { floor: 1.1 },
   'mqtt-desired': { official: 1.0 },
   'amqp-get-p99': { official: 1.2 },
   'amqp-update-p99': { official: 1.2 },
@@ -167,8 +175,8 @@ ${table(SERVICE_ROWS, results)}
 ${table([...DEVICE_ROWS, MEMORY_ROW], results)}
 
 "Calls acknowledged, 16 in flight" counts \`updateReportedProperties\` calls answered per second with 16 awaited at a
-time; ours sends one patch at a time in call order and merges the calls waiting behind it (the outbox), so it
-acknowledges many calls per hub write.
+time; ours keeps up to four patches on the wire and merges the calls waiting behind them (the outbox), so it
+acknowledges many calls per hub write. "Hub writes" counts the reported \`$version\`s the hub gave out meanwhile.
 
 ## Cold import and bundle sizes
 
