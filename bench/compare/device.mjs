@@ -2,6 +2,7 @@
 // ours | official | floor, transport mqtt | mqtt-ws | amqp, scenario get | update | inflight |
 // desired | memory. BENCH_HUB holds the hub's ready line and device keys (see hub.mjs);
 // NODE_EXTRA_CA_CERTS trusts its CA for every client alike.
+import { openAmqpFloor } from './amqp-floor.mjs';
 import { fromHub, fromService, ours, report, sasToken, sequential } from './shared.mjs';
 
 const [client, transport, scenario] = process.argv.slice(2);
@@ -65,9 +66,10 @@ async function open(deviceId, onDesired) {
   throw new Error(`unknown client ${client}`);
 }
 
-/** mqtt.js publishing IoT Hub's twin topics by hand: the least an MQTT client can do. */
+/** mqtt.js publishing IoT Hub's twin topics by hand (rhea by hand for AMQP): the least a client can do. */
 async function openFloor(deviceId, onDesired) {
-  if (transport === 'amqp') throw new Error('no AMQP floor');
+  if (transport === 'amqp')
+    return openAmqpFloor({ port: gateway, deviceId, key: hub.keys[deviceId], onDesired });
   const mqtt = fromHub('mqtt');
   const url =
     transport === 'mqtt-ws'

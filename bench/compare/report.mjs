@@ -159,7 +159,7 @@ run, not runs of different machines. **Regenerate this file on a quiet machine**
   with \`azure-iot-device-mqtt\` / \`-amqp\` (\`GatewayHostName\` for the port). Its MQTT over WebSocket dials port 443
   only, so that column is empty.
 - **floor**: the least a client can do: undici \`Agent.request\` with a hand-made SAS header, mqtt.js publishing the
-  twin topics by hand. There is no hand-written AMQP floor yet.
+  twin topics by hand, rhea attaching the twin links and sending the twin messages by hand (\`bench/compare/amqp-floor.mjs\`).
 - Ratios are ours ÷ the other side: below 1 is faster for times, above 1 is better for rates.
 
 ## Service REST
