@@ -8,7 +8,8 @@ import { fromHub, fromService, ours, report, sasToken, sequential } from './shar
 const [client, transport, scenario] = process.argv.slice(2);
 const hub = JSON.parse(process.env.BENCH_HUB);
 const scale = Number(process.env.BENCH_SCALE ?? '1');
-const port = (name) => new URL(hub.endpoints[name]).port;
+// URL drops a scheme's default port (https → 443), so it is put back here.
+const port = (name) => new URL(hub.endpoints[name]).port || '443';
 const gateway = { mqtt: port('mqtt'), 'mqtt-ws': port('https'), amqp: port('amqp') }[transport];
 const connectionString = (deviceId) =>
   `HostName=localhost;DeviceId=${deviceId};SharedAccessKey=${hub.keys[deviceId]};GatewayHostName=localhost:${gateway}`;
@@ -41,14 +42,21 @@ async function open(deviceId, onDesired) {
     };
   }
   if (client === 'official') {
-    if (transport === 'mqtt-ws')
+    // Its MqttWs dials wss://<GatewayHostName or HostName>:443, so it runs only on a hub on 443.
+    if (transport === 'mqtt-ws' && gateway !== '443')
       throw new Error('azure-iot-device-mqtt MqttWs dials port 443 only');
     const { Client } = fromHub('azure-iot-device');
     const Protocol =
       transport === 'amqp'
         ? fromHub('azure-iot-device-amqp').Amqp
-        : fromHub('azure-iot-device-mqtt').Mqtt;
-    const device = Client.fromConnectionString(connectionString(deviceId), Protocol);
+        : transport === 'mqtt-ws'
+          ? fromHub('azure-iot-device-mqtt').MqttWs
+          : fromHub('azure-iot-device-mqtt').Mqtt;
+    const cs =
+      transport === 'mqtt-ws'
+        ? connectionString(deviceId).replace(/;GatewayHostName=.*$/, '')
+        : connectionString(deviceId);
+    const device = Client.fromConnectionString(cs, Protocol);
     await device.open();
     const twin = await device.getTwin();
     if (onDesired !== undefined) twin.on('properties.desired', (patch) => onDesired(patch));

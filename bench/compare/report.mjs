@@ -157,7 +157,7 @@ run, not runs of different machines. **Regenerate this file on a quiet machine**
 - **ours**: the built \`@twinkit/service\` (Node: undici's dispatcher) and \`@twinkit/device\`.
 - **official**: \`azure-iothub\` 1.16 (its keep-alive \`https\` agent pointed at the hub's port), \`azure-iot-device\` 1.18
   with \`azure-iot-device-mqtt\` / \`-amqp\` (\`GatewayHostName\` for the port). Its MQTT over WebSocket dials port 443
-  only, so that column is empty.
+  only, so the hub takes 443 for HTTPS when it may bind it (otherwise that column stays empty).
 - **floor**: the least a client can do: undici \`Agent.request\` with a hand-made SAS header, mqtt.js publishing the
   twin topics by hand, rhea attaching the twin links and sending the twin messages by hand (\`bench/compare/amqp-floor.mjs\`).
 - Ratios are ours ÷ the other side: below 1 is faster for times, above 1 is better for rates.
