@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createHub, listen } from '../src/index.js';
 import { startTestHub } from '../src/testing.js';
 import { isLoopbackAddress } from '../src/explorer/explorer-access.js';
+import { hubInternals } from '../src/hub.js';
 import { call } from './helpers.js';
 import { httpsCall, type HttpsResult } from './https-client.js';
 
@@ -307,5 +308,19 @@ describe('explorer', () => {
     });
     expect(response.status).toBe(404);
     expect((await hubObject.fetch('https://localhost/explorer')).status).toBe(404);
+  });
+
+  it('keeps no twin timeline when it is turned off', async () => {
+    await using hubObject = await createHub();
+    const { timeline } = hubInternals(hubObject);
+    await hubObject.createDevice('before');
+    await using _server = await listen(hubObject, { explorer: { enabled: false } });
+    expect(timeline.recording).toBe(false);
+    await hubObject.createDevice('after');
+    expect(
+      (await call(hubObject, 'PATCH', '/twins/after', { body: { tags: { site: 'a' } } })).status,
+    ).toBe(200);
+    expect(timeline.size).toBe(0);
+    expect(timeline.entries('after')).toEqual([]);
   });
 });
