@@ -6,6 +6,7 @@
  * @internal
  */
 import { TransportError } from '@twinkit/twin-model/errors';
+import { splitHostPort } from '@twinkit/twin-model/protocol';
 import type { DeviceTwin } from '@twinkit/twin-model';
 import type { Logger } from '@twinkit/twin-model/internal';
 import type { DeviceCredential } from './auth/credential.js';
@@ -17,6 +18,7 @@ import { DesiredSubscription } from './desired/desired-subscription.js';
 import { DesiredSync } from './desired/desired-sync.js';
 import type { DeviceClientOptions } from './options.js';
 import { ReportedOutbox } from './outbox/reported-outbox.js';
+import { StateKeeper } from './store/state-keeper.js';
 import { mqtt } from './transport/mqtt/index.js';
 import type { DeviceTransport } from './transport/transport.js';
 
@@ -38,6 +40,10 @@ export interface ClientParts {
   router: DesiredRouter;
   sync: DesiredSync;
   outbox: ReportedOutbox;
+  /** The durable state, when `options.store` is set. */
+  keeper: StateKeeper | undefined;
+  /** Per writable property path, the last desired `$version` answered (kept by the store). */
+  acknowledged: Map<string, number>;
   /** The one twin read: the app's `getTwin()` and every resync go through it. */
   readTwin: (abortSignal: AbortSignal | undefined) => Promise<DeviceTwin>;
 }
@@ -64,6 +70,13 @@ export function wireClient(
   let desired: DesiredSubscription;
   const readTwin = (abortSignal: AbortSignal | undefined): Promise<DeviceTwin> =>
     connection.run('getTwin', 'Twin read', abortSignal, (request) => transport.getTwin(request));
+  const acknowledged = new Map<string, number>();
+  let keeper: StateKeeper | undefined;
+  const saveInBackground = (): void => {
+    keeper?.save().catch((error: unknown) => {
+      host.reportError(error);
+    });
+  };
   const router = new DesiredRouter((count) => {
     desired.setWanted(count > 0);
   });
@@ -75,6 +88,7 @@ export function wireClient(
     onResyncError: (error) => {
       desired.resyncFailed(error);
     },
+    onChanged: options.store === undefined ? undefined : saveInBackground,
     logger: log,
   });
   const outbox = new ReportedOutbox({
@@ -86,8 +100,48 @@ export function wireClient(
         connection.sessionSignal,
         (request) => transport.patchReported(patch, request),
       ),
+    persist: options.store === undefined ? undefined : () => keeper?.save() ?? Promise.resolve(),
+    reportError: (error) => {
+      host.reportError(error);
+    },
     logger: log,
   });
+  if (options.store !== undefined) {
+    const identity = credential.identity;
+    keeper = new StateKeeper({
+      store: options.store,
+      identity: {
+        hostName: splitHostPort(identity.hostName).host,
+        deviceId: identity.deviceId,
+        ...(identity.moduleId === undefined ? {} : { moduleId: identity.moduleId }),
+      },
+      restore: (state) => {
+        if (state === undefined) return;
+        outbox.restore(state.outbox);
+        if (state.desired !== undefined) sync.seed(state.desired.version, state.desired.document);
+        acknowledged.clear();
+        for (const [path, version] of Object.entries(state.acknowledged))
+          acknowledged.set(path, version);
+      },
+      snapshot: () => {
+        const queued = outbox.snapshot();
+        const document = sync.document;
+        const version = sync.version;
+        return {
+          state: {
+            outbox: queued.entries,
+            ...(document === undefined || version === undefined
+              ? {}
+              : { desired: { version, document } }),
+            acknowledged: Object.fromEntries(acknowledged),
+          },
+          saved: queued.saved,
+          failed: queued.failed,
+        };
+      },
+      logger: log,
+    });
+  }
   const factory = options.transport ?? mqtt();
   const transport = factory(
     {
@@ -165,5 +219,5 @@ export function wireClient(
     },
     logger: log,
   });
-  return { transport, connection, router, sync, outbox, readTwin };
+  return { transport, connection, router, sync, outbox, keeper, acknowledged, readTwin };
 }

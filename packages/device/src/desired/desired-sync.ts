@@ -32,6 +32,8 @@ export interface DesiredSyncOptions {
   deliver: (change: RoutedChange) => void;
   /** A re-read started by a gap or an early patch failed; the client decides when to retry. */
   onResyncError: (error: unknown) => void;
+  /** The known desired section or its version changed (a state store saves it). */
+  onChanged?: (() => void) | undefined;
   logger: Logger;
 }
 
@@ -56,6 +58,23 @@ export class DesiredSync {
   /** The last desired `$version` known, or `undefined` before the first twin read. */
   get version(): number | undefined {
     return this.#version;
+  }
+
+  /** The last known desired section (without `$version`), or `undefined` before the first read. */
+  get document(): JsonObject | undefined {
+    return this.#document;
+  }
+
+  /**
+   * Starts from a desired section a state store kept: the next twin read delivers what changed
+   * since then as one change, instead of silently taking the twin as the baseline.
+   *
+   * @param version - its `$version`
+   * @param document - the section without `$version`
+   */
+  seed(version: number, document: JsonObject): void {
+    this.#version = version;
+    this.#document = document;
   }
 
   /** Whether a re-read is in flight. */
@@ -95,6 +114,7 @@ export class DesiredSync {
     if (this.#version === undefined || this.#document === undefined) {
       this.#document = content;
       this.#version = version;
+      this.#options.onChanged?.();
       return;
     }
     if (version <= this.#version) return;
@@ -105,6 +125,7 @@ export class DesiredSync {
     if (Object.keys(change).length > 0) {
       this.#options.deliver({ patch: change, version, reason: 'resync', before, after: content });
     }
+    this.#options.onChanged?.();
   }
 
   /**
@@ -182,6 +203,7 @@ export class DesiredSync {
         this.#document = after;
         this.#version = version;
         this.#options.deliver({ patch, version, reason: 'patch', before, after });
+        this.#options.onChanged?.();
         return 'ok';
       }
       case 'duplicate':
