@@ -1,6 +1,7 @@
 /**
  * The few IndexedDB and Web Locks types the IndexedDB store uses, declared here because the
- * packages compile without the DOM library (house-style 4.9: stray DOM use must not compile).
+ * packages compile without the DOM library, so that stray DOM use does not compile
+ * (docs/internals/architecture.md#runtime-seams).
  *
  * @internal
  */
