@@ -12,8 +12,11 @@ export const DEVICE_STATE_FORMAT = 'twinkit.device-state/1';
 
 /** Whose state it is: the hub host (without port), the device and the module. */
 export interface PersistedIdentity {
+  /** The hub host, e.g. `my-hub.azure-devices.net` (a `:port` is not part of it). */
   hostName: string;
+  /** The device id. */
   deviceId: string;
+  /** The module id, for a module's state. */
   moduleId?: string;
 }
 
@@ -27,6 +30,7 @@ export interface PersistedReportedPatch {
 
 /** The desired section the app was last given, and its `$version`. */
 export interface PersistedDesired {
+  /** The desired `$version` of `document`. */
   version: number;
   /** The desired section without `$version`. */
   document: JsonObject;
@@ -34,7 +38,9 @@ export interface PersistedDesired {
 
 /** Everything a {@link DeviceStateStore} keeps for one device or module. */
 export interface PersistedDeviceState {
+  /** {@link DEVICE_STATE_FORMAT}; a state with another marker is a {@link StoreCorruptError}. */
   format: typeof DEVICE_STATE_FORMAT;
+  /** Whose state it is; another client's identity is a {@link StoreForeignError}. */
   identity: PersistedIdentity;
   /** Reported patches not yet acknowledged by the hub, in send order. */
   outbox: PersistedReportedPatch[];

@@ -8,12 +8,13 @@
 import { UnsupportedRuntimeError } from '@twinkit/twin-model/errors';
 import type { DeviceStateStore } from './device-state.js';
 
-export type {
-  DeviceStateStore,
-  PersistedDesired,
-  PersistedDeviceState,
-  PersistedIdentity,
-  PersistedReportedPatch,
+export {
+  DEVICE_STATE_FORMAT,
+  type DeviceStateStore,
+  type PersistedDesired,
+  type PersistedDeviceState,
+  type PersistedIdentity,
+  type PersistedReportedPatch,
 } from './device-state.js';
 
 /**

@@ -24,12 +24,13 @@ import type { DeviceStateStore, PersistedDeviceState } from './device-state.js';
 import type { IdbDatabase, IdbFactory, IdbRequest, WebLocks } from './indexeddb-types.js';
 import { StoreCorruptError, StoreLockedError } from './store-errors.js';
 
-export type {
-  DeviceStateStore,
-  PersistedDesired,
-  PersistedDeviceState,
-  PersistedIdentity,
-  PersistedReportedPatch,
+export {
+  DEVICE_STATE_FORMAT,
+  type DeviceStateStore,
+  type PersistedDesired,
+  type PersistedDeviceState,
+  type PersistedIdentity,
+  type PersistedReportedPatch,
 } from './device-state.js';
 
 /** The object store and key of the one record, and the record's format marker. */

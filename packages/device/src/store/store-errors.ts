@@ -13,6 +13,7 @@ export type StoreErrorName = 'StoreCorruptError' | 'StoreForeignError' | 'StoreL
  * aside (or restore a backup) after looking at it.
  */
 export class StoreCorruptError extends Error {
+  /** Always `'StoreCorruptError'`, for the guards. */
   override readonly name = 'StoreCorruptError' as const;
   /** Where the state lives: a file path or an IndexedDB database name. */
   readonly location: string;
@@ -37,6 +38,7 @@ export class StoreCorruptError extends Error {
  * needs its own store.
  */
 export class StoreForeignError extends Error {
+  /** Always `'StoreForeignError'`, for the guards. */
   override readonly name = 'StoreForeignError' as const;
   /** Where the state lives. */
   readonly location: string;
@@ -63,6 +65,7 @@ export class StoreForeignError extends Error {
 
 /** Another live process (or another client in this one) uses the store right now. */
 export class StoreLockedError extends Error {
+  /** Always `'StoreLockedError'`, for the guards. */
   override readonly name = 'StoreLockedError' as const;
   /** Where the state lives. */
   readonly location: string;

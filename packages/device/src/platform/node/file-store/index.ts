@@ -19,12 +19,13 @@ import type { DeviceStateStore } from '../../../store/device-state.js';
 import { createFileStoreOn } from './file-store.js';
 import { nodeFileSystem } from './file-system.js';
 
-export type {
-  DeviceStateStore,
-  PersistedDesired,
-  PersistedDeviceState,
-  PersistedIdentity,
-  PersistedReportedPatch,
+export {
+  DEVICE_STATE_FORMAT,
+  type DeviceStateStore,
+  type PersistedDesired,
+  type PersistedDeviceState,
+  type PersistedIdentity,
+  type PersistedReportedPatch,
 } from '../../../store/device-state.js';
 
 /**
