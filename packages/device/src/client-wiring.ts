@@ -5,9 +5,9 @@
  *
  * @internal
  */
-import { TransportError } from '@twinkit/twin-model/errors';
+import { TransportError, TwinValidationError } from '@twinkit/twin-model/errors';
 import { splitHostPort } from '@twinkit/twin-model/protocol';
-import type { DeviceTwin } from '@twinkit/twin-model';
+import { validateSection, type DeviceTwin, type JsonObject } from '@twinkit/twin-model';
 import type { Logger } from '@twinkit/twin-model/internal';
 import type { DeviceCredential } from './auth/credential.js';
 import { createConnectParams, resolveClientSettings } from './client-settings.js';
@@ -20,7 +20,7 @@ import type { DeviceClientOptions } from './options.js';
 import { ReportedOutbox } from './outbox/reported-outbox.js';
 import { StateKeeper } from './store/state-keeper.js';
 import { mqtt } from './transport/mqtt/index.js';
-import type { DeviceTransport } from './transport/transport.js';
+import type { DeviceTransport, UpdateReportedResult } from './transport/transport.js';
 
 /** What the parts need from the client that owns them. */
 export interface ClientHost {
@@ -44,6 +44,15 @@ export interface ClientParts {
   keeper: StateKeeper | undefined;
   /** Per writable property path, the last desired `$version` answered (kept by the store). */
   acknowledged: Map<string, number>;
+  /**
+   * Validates and queues a reported patch, after the stored outbox was loaded (so it follows the
+   * stored patches); `beforeQueue` runs in the same tick as the queuing, so a save holds both.
+   */
+  queueReported: (
+    patch: JsonObject,
+    abortSignal: AbortSignal | undefined,
+    beforeQueue?: () => void,
+  ) => Promise<UpdateReportedResult>;
   /** The one twin read: the app's `getTwin()` and every resync go through it. */
   readTwin: (abortSignal: AbortSignal | undefined) => Promise<DeviceTwin>;
 }
@@ -219,5 +228,26 @@ export function wireClient(
     },
     logger: log,
   });
-  return { transport, connection, router, sync, outbox, keeper, acknowledged, readTwin };
+  const queueReported: ClientParts['queueReported'] = (patch, abortSignal, beforeQueue) => {
+    const result = validateSection(patch, 'reported', { mode: 'patch' });
+    if (!result.valid) {
+      return Promise.reject(new TwinValidationError(result.issues, 'Reported properties update'));
+    }
+    const queue = (): Promise<UpdateReportedResult> => {
+      beforeQueue?.();
+      return outbox.enqueue(patch, abortSignal);
+    };
+    return keeper === undefined ? queue() : keeper.ready().then(queue);
+  };
+  return {
+    transport,
+    connection,
+    router,
+    sync,
+    outbox,
+    keeper,
+    acknowledged,
+    queueReported,
+    readTwin,
+  };
 }

@@ -3,12 +3,10 @@
  * the {@link ConnectionSupervisor} owns the connection (reconnect with backoff and jitter, SAS
  * renewal, deadlines; its rules are the pure state machine in `connection/connection-machine.ts`),
  * the {@link DesiredSubscription} and {@link DesiredSync} keep desired properties in sync across
- * connections and version gaps, and the {@link ReportedOutbox} sends reported patches in order.
+ * connections and version gaps, and the `ReportedOutbox` sends reported patches in order.
  * They are built and wired to each other in `client-wiring.ts`.
  */
 import type { DeviceTwin, JsonObject, MergePatch } from '@twinkit/twin-model';
-import { validateSection } from '@twinkit/twin-model';
-import { TwinValidationError } from '@twinkit/twin-model/errors';
 import { createLogger } from '@twinkit/twin-model/internal';
 import type { DeviceCredential, DeviceIdentity } from './auth/credential.js';
 import { SasTokenCredential, type SasTokenProvider } from './auth/sas-token-credential.js';
@@ -17,7 +15,7 @@ import {
   credentialFromConnectionString,
   credentialFromSasToken,
 } from './client-settings.js';
-import { wireClient } from './client-wiring.js';
+import { wireClient, type ClientParts } from './client-wiring.js';
 import type { ConnectionSupervisor } from './connection/connection-supervisor.js';
 import type { ConnectionStatus, DeviceClientEvents } from './connection-state.js';
 import type { DesiredQueue } from './desired/desired-queue.js';
@@ -40,7 +38,6 @@ import type {
   UpdateReportedPropertiesOptions,
   WatchDesiredOptions,
 } from './options.js';
-import type { ReportedOutbox } from './outbox/reported-outbox.js';
 import {
   WritableProperties,
   type ComponentPropertyName,
@@ -91,9 +88,9 @@ export class DeviceClient<
   readonly #sync: DesiredSync;
   #writable: WritableProperties | undefined;
   readonly #readTwin: (abortSignal: AbortSignal | undefined) => Promise<DeviceTwin>;
-  readonly #outbox: ReportedOutbox;
   readonly #keeper: StateKeeper | undefined;
   readonly #acknowledged: Map<string, number>;
+  readonly #queueReported: ClientParts['queueReported'];
   readonly #watchers = new Set<DesiredQueue>();
 
   /**
@@ -126,9 +123,9 @@ export class DeviceClient<
     this.#connection = parts.connection;
     this.#router = parts.router;
     this.#sync = parts.sync;
-    this.#outbox = parts.outbox;
     this.#keeper = parts.keeper;
     this.#acknowledged = parts.acknowledged;
+    this.#queueReported = parts.queueReported;
     this.#readTwin = parts.readTwin;
   }
 
@@ -360,25 +357,7 @@ export class DeviceClient<
     patch: MergePatch<TReported>,
     options: UpdateReportedPropertiesOptions = {},
   ): Promise<UpdateReportedResult> {
-    return this.#enqueueReported(patch as unknown as JsonObject, options.abortSignal);
-  }
-
-  /** Validates and queues a reported patch; `beforeQueue` runs in the same tick as the queuing. */
-  #enqueueReported(
-    patch: JsonObject,
-    abortSignal: AbortSignal | undefined,
-    beforeQueue?: () => void,
-  ): Promise<UpdateReportedResult> {
-    const result = validateSection(patch, 'reported', { mode: 'patch' });
-    if (!result.valid) {
-      return Promise.reject(new TwinValidationError(result.issues, 'Reported properties update'));
-    }
-    const queue = (): Promise<UpdateReportedResult> => {
-      beforeQueue?.();
-      return this.#outbox.enqueue(patch, abortSignal);
-    };
-    // The stored outbox goes first, so a patch queued before open() follows the stored ones.
-    return this.#keeper === undefined ? queue() : this.#keeper.ready().then(queue);
+    return this.#queueReported(patch as unknown as JsonObject, options.abortSignal);
   }
 
   /**
@@ -503,7 +482,7 @@ export class DeviceClient<
       onDesired: (path, routed) => this.onDesired(path as never, routed as never),
       getTwin: () => this.getTwin() as Promise<DeviceTwin>,
       updateReportedProperties: (patch, answered) =>
-        this.#enqueueReported(patch, undefined, () => {
+        this.#queueReported(patch, undefined, () => {
           if (answered !== undefined) this.#acknowledged.set(answered.path, answered.version);
         }),
       acknowledgedVersion: (path) => this.#acknowledged.get(path),

@@ -196,4 +196,42 @@ describe('DeviceClient with a state store', () => {
       await client.close();
     }
   });
+
+  it('does not answer a writable property again when its answer was still queued at the restart', async () => {
+    const fake = createFakeTransport({ desired: { targetTemperature: 20 } });
+    fake.updateDesiredSilently({ targetTemperature: 21 }); // desired $version 2, not answered on the hub
+    const answer = { targetTemperature: { value: 21, ac: 200, av: 2, ad: null } };
+    const store = new MemoryStore({
+      outbox: [{ sequence: 1, patch: answer }],
+      desired: { version: 2, document: { targetTemperature: 21 } },
+      acknowledged: { targetTemperature: 2 },
+    });
+    const { client } = setup(store, fake);
+    const calls: unknown[] = [];
+    client.onWritableProperty('targetTemperature', (value) => {
+      calls.push(value);
+    });
+    // The stored answer waits on the wire while the start-up pass reads the twin without it.
+    const held = fake.holdNext('patchReported');
+    await client.open();
+    await held.started;
+    await client.getTwin();
+    held.release();
+    await vi.waitFor(() => {
+      expect(fake.reported).toEqual({ targetTemperature: { value: 21, ac: 200, av: 2 } });
+    });
+    await client.flushState();
+    expect(calls).toEqual([]);
+    expect(store.saved.acknowledged).toEqual({ targetTemperature: 2 });
+
+    // A newer desired value is answered, and its version saved with the answer.
+    fake.updateDesired({ targetTemperature: 22 });
+    await vi.waitFor(() => {
+      expect(fake.reported).toMatchObject({ targetTemperature: { value: 22, av: 3 } });
+    });
+    await client.flushState();
+    expect(calls).toEqual([22]);
+    expect(store.saved.acknowledged).toEqual({ targetTemperature: 3 });
+    await client.close();
+  });
 });
