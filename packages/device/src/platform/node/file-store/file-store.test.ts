@@ -195,6 +195,8 @@ describe('createFileStore', () => {
       const restarted = createFileStore(path);
       expect(await restarted.load()).toEqual(state(1));
       await restarted.close();
+      // The load holds the lock, so no writer is alive: it removed the leftover.
+      expect(await readdir(join(path, '..'))).toEqual(['state.json']);
     });
   });
 });

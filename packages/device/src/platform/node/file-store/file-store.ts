@@ -7,13 +7,14 @@
  *
  * Each save writes a new temporary file next to it, flushes it (fsync), renames it over the old
  * one and flushes the directory: a crash or a full disk at any moment leaves either the previous
- * state or the new one, and a failed write removes its temporary file. The file is created with
- * mode 0600.
+ * state or the new one, and a failed write removes its temporary file. A temporary file a crash
+ * left behind is removed by the next load (which holds the lock, so no writer is alive). The file
+ * is created with mode 0600.
  *
  * @internal
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { DeviceStateStore, PersistedDeviceState } from '../../../store/device-state.js';
 import { StoreCorruptError } from '../../../store/store-errors.js';
 import { acquireFileLock, type FileLock } from './file-lock.js';
@@ -72,6 +73,21 @@ export function formatStateFile(state: PersistedDeviceState): string {
   return `${JSON.stringify({ format: STATE_FILE_FORMAT, sha256: sha256(body) })}\n${body}\n`;
 }
 
+/** Removes the temporary files of saves a crash interrupted. */
+async function removeLeftovers(fs: FileSystem, directory: string, prefix: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fs.readdir(directory);
+  } catch {
+    return; // the load that follows reports an unreadable directory
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix) && name.endsWith('.tmp')) {
+      await fs.unlink(join(directory, name)).catch(() => {});
+    }
+  }
+}
+
 /**
  * A file store over the given file operations (the tests pass ones that fail on purpose).
  *
@@ -82,11 +98,13 @@ export function formatStateFile(state: PersistedDeviceState): string {
 export function createFileStoreOn(path: string, fs: FileSystem): DeviceStateStore {
   const file = resolve(path);
   const directory = dirname(file);
+  const temporaryPrefix = `.${basename(file)}.`;
   let lock: FileLock | undefined;
   return {
     location: file,
     async load() {
       lock ??= await acquireFileLock(fs, file);
+      await removeLeftovers(fs, directory, temporaryPrefix);
       let text: string;
       try {
         text = (await fs.readFile(file)).toString('utf8');
@@ -97,7 +115,7 @@ export function createFileStoreOn(path: string, fs: FileSystem): DeviceStateStor
       return parseStateFile(file, text) as PersistedDeviceState;
     },
     async save(state) {
-      const temporary = `${directory}/.${basename(file)}.${randomUUID()}.tmp`;
+      const temporary = join(directory, `${temporaryPrefix}${randomUUID()}.tmp`);
       try {
         await fs.writeNewFile(temporary, formatStateFile(state));
         await fs.rename(temporary, file);

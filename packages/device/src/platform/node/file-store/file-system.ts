@@ -14,6 +14,8 @@ export interface FileSystem {
   rename(from: string, to: string): Promise<void>;
   link(existing: string, target: string): Promise<void>;
   unlink(path: string): Promise<void>;
+  /** The names in a directory. */
+  readdir(path: string): Promise<string[]>;
   /** Flushes a directory's entries (a rename) to disk, where the platform can. */
   syncDirectory(path: string): Promise<void>;
 }
@@ -33,6 +35,7 @@ export const nodeFileSystem: FileSystem = {
   rename: (from, to) => fs.rename(from, to),
   link: (existing, target) => fs.link(existing, target),
   unlink: (path) => fs.unlink(path),
+  readdir: (path) => fs.readdir(path),
   async syncDirectory(path) {
     let handle: fs.FileHandle;
     try {
