@@ -98,6 +98,10 @@ export function wireClient(
       desired.resyncFailed(error);
     },
     onChanged: options.store === undefined ? undefined : saveInBackground,
+    // Answers recorded for the old twin's versions would hide the new twin's writable values.
+    onTwinRecreated: () => {
+      acknowledged.clear();
+    },
     logger: log,
   });
   const outbox = new ReportedOutbox({

@@ -34,6 +34,8 @@ export interface DesiredSyncOptions {
   onResyncError: (error: unknown) => void;
   /** The known desired section or its version changed (a state store saves it). */
   onChanged?: (() => void) | undefined;
+  /** A twin read was older than the stored baseline: the twin was created again. */
+  onTwinRecreated?: (() => void) | undefined;
   logger: Logger;
 }
 
@@ -50,6 +52,8 @@ export class DesiredSync {
   #running: Promise<void> | undefined;
   #again = false;
   #stale = false;
+  /** The baseline came from a state store and no twin read has confirmed it yet. */
+  #seeded = false;
 
   constructor(options: DesiredSyncOptions) {
     this.#options = options;
@@ -75,6 +79,7 @@ export class DesiredSync {
   seed(version: number, document: JsonObject): void {
     this.#version = version;
     this.#document = document;
+    this.#seeded = true;
   }
 
   /** Whether a re-read is in flight. */
@@ -117,7 +122,19 @@ export class DesiredSync {
       this.#options.onChanged?.();
       return;
     }
-    if (version <= this.#version) return;
+    const seeded = this.#seeded;
+    this.#seeded = false;
+    if (version <= this.#version) {
+      // Desired versions only grow, so an older twin than the stored one is a new twin (the
+      // device was deleted and created again, or an emulator restarted without its data): it
+      // is the truth now, and what differs from the stored section is delivered once.
+      if (!seeded || version === this.#version) return;
+      this.#options.logger.warning(
+        `the twin's desired $version ${String(version)} is older than the stored ${String(this.#version)}: ` +
+          'the twin was created again; taking it as the baseline',
+      );
+      this.#options.onTwinRecreated?.();
+    }
     const before = this.#document;
     const change = diff(before, content);
     this.#document = content;

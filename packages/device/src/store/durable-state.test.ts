@@ -234,4 +234,28 @@ describe('DeviceClient with a state store', () => {
     expect(store.saved.acknowledged).toEqual({ targetTemperature: 3 });
     await client.close();
   });
+
+  it('takes a twin older than the stored desired state as a new twin, and delivers the difference once', async () => {
+    const fake = createFakeTransport({ desired: { interval: 10 } }); // a re-created twin: $version 1
+    const store = new MemoryStore({
+      desired: { version: 9, document: { interval: 60, mode: 'eco' } },
+      acknowledged: { interval: 9 },
+    });
+    const { client } = setup(store, fake);
+    const changes: DesiredChange[] = [];
+    client.onDesired((change) => void changes.push(change));
+    await client.open();
+    await client.getTwin();
+    await client.flushState();
+    expect(changes.map(({ version, reason, patch }) => ({ version, reason, patch }))).toEqual([
+      { version: 1, reason: 'resync', patch: { interval: 10, mode: null } },
+    ]);
+    expect(store.saved.desired).toEqual({ version: 1, document: { interval: 10 } });
+    expect(store.saved.acknowledged).toEqual({}); // the old twin's answers do not count
+    fake.updateDesired({ interval: 20 });
+    await vi.waitFor(() => {
+      expect(changes.map((change) => change.version)).toEqual([1, 2]);
+    });
+    await client.close();
+  });
 });
