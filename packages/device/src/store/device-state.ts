@@ -89,7 +89,7 @@ export interface DeviceStateStore {
  * @param identity - the identity
  * @returns its display form
  */
-export function formatStoredIdentity(identity: PersistedIdentity): string {
+function formatStoredIdentity(identity: PersistedIdentity): string {
   const module = identity.moduleId === undefined ? '' : `/${identity.moduleId}`;
   return `${identity.hostName}/${identity.deviceId}${module}`;
 }

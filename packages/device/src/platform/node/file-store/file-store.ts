@@ -21,7 +21,7 @@ import { acquireFileLock, type FileLock } from './file-lock.js';
 import { hasCode, type FileSystem } from './file-system.js';
 
 /** The format marker in a state file's header line. */
-export const STATE_FILE_FORMAT = 'twinkit.device-state-file/1';
+const STATE_FILE_FORMAT = 'twinkit.device-state-file/1';
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -35,7 +35,7 @@ function sha256(text: string): string {
  * @returns the state's JSON value (shape not yet checked)
  * @throws {@link StoreCorruptError} when the header, the checksum or the JSON is wrong
  */
-export function parseStateFile(path: string, text: string): unknown {
+function parseStateFile(path: string, text: string): unknown {
   const newline = text.indexOf('\n');
   if (newline < 0)
     throw new StoreCorruptError(path, 'it has no header line (a torn or foreign file)');
