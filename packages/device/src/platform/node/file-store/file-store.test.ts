@@ -49,6 +49,7 @@ describe('createFileStore', () => {
   it('loads nothing from a new file, then loads what it saved', async () => {
     const path = await statePath();
     const store = createFileStore(path);
+    await expect(store.save(state(1))).rejects.toThrow(/is not loaded; call load\(\) first/);
     expect(await store.load()).toBeUndefined();
     await store.save(state(1));
     await store.save(state(2));

@@ -115,6 +115,9 @@ export function createFileStoreOn(path: string, fs: FileSystem): DeviceStateStor
       return parseStateFile(file, text) as PersistedDeviceState;
     },
     async save(state) {
+      // Only the holder of the lock writes; load() takes it.
+      if (lock === undefined)
+        throw new Error(`The device state store ${file} is not loaded; call load() first`);
       const temporary = join(directory, `${temporaryPrefix}${randomUUID()}.tmp`);
       try {
         await fs.writeNewFile(temporary, formatStateFile(state));
