@@ -258,4 +258,44 @@ describe('DeviceClient with a state store', () => {
     });
     await client.close();
   });
+
+  it('sends acknowledged patches again, in order, when their removal never reached the store', async () => {
+    const fake = createFakeTransport(); // one hub for both clients
+    const store = new MemoryStore({
+      outbox: [
+        { sequence: 1, patch: { mode: 'eco', level: 1 } },
+        { sequence: 2, patch: { level: 2 } },
+      ],
+    });
+    const first = setup(store, fake);
+    const errors: Error[] = [];
+    first.client.on('error', (error) => void errors.push(error));
+    store.failSaves = new Error('EIO: the disk went away'); // as if the process died before saving
+    await first.client.open();
+    await vi.waitFor(() => {
+      expect(fake.reported).toEqual({ mode: 'eco', level: 2 });
+    });
+    await first.client.close();
+    expect(errors.map((error) => error.message)).toContain('EIO: the disk went away');
+    store.failSaves = undefined;
+
+    const second = setup(store, fake);
+    await second.client.open();
+    await vi.waitFor(() => {
+      expect(sentPatches(fake)).toHaveLength(4);
+    });
+    // At least once on the wire, in order: the same end state.
+    expect(sentPatches(fake)).toEqual([
+      { mode: 'eco', level: 1 },
+      { level: 2 },
+      { mode: 'eco', level: 1 },
+      { level: 2 },
+    ]);
+    expect(fake.reported).toEqual({ mode: 'eco', level: 2 });
+    await vi.waitFor(async () => {
+      await second.client.flushState(); // after the second answer settled, the outbox is empty
+      expect(store.saved.outbox).toEqual([]);
+    });
+    await second.client.close();
+  });
 });
