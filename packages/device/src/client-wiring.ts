@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { TransportError, TwinValidationError } from '@twinkit/twin-model/errors';
+import { TransportError, TwinValidationError, isTransportError } from '@twinkit/twin-model/errors';
 import { splitHostPort } from '@twinkit/twin-model/protocol';
 import { validateSection, type DeviceTwin, type JsonObject } from '@twinkit/twin-model';
 import type { Logger } from '@twinkit/twin-model/internal';
@@ -83,7 +83,9 @@ export function wireClient(
   let keeper: StateKeeper | undefined;
   const saveInBackground = (): void => {
     keeper?.save().catch((error: unknown) => {
-      host.reportError(error);
+      // A closing client does not save any more; anything else (a full disk) the app must hear of.
+      if (isTransportError(error)) log.verbose(error.message);
+      else host.reportError(error);
     });
   };
   const router = new DesiredRouter((count) => {

@@ -18,8 +18,8 @@
  *   With `outbox: false`, calls fail fast with `TransportError` while disconnected, and queued
  *   calls fail when the connection drops.
  * - Durable (with a `DeviceStateStore`): an entry is sent only after a save that holds it
- *   completed, and a call merges only into an entry that is not saved yet, so what the store
- *   holds is always a prefix-free, ordered list of whole entries. A failed save fails every call
+ *   completed, and a call merges only into an entry that is not saved yet, so the store always
+ *   holds whole entries in send order, each as it is sent. A failed save fails every call
  *   not saved yet (the app learns its patch is not queued). Answered entries leave the store
  *   with the next save; a crash before that sends them again after the restart, in order, which
  *   a merge patch survives (at least once on the wire, the same end state).
@@ -100,7 +100,7 @@ export interface ReportedOutboxOptions {
    * wait for it before they are sent.
    */
   persist?: (() => Promise<void>) | undefined;
-  /** A restored entry (nobody awaits it) was refused by the hub. */
+  /** A restored entry (nobody awaits it) was refused by the hub, or a background save failed. */
   reportError: (error: unknown) => void;
   logger: Logger;
 }
@@ -321,9 +321,9 @@ export class ReportedOutbox {
 
   #persistInBackground(): void {
     this.#options.persist?.().catch((error: unknown) => {
-      this.#options.logger.warning(
-        `the device state could not be saved: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      // A closing client does not save any more; anything else (a full disk) the app must hear of.
+      if (isTransportError(error)) this.#options.logger.verbose(error.message);
+      else this.#options.reportError(error);
     });
   }
 
