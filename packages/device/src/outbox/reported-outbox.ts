@@ -17,6 +17,12 @@
  *   sent after the next (re)connect; a send cut off by a dropped connection is sent again.
  *   With `outbox: false`, calls fail fast with `TransportError` while disconnected, and queued
  *   calls fail when the connection drops.
+ * - Durable (with a `DeviceStateStore`): an entry is sent only after a save that holds it
+ *   completed, and a call merges only into an entry that is not saved yet, so the store always
+ *   holds whole entries in send order, each as it is sent. A failed save fails every call
+ *   not saved yet (the app learns its patch is not queued). Answered entries leave the store
+ *   with the next save; a crash before that sends them again after the restart, in order, which
+ *   a merge patch survives (at least once on the wire, the same end state).
  * - Bound: at most `maxPatches` calls and `maxBytes` of patch JSON wait at once (defaults 1000
  *   and 256 KiB); a call beyond the bound rejects with a `TransportError` whose message says the
  *   outbox is full, and nothing already queued is touched.
@@ -27,6 +33,8 @@ import { validateSection } from '@twinkit/twin-model';
 import type { JsonObject } from '@twinkit/twin-model';
 import { TransportError, isTransportError } from '@twinkit/twin-model/errors';
 import type { Logger } from '@twinkit/twin-model/internal';
+import type { PersistedReportedPatch } from '../store/device-state.js';
+import type { StateSnapshot } from '../store/state-keeper.js';
 import type { UpdateReportedResult } from '../transport/transport.js';
 import { composeMergePatches } from './compose-patch.js';
 
@@ -61,7 +69,13 @@ interface Waiter {
 type Answer = { ok: true; result: UpdateReportedResult } | { ok: false; error: unknown };
 
 interface Entry {
+  /** Stable across restarts; entries are sent in this order. */
+  sequence: number;
   patch: JsonObject;
+  /** Bumped by every merge, so a save of an older content does not count for it. */
+  revision: number;
+  /** On the store (always true without one). */
+  saved: boolean;
   bytes: number;
   waiters: Set<Waiter>;
   calls: number;
@@ -81,6 +95,13 @@ export interface ReportedOutboxOptions {
   maxPatchesInFlight: number;
   /** Sends one patch (with the client's deadline). */
   send: (patch: JsonObject) => Promise<UpdateReportedResult>;
+  /**
+   * With a state store: saves the state (it collects {@link ReportedOutbox.snapshot}); entries
+   * wait for it before they are sent.
+   */
+  persist?: (() => Promise<void>) | undefined;
+  /** A restored entry (nobody awaits it) was refused by the hub, or a background save failed. */
+  reportError: (error: unknown) => void;
   logger: Logger;
 }
 
@@ -102,6 +123,7 @@ export class ReportedOutbox {
   #lastVersion: number | undefined;
   #calls = 0;
   #bytes = 0;
+  #nextSequence = 1;
 
   constructor(options: ReportedOutboxOptions) {
     if (!(options.maxPatches >= 1)) throw new RangeError('outbox.maxPatches must be >= 1');
@@ -116,6 +138,53 @@ export class ReportedOutbox {
   /** How many calls are waiting (queued or in flight). */
   get pendingCalls(): number {
     return this.#calls;
+  }
+
+  /**
+   * Puts back the entries a state store kept, ahead of anything queued later; they are sent
+   * first, in their order, and nobody awaits them.
+   *
+   * @param entries - the stored entries, in sequence order
+   */
+  restore(entries: readonly PersistedReportedPatch[]): void {
+    const restored = entries.map((stored): Entry => ({
+      sequence: stored.sequence,
+      patch: stored.patch,
+      bytes: encoder.encode(JSON.stringify(stored.patch)).byteLength,
+      revision: 0,
+      saved: true,
+      waiters: new Set(),
+      calls: 1,
+      state: 'queued',
+      overtook: false,
+    }));
+    this.#entries = [...restored, ...this.#entries];
+    this.#calls = this.#entries.reduce((sum, entry) => sum + entry.calls, 0);
+    this.#bytes = this.#entries.reduce((sum, entry) => sum + entry.bytes, 0);
+    const last = restored.at(-1);
+    if (last !== undefined) this.#nextSequence = Math.max(this.#nextSequence, last.sequence + 1);
+    this.#pump();
+  }
+
+  /**
+   * The entries to save, and what a save of them means.
+   *
+   * @returns the outbox part of a state snapshot
+   */
+  snapshot(): Pick<StateSnapshot, 'saved' | 'failed'> & { entries: PersistedReportedPatch[] } {
+    const revisions = new Map(this.#entries.map((entry) => [entry, entry.revision]));
+    return {
+      entries: this.#entries.map((entry) => ({ sequence: entry.sequence, patch: entry.patch })),
+      saved: () => {
+        for (const [entry, revision] of revisions) {
+          if (entry.revision === revision) entry.saved = true;
+        }
+        this.#pump();
+      },
+      failed: (error) => {
+        this.#failUnsaved(error);
+      },
+    };
   }
 
   /**
@@ -160,7 +229,11 @@ export class ReportedOutbox {
       };
       entry.waiters.add(waiter);
       abortSignal?.addEventListener('abort', onAbort, { once: true });
-      this.#pump();
+      if (this.#options.persist === undefined) this.#pump();
+      else
+        this.#options.persist().catch((error: unknown) => {
+          this.#failUnsaved(error);
+        });
     });
   }
 
@@ -196,18 +269,23 @@ export class ReportedOutbox {
   #place(patch: JsonObject, bytes: number): Entry {
     this.#calls += 1;
     this.#bytes += bytes;
+    const durable = this.#options.persist !== undefined;
     const last = this.#entries.at(-1);
-    if (last?.state === 'queued') {
+    if (last?.state === 'queued' && !(durable && last.saved)) {
       const merged = composeMergePatches(last.patch, patch);
       if (merged !== undefined && validateSection(merged, 'reported').valid) {
         last.patch = merged;
         last.bytes += bytes;
         last.calls += 1;
+        last.revision += 1;
         return last;
       }
     }
     const entry: Entry = {
+      sequence: this.#nextSequence++,
       patch,
+      revision: 0,
+      saved: !durable,
       bytes,
       waiters: new Set(),
       calls: 1,
@@ -225,7 +303,28 @@ export class ReportedOutbox {
       this.#entries = this.#entries.filter((candidate) => candidate !== entry);
       this.#calls -= 1;
       this.#bytes -= entry.bytes;
+      if (entry.saved) this.#persistInBackground();
     }
+  }
+
+  /** A save failed: every call not saved yet fails with its error, and is not sent. */
+  #failUnsaved(error: unknown): void {
+    const unsaved = this.#entries.filter((entry) => entry.state === 'queued' && !entry.saved);
+    if (unsaved.length === 0) return;
+    this.#entries = this.#entries.filter((entry) => !unsaved.includes(entry));
+    for (const entry of unsaved) {
+      this.#calls -= entry.calls;
+      this.#bytes -= entry.bytes;
+      this.#settle(entry, { ok: false, error });
+    }
+  }
+
+  #persistInBackground(): void {
+    this.#options.persist?.().catch((error: unknown) => {
+      // A closing client does not save any more; anything else (a full disk) the app must hear of.
+      if (isTransportError(error)) this.#options.logger.verbose(error.message);
+      else this.#options.reportError(error);
+    });
   }
 
   /** Sends queued entries, in call order, while the window has room. */
@@ -233,7 +332,7 @@ export class ReportedOutbox {
     while (this.#connected && this.#inFlight < this.#window) {
       const index = this.#entries.findIndex((entry) => entry.state === 'queued');
       const entry = this.#entries[index];
-      if (entry === undefined) return;
+      if (entry?.saved !== true) return; // none queued, or the next one waits for its save
       entry.state = 'sent';
       entry.overtook = index > 0;
       this.#inFlight += 1;
@@ -288,7 +387,12 @@ export class ReportedOutbox {
       this.#calls -= entry.calls;
       this.#bytes -= entry.bytes;
       if (answer.ok) this.#lastVersion = answer.result.version;
+      if (entry.waiters.size === 0 && !answer.ok) {
+        // A patch restored from the store: nobody awaits it, so the app hears of it here.
+        this.#options.reportError(answer.error);
+      }
       this.#settle(entry, answer);
+      this.#persistInBackground();
     }
   }
 
