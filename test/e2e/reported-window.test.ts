@@ -27,7 +27,7 @@ const transports: readonly {
 ];
 
 /** Sixteen calls made at once; call i sets `step: i` and a key of its own. */
-function sixteenPatches(): { [key: string]: number | boolean }[] {
+function sixteenPatches(): Record<string, number | boolean>[] {
   return Array.from({ length: 16 }, (_, index) => ({
     step: index + 1,
     [`s${String(index + 1)}`]: true,
