@@ -1,12 +1,11 @@
 /**
  * Signatures of the runtime seams (docs/internals/architecture.md#runtime-seams). `#platform/mqtt-connection` resolves by
  * package `imports` condition to `platform/node/mqtt-connection.ts` (mqtt.js Node build: mqtts
- * over TCP+TLS and wss) or `platform/web/mqtt-connection.ts` (mqtt.js browser build over the
- * global WebSocket). Both implement {@link OpenMqttConnection}.
+ * over TCP+TLS and wss) or `platform/web/mqtt-connection.ts` (our own small MQTT 3.1.1 session
+ * over the global WebSocket). Both implement {@link OpenMqttConnection}.
  *
  * @internal
  */
-import type { MqttClient } from 'mqtt';
 import type { ClientCertificate } from '../transport/transport.js';
 
 /** What the MQTT transport asks a platform to open. */
@@ -28,47 +27,53 @@ export interface MqttConnectionOptions {
   clientCertificate?: ClientCertificate;
 }
 
+/** A subscription's outcome: the granted QoS, or 128 for a refusal (MQTT-3.9.3). */
+export interface MqttGrant {
+  topic: string;
+  qos: number;
+}
+
+/**
+ * The part of mqtt.js's `MqttClient` the MQTT transport uses, so the Node build can hand over
+ * mqtt.js itself and the web build its own session. Events: `connect` once CONNACK accepts;
+ * `error` for a refusal (with the CONNACK return code as a numeric `code`) or a failure;
+ * `message` for each PUBLISH; `close` once, when the connection is gone.
+ */
+export interface MqttConnection {
+  /** The raw bytes from the broker, as they arrive, before they are parsed. */
+  readonly stream: {
+    on(event: 'data', listener: (chunk: Uint8Array) => void): unknown;
+  };
+  on(event: 'connect' | 'close', listener: () => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on(event: 'message', listener: (topic: string, payload: Uint8Array) => void): this;
+  off(event: 'connect' | 'close', listener: () => void): this;
+  off(event: 'error', listener: (error: Error) => void): this;
+  emit(event: 'error', error: Error): boolean;
+  publish(
+    topic: string,
+    payload: string,
+    options: { qos: 0 | 1 },
+    callback: (error?: Error) => void,
+  ): unknown;
+  subscribe(
+    filter: string,
+    options: { qos: 0 | 1 },
+    callback: (error: Error | null, granted?: MqttGrant[]) => void,
+  ): unknown;
+  unsubscribe(filter: string, callback: (error?: Error) => void): unknown;
+  /**
+   * Closes the connection: gracefully (DISCONNECT first) unless `force`; `callback` runs once
+   * it is closed.
+   */
+  end(force?: boolean, options?: object, callback?: () => void): unknown;
+}
+
 /**
  * Starts connecting an MQTT 3.1.1 client with IoT Hub's settings (clean=false, no automatic
- * reconnect: the DeviceClient owns reconnects). mqtt.js is loaded by the first call, not when the
- * package is imported, so a program that never opens a client never loads it.
+ * reconnect: the DeviceClient owns reconnects). The Node build loads mqtt.js on the first call, not
+ * when the package is imported, so a program that never opens a client never loads it.
  *
  * @throws {@link UnsupportedRuntimeError} when the runtime cannot honour an option
  */
-export type OpenMqttConnection = (options: MqttConnectionOptions) => Promise<MqttClient>;
-
-/**
- * Settings both platforms pass to mqtt.js.
- *
- * @param options - the connection options
- * @returns the mqtt.js options shared by both builds
- */
-export function baseMqttOptions(options: MqttConnectionOptions): {
-  protocolVersion: 4;
-  clean: false;
-  reconnectPeriod: 0;
-  resubscribe: false;
-  queueQoSZero: false;
-  clientId: string;
-  username: string;
-  password?: string;
-  keepalive: number;
-  connectTimeout: number;
-} {
-  return {
-    // IoT Hub speaks MQTT 3.1.1 (docs/internals/wire-contract.md#mqtt-connect).
-    protocolVersion: 4,
-    // Every official SDK connects with clean=0 so the hub keeps twin subscriptions (docs/internals/wire-contract.md#mqtt-sessions).
-    clean: false,
-    // The client owns reconnects and resubscription (docs/internals/architecture.md#transport-boundary).
-    reconnectPeriod: 0,
-    resubscribe: false,
-    // A QoS 0 request queued while offline would be answered on a connection nobody waits on.
-    queueQoSZero: false,
-    clientId: options.clientId,
-    username: options.username,
-    ...(options.password === undefined ? {} : { password: options.password }),
-    keepalive: options.keepAliveInSeconds,
-    connectTimeout: options.connectTimeoutInMs,
-  };
-}
+export type OpenMqttConnection = (options: MqttConnectionOptions) => Promise<MqttConnection>;

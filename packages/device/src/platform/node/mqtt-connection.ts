@@ -4,7 +4,7 @@
  *
  * @internal
  */
-import { baseMqttOptions, type OpenMqttConnection } from '../types.js';
+import type { MqttConnectionOptions, OpenMqttConnection } from '../types.js';
 import type * as Mqtt from 'mqtt';
 
 type MqttModule = typeof Mqtt;
@@ -35,3 +35,40 @@ export const openMqttConnection: OpenMqttConnection = async (options) => {
         }),
   });
 };
+
+/**
+ * Settings the Node build passes to mqtt.js (the web session keeps the same ones, see
+ * `web/mqtt-session.ts`).
+ *
+ * @param options - the connection options
+ * @returns the options for mqtt.js's `connect`
+ */
+function baseMqttOptions(options: MqttConnectionOptions): {
+  protocolVersion: 4;
+  clean: false;
+  reconnectPeriod: 0;
+  resubscribe: false;
+  queueQoSZero: false;
+  clientId: string;
+  username: string;
+  password?: string;
+  keepalive: number;
+  connectTimeout: number;
+} {
+  return {
+    // IoT Hub speaks MQTT 3.1.1 (docs/internals/wire-contract.md#mqtt-connect).
+    protocolVersion: 4,
+    // Every official SDK connects with clean=0 so the hub keeps twin subscriptions (docs/internals/wire-contract.md#mqtt-sessions).
+    clean: false,
+    // The client owns reconnects and resubscription (docs/internals/architecture.md#transport-boundary).
+    reconnectPeriod: 0,
+    resubscribe: false,
+    // A QoS 0 request queued while offline would be answered on a connection nobody waits on.
+    queueQoSZero: false,
+    clientId: options.clientId,
+    username: options.username,
+    ...(options.password === undefined ? {} : { password: options.password }),
+    keepalive: options.keepAliveInSeconds,
+    connectTimeout: options.connectTimeoutInMs,
+  };
+}

@@ -1,25 +1,46 @@
-// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- an ambient module declaration (mqtt's browser build ships no types) must reach every program that compiles this file, not only the device package's own
-/// <reference path="./mqtt-browser.d.ts" />
 /**
  * Web implementation of `#platform/mqtt-connection` (browsers, workers, Deno, Bun, edge
- * runtimes): mqtt.js's browser build over the global `WebSocket`. Only `wss://` works there,
- * and the runtime's own trust store decides TLS, so CA and client-certificate options are
- * refused with a clear error instead of being silently ignored.
+ * runtimes): our own MQTT 3.1.1 session over the global `WebSocket` (`mqtt-session.ts`), which
+ * keeps the device web bundle small (issue #16; mqtt.js's browser build was 86 % of it). Only
+ * `wss://` works there, and the runtime's own trust store decides TLS, so CA and
+ * client-certificate options are refused with a clear error instead of being silently ignored.
  *
  * @internal
  */
 import { UnsupportedRuntimeError } from '@twinkit/twin-model/errors';
-import { baseMqttOptions, type OpenMqttConnection } from '../types.js';
-import type browserMqttBuild from 'mqtt/dist/mqtt.esm';
+import type { MqttConnection, MqttConnectionOptions, OpenMqttConnection } from '../types.js';
+import { WebSocketMqttSession, type WebSocketConstructor } from './mqtt-session.js';
 
-type MqttModule = { default: typeof browserMqttBuild };
+/** Opens an MQTT session over the runtime's global WebSocket. */
+export const openMqttConnection: OpenMqttConnection = (options) =>
+  openMqttOverWebSocket(
+    options,
+    typeof globalThis.WebSocket === 'function' ? globalThis.WebSocket : undefined,
+  );
 
-// Loaded when the first client opens, so importing the package costs nothing of mqtt.js; a
-// bundler may put it in a chunk of its own.
-let mqttModule: Promise<MqttModule> | undefined;
+/**
+ * Opens an MQTT session over the given WebSocket implementation (tests pass `ws`'s).
+ *
+ * @param options - where to connect and with which credentials
+ * @param WebSocketClass - the WebSocket implementation; `undefined` when the runtime has none
+ * @returns the session, connecting
+ * @throws {@link UnsupportedRuntimeError} for TCP, for TLS options a WebSocket cannot honour, or
+ *   without a WebSocket
+ */
+export function openMqttOverWebSocket(
+  options: MqttConnectionOptions,
+  WebSocketClass: WebSocketConstructor | undefined,
+): Promise<MqttConnection> {
+  // A refusal below rejects the promise, as opening a connection that fails would.
+  return new Promise((resolve) => {
+    resolve(new WebSocketMqttSession(options, requireWebSocket(options, WebSocketClass)));
+  });
+}
 
-/** Opens an mqtt.js client (browser build, global WebSocket). */
-export const openMqttConnection: OpenMqttConnection = async (options) => {
+function requireWebSocket(
+  options: MqttConnectionOptions,
+  WebSocketClass: WebSocketConstructor | undefined,
+): WebSocketConstructor {
   if (!options.url.startsWith('wss://')) {
     throw new UnsupportedRuntimeError(
       'MQTT over TCP needs Node; in browsers and edge runtimes use mqtt({ webSocket: true }).',
@@ -35,14 +56,10 @@ export const openMqttConnection: OpenMqttConnection = async (options) => {
       'The ca option needs the Node dialect; in this runtime trust the CA through the platform trust store.',
     );
   }
-  if (typeof globalThis.WebSocket !== 'function') {
+  if (WebSocketClass === undefined) {
     throw new UnsupportedRuntimeError(
       'This runtime has no global WebSocket, which MQTT over WebSocket needs.',
     );
   }
-  const { default: browserMqtt } = await (mqttModule ??= import('mqtt/dist/mqtt.esm'));
-  return browserMqtt.connect(options.url, {
-    ...baseMqttOptions(options),
-    forceNativeWebSocket: true,
-  });
-};
+  return WebSocketClass;
+}

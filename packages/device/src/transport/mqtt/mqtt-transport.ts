@@ -1,5 +1,5 @@
 /**
- * `DeviceTransport` over MQTT 3.1.1 (mqtt.js), TCP+TLS or WebSocket (docs/internals/wire-contract.md#mqtt). mqtt.js's
+ * `DeviceTransport` over MQTT 3.1.1 (mqtt.js in Node, our own session in the web build), TCP+TLS or WebSocket (docs/internals/wire-contract.md#mqtt). mqtt.js's
  * own reconnect is off; a lost connection is reported through `handlers.disconnected` and the
  * DeviceClient decides what happens next (docs/internals/architecture.md#transport-boundary). Topics, client id and
  * username come from twin-model/protocol, never from literals here.
@@ -23,7 +23,7 @@ import {
   twinGetTopic,
 } from '@twinkit/twin-model/protocol';
 import { openMqttConnection } from '#platform/mqtt-connection';
-import type { MqttClient } from 'mqtt';
+import type { MqttConnection, OpenMqttConnection } from '../../platform/types.js';
 import { createLogger, withDeadline } from '@twinkit/twin-model/internal';
 import type {
   ConnectParams,
@@ -87,21 +87,31 @@ export class MqttTransport implements DeviceTransport {
   readonly #options: MqttTransportOptions;
   readonly #handlers: TransportHandlers;
   readonly #context: TransportContext;
+  readonly #openConnection: OpenMqttConnection;
   readonly #tracker = new RequestTracker<TwinResponse>();
-  readonly #retired = new WeakSet<MqttClient>();
+  readonly #retired = new WeakSet<MqttConnection>();
   readonly #log = createLogger('twin:device:mqtt');
-  #client: MqttClient | undefined;
+  #client: MqttConnection | undefined;
   #params: ConnectParams | undefined;
   #desired = false;
 
+  /**
+   * @param options - the transport options
+   * @param handlers - where connection events go
+   * @param context - the client's settings
+   * @param openConnection - opens the MQTT connection; the platform's by default (tests run the
+   *   web build's session from Node through it)
+   */
   constructor(
     options: MqttTransportOptions,
     handlers: TransportHandlers,
     context: TransportContext,
+    openConnection: OpenMqttConnection = openMqttConnection,
   ) {
     this.#options = options;
     this.#handlers = handlers;
     this.#context = context;
+    this.#openConnection = openConnection;
   }
 
   async connect(params: ConnectParams, options: TransportRequestOptions = {}): Promise<void> {
@@ -198,12 +208,12 @@ export class MqttTransport implements DeviceTransport {
     this.#client = client;
   }
 
-  async #open(params: ConnectParams, options: TransportRequestOptions): Promise<MqttClient> {
+  async #open(params: ConnectParams, options: TransportRequestOptions): Promise<MqttConnection> {
     const timeoutInMs = options.timeoutInMs ?? this.#context.operationTimeoutInMs;
     const { url, target } = this.#endpoint(params);
     const context = { ...this.#errorContext('Connect'), target };
     this.#log.info(`connecting ${describeIdentity(params)} to ${url}`);
-    const client = await openMqttConnection({
+    const client = await this.#openConnection({
       url,
       clientId: mqttClientId(params.deviceId, params.moduleId),
       username: mqttUsername({
@@ -254,7 +264,7 @@ export class MqttTransport implements DeviceTransport {
    * Closes the connection as soon as the broker announces a packet larger than any twin message
    * (mqtt.js would buffer it whole first); waiting requests fail with the reason.
    */
-  #guardPacketSize(client: MqttClient): void {
+  #guardPacketSize(client: MqttConnection): void {
     const guard = new MqttPacketSizeGuard(MAX_TWIN_MESSAGE_BYTES);
     client.stream.on('data', (chunk: Uint8Array) => {
       const size = guard.feed(chunk);
@@ -272,7 +282,7 @@ export class MqttTransport implements DeviceTransport {
     });
   }
 
-  #onClose(client: MqttClient, lastError: unknown): void {
+  #onClose(client: MqttConnection, lastError: unknown): void {
     if (this.#retired.has(client) || client !== this.#client) return;
     this.#client = undefined;
     this.#retired.add(client);
@@ -284,7 +294,7 @@ export class MqttTransport implements DeviceTransport {
     this.#handlers.disconnected(error);
   }
 
-  #onMessage(client: MqttClient, topic: string, payload: Uint8Array): void {
+  #onMessage(client: MqttConnection, topic: string, payload: Uint8Array): void {
     if (this.#retired.has(client)) return;
     const parsed = parseTwinTopic(topic);
     if (parsed === undefined) {
@@ -353,7 +363,7 @@ export class MqttTransport implements DeviceTransport {
     if (error !== undefined) throw error;
   }
 
-  #requireClient(operation: string): MqttClient {
+  #requireClient(operation: string): MqttConnection {
     const client = this.#client;
     if (client === undefined)
       throw new TransportError(`${operation} failed: the transport is not connected.`);
@@ -373,7 +383,7 @@ export class MqttTransport implements DeviceTransport {
     return { url, target };
   }
 
-  async #end(client: MqttClient, signal: AbortSignal | undefined): Promise<void> {
+  async #end(client: MqttConnection, signal: AbortSignal | undefined): Promise<void> {
     const ended = new Promise<void>((resolve) => {
       client.end(false, {}, () => {
         resolve();
@@ -387,7 +397,7 @@ export class MqttTransport implements DeviceTransport {
   }
 }
 
-function waitForConnack(client: MqttClient): Promise<void> {
+function waitForConnack(client: MqttConnection): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const onConnect = (): void => {
       cleanup();
@@ -412,7 +422,7 @@ function waitForConnack(client: MqttClient): Promise<void> {
   });
 }
 
-function subscribe(client: MqttClient, filter: string): Promise<void> {
+function subscribe(client: MqttConnection, filter: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     client.subscribe(filter, { qos: 0 }, (error, granted) => {
       if (error) {
@@ -432,7 +442,7 @@ function subscribe(client: MqttClient, filter: string): Promise<void> {
   });
 }
 
-function unsubscribe(client: MqttClient, filter: string): Promise<void> {
+function unsubscribe(client: MqttConnection, filter: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     client.unsubscribe(filter, (error?: Error) => {
       if (error) reject(error);
