@@ -139,9 +139,11 @@ export async function callRest(
       retryAfterInMs: parseRetryAfter(response.headers),
     });
   }
-  if (text.trim() === '')
+  // Parsed once; only a body that fails to parse is checked for being blank (no second pass over
+  // every good body).
+  const parsed = text === '' ? undefined : tryParseJson(text);
+  if (parsed === undefined && text.trim() === '')
     return { status: response.status, headers: response.headers, body: undefined };
-  const parsed = tryParseJson(text);
   if (parsed === undefined) {
     throw new UnexpectedResponseError(
       `${operation.description} got ${response.status} with a body that is not JSON from ${client.baseUrl}; is it an IoT Hub?`,

@@ -30,19 +30,23 @@ function agent(): Agent | Promise<Agent> {
  * @param target - the registry's origin and address
  * @returns the transport
  */
-export const defaultTransport: DefaultTransport = (target) => (request) =>
-  sendOverUndici(request, target);
+export const defaultTransport: DefaultTransport = (target) => {
+  // Built once per registry, not per request.
+  const prefix = `${target.origin}/`;
+  return (request) => sendOverUndici(request, target, prefix);
+};
 
 async function sendOverUndici(
   request: PipelineRequest,
   target: TransportTarget,
+  prefix: string,
 ): Promise<PipelineResponse> {
   const { signal } = request;
   signal?.throwIfAborted();
   const { origin } = target;
   // The auth policy lets only URLs under the registry's origin through; anything else (no
   // credential attached) is sent where it points, as fetch would.
-  const sameOrigin = request.url.startsWith(`${origin}/`);
+  const sameOrigin = request.url.startsWith(prefix);
   const url = sameOrigin ? undefined : new URL(request.url);
   const options: Dispatcher.RequestOptions = {
     origin: url?.origin ?? origin,
