@@ -59,7 +59,7 @@ async function sendOverUndici(
     signal: signal ?? null,
   };
   let status: number;
-  let headers: Headers;
+  let rawHeaders: Dispatcher.ResponseData['headers'];
   let bodyAsText: string;
   try {
     const dispatcher = agent();
@@ -67,15 +67,31 @@ async function sendOverUndici(
       options,
     );
     status = response.statusCode;
-    headers = toHeaders(response.headers);
+    rawHeaders = response.headers;
     // Read here so that a connection cut mid-body is a transport failure like any other.
     bodyAsText = await response.body.text();
   } catch (error) {
     throw transportFailure(error, request, target);
   }
-  if (status >= 300 && status < 400)
-    throw redirectRefused(status, headers.get(HEADER.location), request, target);
-  return { status, headers, bodyAsText };
+  if (status >= 300 && status < 400) {
+    const location = rawHeaders[HEADER.location];
+    throw redirectRefused(
+      status,
+      Array.isArray(location) ? location[0] : location,
+      request,
+      target,
+    );
+  }
+  // A WHATWG Headers costs a validated append per header; most answers (a twin read or write)
+  // never look at their headers, so it is built on first access only.
+  let headers: Headers | undefined;
+  return {
+    status,
+    get headers(): Headers {
+      return (headers ??= toHeaders(rawHeaders));
+    },
+    bodyAsText,
+  };
 }
 
 function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
