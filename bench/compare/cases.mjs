@@ -82,6 +82,15 @@ export const DEVICE_ROWS = ['mqtt', 'mqtt-ws', 'amqp'].flatMap((transport) => [
     pick: 'opsPerSecond',
   },
   {
+    id: `${transport}-writes`,
+    title: `device ${transport} hub writes/s, 16 calls in flight`,
+    unit: 'writes/s',
+    lower: false,
+    transport,
+    scenario: 'inflight',
+    pick: 'writesPerSecond',
+  },
+  {
     id: `${transport}-desired`,
     title: `device ${transport} desired propagation p50`,
     unit: 'ms',

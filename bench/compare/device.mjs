@@ -2,12 +2,14 @@
 // ours | official | floor, transport mqtt | mqtt-ws | amqp, scenario get | update | inflight |
 // desired | memory. BENCH_HUB holds the hub's ready line and device keys (see hub.mjs);
 // NODE_EXTRA_CA_CERTS trusts its CA for every client alike.
+import { openAmqpFloor } from './amqp-floor.mjs';
 import { fromHub, fromService, ours, report, sasToken, sequential } from './shared.mjs';
 
 const [client, transport, scenario] = process.argv.slice(2);
 const hub = JSON.parse(process.env.BENCH_HUB);
 const scale = Number(process.env.BENCH_SCALE ?? '1');
-const port = (name) => new URL(hub.endpoints[name]).port;
+// URL drops a scheme's default port (https → 443), so it is put back here.
+const port = (name) => new URL(hub.endpoints[name]).port || '443';
 const gateway = { mqtt: port('mqtt'), 'mqtt-ws': port('https'), amqp: port('amqp') }[transport];
 const connectionString = (deviceId) =>
   `HostName=localhost;DeviceId=${deviceId};SharedAccessKey=${hub.keys[deviceId]};GatewayHostName=localhost:${gateway}`;
@@ -20,8 +22,12 @@ async function open(deviceId, onDesired) {
       transport === 'amqp'
         ? (await import(ours.deviceAmqp)).amqp()
         : mqtt({ webSocket: transport === 'mqtt-ws' });
+    // BENCH_WINDOW tries another outbox window (maxPatchesInFlight) than the default.
     const device = DeviceClient.fromConnectionString(connectionString(deviceId), {
       transport: factory,
+      ...(process.env.BENCH_WINDOW
+        ? { outbox: { maxPatchesInFlight: Number(process.env.BENCH_WINDOW) } }
+        : {}),
     });
     await device.open();
     if (onDesired !== undefined) {
@@ -30,24 +36,33 @@ async function open(deviceId, onDesired) {
     }
     return {
       get: () => device.getTwin(),
+      reportedVersion: async () => (await device.getTwin()).reported.$version,
       report: (patch) => device.updateReportedProperties(patch),
       close: () => device.close(),
     };
   }
   if (client === 'official') {
-    if (transport === 'mqtt-ws')
+    // Its MqttWs dials wss://<GatewayHostName or HostName>:443, so it runs only on a hub on 443.
+    if (transport === 'mqtt-ws' && gateway !== '443')
       throw new Error('azure-iot-device-mqtt MqttWs dials port 443 only');
     const { Client } = fromHub('azure-iot-device');
     const Protocol =
       transport === 'amqp'
         ? fromHub('azure-iot-device-amqp').Amqp
-        : fromHub('azure-iot-device-mqtt').Mqtt;
-    const device = Client.fromConnectionString(connectionString(deviceId), Protocol);
+        : transport === 'mqtt-ws'
+          ? fromHub('azure-iot-device-mqtt').MqttWs
+          : fromHub('azure-iot-device-mqtt').Mqtt;
+    const cs =
+      transport === 'mqtt-ws'
+        ? connectionString(deviceId).replace(/;GatewayHostName=.*$/, '')
+        : connectionString(deviceId);
+    const device = Client.fromConnectionString(cs, Protocol);
     await device.open();
     const twin = await device.getTwin();
     if (onDesired !== undefined) twin.on('properties.desired', (patch) => onDesired(patch));
     return {
       get: () => twin.get(),
+      reportedVersion: async () => (await twin.get()).properties.reported.$version,
       report: (patch) =>
         new Promise((resolve, reject) =>
           twin.properties.reported.update(patch, (error) => (error ? reject(error) : resolve())),
@@ -59,9 +74,10 @@ async function open(deviceId, onDesired) {
   throw new Error(`unknown client ${client}`);
 }
 
-/** mqtt.js publishing IoT Hub's twin topics by hand: the least an MQTT client can do. */
+/** mqtt.js publishing IoT Hub's twin topics by hand (rhea by hand for AMQP): the least a client can do. */
 async function openFloor(deviceId, onDesired) {
-  if (transport === 'amqp') throw new Error('no AMQP floor');
+  if (transport === 'amqp')
+    return openAmqpFloor({ port: gateway, deviceId, key: hub.keys[deviceId], onDesired });
   const mqtt = fromHub('mqtt');
   const url =
     transport === 'mqtt-ws'
@@ -97,6 +113,7 @@ async function openFloor(deviceId, onDesired) {
     });
   return {
     get: () => request('$iothub/twin/GET/', ''),
+    reportedVersion: async () => (await request('$iothub/twin/GET/', '')).reported.$version,
     report: (patch) => request('$iothub/twin/PATCH/properties/reported/', JSON.stringify(patch)),
     close: () => connection.endAsync(),
   };
@@ -115,9 +132,13 @@ if (scenario === 'get' || scenario === 'update') {
   const batch = (b) =>
     Promise.all(Array.from({ length: 16 }, (_, k) => device.report({ n: b * 16 + k })));
   for (let b = 0; b < 10; b += 1) await batch(b);
+  const versionBefore = await device.reportedVersion();
   const start = performance.now();
   for (let b = 0; b < batches; b += 1) await batch(b);
-  report({ opsPerSecond: (batches * 16 * 1000) / (performance.now() - start) });
+  const seconds = (performance.now() - start) / 1000;
+  // Each write the hub applied took one reported $version.
+  const writes = (await device.reportedVersion()) - versionBefore;
+  report({ opsPerSecond: (batches * 16) / seconds, writesPerSecond: writes / seconds });
   await device.close();
 } else if (scenario === 'desired') {
   // The service (raw undici, in this process) PATCHes desired; time until the device sees it.

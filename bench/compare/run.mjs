@@ -3,6 +3,8 @@
 // child process, in alternating rounds (each round runs the clients in the reverse order of the
 // last, every client in a fresh process), then docs/benchmarks.md with the medians. Run
 // `pnpm build` first: the clients are the built packages, as an installed app loads them.
+// `--only <text>` runs just the rows whose id contains the text and prints their medians
+// instead of writing the report (for working on one figure).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +18,9 @@ const quick = process.argv.includes('--quick');
 const rounds = quick ? 2 : 5;
 const scale = quick ? 0.3 : 1;
 const SIDES = ['ours', 'official', 'floor'];
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt === -1 ? undefined : process.argv[onlyAt + 1];
+const wanted = (row) => only === undefined || row.id.includes(only);
 
 if (!existsSync(join(root, 'packages/service/dist/node/index.js'))) {
   console.error('Build first: pnpm build');
@@ -76,9 +81,11 @@ const record = (row, side, value) => {
 };
 const errors = {};
 
-const serviceScenarios = [...new Set(SERVICE_ROWS.map((row) => row.scenario))];
+const serviceScenarios = [...new Set(SERVICE_ROWS.filter(wanted).map((row) => row.scenario))];
 const deviceJobs = [
-  ...new Set([...DEVICE_ROWS, MEMORY_ROW].map((row) => `${row.transport} ${row.scenario}`)),
+  ...new Set(
+    [...DEVICE_ROWS, MEMORY_ROW].filter(wanted).map((row) => `${row.transport} ${row.scenario}`),
+  ),
 ].map((key) => key.split(' '));
 
 try {
@@ -111,7 +118,7 @@ try {
         }
       }
     }
-    for (const row of COLD_ROWS) {
+    for (const row of COLD_ROWS.filter(wanted)) {
       for (const side of ['ours', 'official']) {
         // Several imports per round: each is short and noisy.
         for (let i = 0; i < 3; i += 1) record(row, side, coldImport(side, row.way));
@@ -121,7 +128,7 @@ try {
 } finally {
   hubProcess.kill();
 }
-for (const row of BUNDLE_ROWS)
+for (const row of BUNDLE_ROWS.filter(wanted))
   record(row, 'ours', await bundleSize(row.id === 'bundle-service' ? 'service' : 'device'));
 
 const results = {};
@@ -129,6 +136,11 @@ for (const [id, bySide] of Object.entries(samples)) {
   results[id] = Object.fromEntries(
     Object.entries(bySide).map(([side, values]) => [side, { median: median(values), values }]),
   );
+}
+if (only !== undefined) {
+  console.log(JSON.stringify(results, null, 1));
+  if (Object.keys(errors).length > 0) console.log('not measured:', errors);
+  process.exit(0);
 }
 const file = writeReport({
   results,

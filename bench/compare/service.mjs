@@ -17,7 +17,7 @@ const [client, scenario] = process.argv.slice(2);
 const cs = process.env.BENCH_SERVICE_CS;
 const scale = Number(process.env.BENCH_SCALE ?? '1');
 const parts = parseConnectionString(cs);
-const [host, port] = parts.HostName.split(':');
+const [host, port = '443'] = parts.HostName.split(':');
 const API = 'api-version=2021-04-12';
 const QUERY = 'SELECT * FROM devices';
 const deviceId = (worker) => `q-${worker}`;

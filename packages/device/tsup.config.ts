@@ -4,12 +4,19 @@ import { defineConfig, type Options } from 'tsup';
 // build's conditions, so `#platform/*` becomes the Node or the web implementation and no `#`
 // specifier survives into dist. One .d.ts set (from the Node build) serves both: the platform
 // files implement the same signatures (src/platform/types.ts).
-// AMQP is Node-only: the web build's `amqp` entry is a stub whose factory throws
+// AMQP and the file store are Node-only: the web build's `amqp` and `file-store` entries are stubs whose factories throw
 // UnsupportedRuntimeError, so isomorphic apps still type-check and fail clearly at run time.
 const entry = {
   index: 'src/index.ts',
   testing: 'src/testing.ts',
   'testing/contract': 'src/testing-contract.ts',
+  'indexeddb-store': 'src/store/indexeddb-store.ts',
+};
+
+// Node-only entries; the web build gets stubs that throw UnsupportedRuntimeError.
+const nodeOnly = {
+  amqp: 'src/transport/amqp/index.ts',
+  'file-store': 'src/platform/node/file-store/index.ts',
 };
 
 const shared: Options = {
@@ -25,7 +32,7 @@ const shared: Options = {
 export default defineConfig([
   {
     ...shared,
-    entry: { ...entry, amqp: 'src/transport/amqp/index.ts' },
+    entry: { ...entry, ...nodeOnly },
     outDir: 'dist/node',
     platform: 'node',
     format: ['esm'],
@@ -35,7 +42,11 @@ export default defineConfig([
   },
   {
     ...shared,
-    entry: { ...entry, amqp: 'src/transport/amqp-web.ts' },
+    entry: {
+      ...entry,
+      amqp: 'src/transport/amqp-web.ts',
+      'file-store': 'src/store/file-store-web.ts',
+    },
     outDir: 'dist/web',
     platform: 'neutral',
     format: ['esm'],
@@ -45,7 +56,7 @@ export default defineConfig([
     },
   },
   {
-    entry: { ...entry, amqp: 'src/transport/amqp/index.ts' },
+    entry: { ...entry, ...nodeOnly },
     outDir: 'dist/types',
     format: ['esm'],
     clean: true,

@@ -38,6 +38,28 @@ describe('@twinkit/device/amqp outside Node', () => {
   }
 });
 
+describe('@twinkit/device state stores outside Node', () => {
+  for (const target of bundleTargets) {
+    it(`bundles the file store for ${target.name} as a stub that says it needs Node`, async () => {
+      const report = await bundleProgram(
+        `export { createFileStore } from '@twinkit/device/file-store';`,
+        target,
+      );
+      expect(report.nodeImports).toEqual([]);
+      expect(report.code).toContain('UnsupportedRuntimeError');
+    });
+
+    it(`bundles the IndexedDB store for ${target.name} with no Node built-ins`, async () => {
+      const report = await bundleProgram(
+        `export { createIndexedDbStore } from '@twinkit/device/indexeddb-store';`,
+        target,
+      );
+      expect(report.nodeImports).toEqual([]);
+      expect(report.code).toContain('indexedDB');
+    });
+  }
+});
+
 describe('@twinkit/device/testing without vitest', () => {
   // The fake transport is for app tests under any framework; only testing/contract needs vitest.
   const builtForNode: BundleTarget = {

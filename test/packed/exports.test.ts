@@ -50,6 +50,8 @@ const promisedExports: Record<string, readonly string[]> = {
     'isHubError',
   ],
   '@twinkit/device/amqp': ['amqp'],
+  '@twinkit/device/file-store': ['createFileStore'],
+  '@twinkit/device/indexeddb-store': ['createIndexedDbStore'],
   '@twinkit/device/testing': ['createFakeTransport', 'FakeTransport'],
   '@twinkit/device/testing/contract': ['describeTransportContract'],
   '@twinkit/service': [

@@ -37,7 +37,7 @@ export interface ClientSettings {
   retry: ResolvedRetryOptions;
   ca: string | undefined;
   modelId: string | undefined;
-  outbox: { enabled: boolean; maxPatches: number; maxBytes: number };
+  outbox: { enabled: boolean; maxPatches: number; maxBytes: number; maxPatchesInFlight: number };
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -87,6 +87,7 @@ export function resolveClientSettings(options: DeviceClientOptions): ClientSetti
       enabled: options.outbox !== false,
       maxPatches: outbox?.maxPatches ?? DEFAULT_OUTBOX_OPTIONS.maxPatches,
       maxBytes: outbox?.maxBytes ?? DEFAULT_OUTBOX_OPTIONS.maxBytes,
+      maxPatchesInFlight: outbox?.maxPatchesInFlight ?? DEFAULT_OUTBOX_OPTIONS.maxPatchesInFlight,
     },
   };
 }

@@ -5,8 +5,9 @@
  *
  * @internal
  */
-import { TransportError } from '@twinkit/twin-model/errors';
-import type { DeviceTwin } from '@twinkit/twin-model';
+import { TransportError, TwinValidationError, isTransportError } from '@twinkit/twin-model/errors';
+import { splitHostPort } from '@twinkit/twin-model/protocol';
+import { validateSection, type DeviceTwin, type JsonObject } from '@twinkit/twin-model';
 import type { Logger } from '@twinkit/twin-model/internal';
 import type { DeviceCredential } from './auth/credential.js';
 import { createConnectParams, resolveClientSettings } from './client-settings.js';
@@ -17,8 +18,9 @@ import { DesiredSubscription } from './desired/desired-subscription.js';
 import { DesiredSync } from './desired/desired-sync.js';
 import type { DeviceClientOptions } from './options.js';
 import { ReportedOutbox } from './outbox/reported-outbox.js';
+import { StateKeeper } from './store/state-keeper.js';
 import { mqtt } from './transport/mqtt/index.js';
-import type { DeviceTransport } from './transport/transport.js';
+import type { DeviceTransport, UpdateReportedResult } from './transport/transport.js';
 
 /** What the parts need from the client that owns them. */
 export interface ClientHost {
@@ -38,6 +40,19 @@ export interface ClientParts {
   router: DesiredRouter;
   sync: DesiredSync;
   outbox: ReportedOutbox;
+  /** The durable state, when `options.store` is set. */
+  keeper: StateKeeper | undefined;
+  /** Per writable property path, the last desired `$version` answered (kept by the store). */
+  acknowledged: Map<string, number>;
+  /**
+   * Validates and queues a reported patch, after the stored outbox was loaded (so it follows the
+   * stored patches); `beforeQueue` runs in the same tick as the queuing, so a save holds both.
+   */
+  queueReported: (
+    patch: JsonObject,
+    abortSignal: AbortSignal | undefined,
+    beforeQueue?: () => void,
+  ) => Promise<UpdateReportedResult>;
   /** The one twin read: the app's `getTwin()` and every resync go through it. */
   readTwin: (abortSignal: AbortSignal | undefined) => Promise<DeviceTwin>;
 }
@@ -64,6 +79,15 @@ export function wireClient(
   let desired: DesiredSubscription;
   const readTwin = (abortSignal: AbortSignal | undefined): Promise<DeviceTwin> =>
     connection.run('getTwin', 'Twin read', abortSignal, (request) => transport.getTwin(request));
+  const acknowledged = new Map<string, number>();
+  let keeper: StateKeeper | undefined;
+  const saveInBackground = (): void => {
+    keeper?.save().catch((error: unknown) => {
+      // A closing client does not save any more; anything else (a full disk) the app must hear of.
+      if (isTransportError(error)) log.verbose(error.message);
+      else host.reportError(error);
+    });
+  };
   const router = new DesiredRouter((count) => {
     desired.setWanted(count > 0);
   });
@@ -74,6 +98,11 @@ export function wireClient(
     },
     onResyncError: (error) => {
       desired.resyncFailed(error);
+    },
+    onChanged: options.store === undefined ? undefined : saveInBackground,
+    // Answers recorded for the old twin's versions would hide the new twin's writable values.
+    onTwinRecreated: () => {
+      acknowledged.clear();
     },
     logger: log,
   });
@@ -86,8 +115,48 @@ export function wireClient(
         connection.sessionSignal,
         (request) => transport.patchReported(patch, request),
       ),
+    persist: options.store === undefined ? undefined : () => keeper?.save() ?? Promise.resolve(),
+    reportError: (error) => {
+      host.reportError(error);
+    },
     logger: log,
   });
+  if (options.store !== undefined) {
+    const identity = credential.identity;
+    keeper = new StateKeeper({
+      store: options.store,
+      identity: {
+        hostName: splitHostPort(identity.hostName).host,
+        deviceId: identity.deviceId,
+        ...(identity.moduleId === undefined ? {} : { moduleId: identity.moduleId }),
+      },
+      restore: (state) => {
+        if (state === undefined) return;
+        outbox.restore(state.outbox);
+        if (state.desired !== undefined) sync.seed(state.desired.version, state.desired.document);
+        acknowledged.clear();
+        for (const [path, version] of Object.entries(state.acknowledged))
+          acknowledged.set(path, version);
+      },
+      snapshot: () => {
+        const queued = outbox.snapshot();
+        const document = sync.document;
+        const version = sync.version;
+        return {
+          state: {
+            outbox: queued.entries,
+            ...(document === undefined || version === undefined
+              ? {}
+              : { desired: { version, document } }),
+            acknowledged: Object.fromEntries(acknowledged),
+          },
+          saved: queued.saved,
+          failed: queued.failed,
+        };
+      },
+      logger: log,
+    });
+  }
   const factory = options.transport ?? mqtt();
   const transport = factory(
     {
@@ -165,5 +234,26 @@ export function wireClient(
     },
     logger: log,
   });
-  return { transport, connection, router, sync, outbox, readTwin };
+  const queueReported: ClientParts['queueReported'] = (patch, abortSignal, beforeQueue) => {
+    const result = validateSection(patch, 'reported', { mode: 'patch' });
+    if (!result.valid) {
+      return Promise.reject(new TwinValidationError(result.issues, 'Reported properties update'));
+    }
+    const queue = (): Promise<UpdateReportedResult> => {
+      beforeQueue?.();
+      return outbox.enqueue(patch, abortSignal);
+    };
+    return keeper === undefined ? queue() : keeper.ready().then(queue);
+  };
+  return {
+    transport,
+    connection,
+    router,
+    sync,
+    outbox,
+    keeper,
+    acknowledged,
+    queueReported,
+    readTwin,
+  };
 }

@@ -331,8 +331,58 @@ describe('DeviceClient', () => {
       await client.close();
     });
 
-    it('sends one patch at a time in call order, coalescing calls that wait', async () => {
+    it('keeps up to maxPatchesInFlight patches in flight and coalesces the calls beyond them', async () => {
+      const { client, fake } = setup({ outbox: { maxPatchesInFlight: 3 } });
+      await client.open();
+      const results = await Promise.all([
+        client.updateReportedProperties({ a: 1 }),
+        client.updateReportedProperties({ b: 1 }),
+        client.updateReportedProperties({ c: 1 }),
+        client.updateReportedProperties({ d: 1 }),
+        client.updateReportedProperties({ e: 1 }),
+      ]);
+      expect(results.map((result) => result.version)).toEqual([2, 3, 4, 5, 5]);
+      expect(
+        fake.calls
+          .filter((call) => call.operation === 'patchReported')
+          .map((call) => call.argument),
+      ).toEqual([{ a: 1 }, { b: 1 }, { c: 1 }, { d: 1, e: 1 }]);
+      await client.close();
+    });
+
+    it('sends a patch again when the hub applied it before an earlier one, so call order wins', async () => {
       const { client, fake } = setup();
+      await client.open();
+      // The fake applies a held patch when it is released: the second overtakes the first.
+      const held = fake.holdNext('patchReported');
+      const first = client.updateReportedProperties({ mode: 'first', a: 1 });
+      await held.started;
+      const second = client.updateReportedProperties({ mode: 'second' });
+      await vi.waitFor(() => {
+        expect(fake.reported).toEqual({ mode: 'second' });
+      });
+      held.release();
+      await expect(first).resolves.toEqual({ version: 3 });
+      await expect(second).resolves.toEqual({ version: 4 });
+      expect(fake.reported).toEqual({ mode: 'second', a: 1 });
+      expect(
+        fake.calls
+          .filter((call) => call.operation === 'patchReported')
+          .map((call) => call.argument),
+      ).toEqual([{ mode: 'first', a: 1 }, { mode: 'second' }, { mode: 'second' }]);
+      // Having seen the hub reorder, the client sends one patch at a time from then on.
+      const blocked = fake.holdNext('patchReported');
+      const third = client.updateReportedProperties({ x: 1 });
+      await blocked.started;
+      const fourth = client.updateReportedProperties({ y: 1 });
+      expect(fake.count('patchReported')).toBe(4);
+      blocked.release();
+      await expect(Promise.all([third, fourth])).resolves.toEqual([{ version: 5 }, { version: 6 }]);
+      await client.close();
+    });
+
+    it('with maxPatchesInFlight 1 sends one patch at a time in call order, coalescing calls that wait', async () => {
+      const { client, fake } = setup({ outbox: { maxPatchesInFlight: 1 } });
       await client.open();
       const held = fake.holdNext('patchReported');
       const first = client.updateReportedProperties({ a: 1 });

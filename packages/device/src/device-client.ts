@@ -3,12 +3,10 @@
  * the {@link ConnectionSupervisor} owns the connection (reconnect with backoff and jitter, SAS
  * renewal, deadlines; its rules are the pure state machine in `connection/connection-machine.ts`),
  * the {@link DesiredSubscription} and {@link DesiredSync} keep desired properties in sync across
- * connections and version gaps, and the {@link ReportedOutbox} sends reported patches in order.
+ * connections and version gaps, and the `ReportedOutbox` sends reported patches in order.
  * They are built and wired to each other in `client-wiring.ts`.
  */
 import type { DeviceTwin, JsonObject, MergePatch } from '@twinkit/twin-model';
-import { validateSection } from '@twinkit/twin-model';
-import { TwinValidationError } from '@twinkit/twin-model/errors';
 import { createLogger } from '@twinkit/twin-model/internal';
 import type { DeviceCredential, DeviceIdentity } from './auth/credential.js';
 import { SasTokenCredential, type SasTokenProvider } from './auth/sas-token-credential.js';
@@ -17,7 +15,7 @@ import {
   credentialFromConnectionString,
   credentialFromSasToken,
 } from './client-settings.js';
-import { wireClient } from './client-wiring.js';
+import { wireClient, type ClientParts } from './client-wiring.js';
 import type { ConnectionSupervisor } from './connection/connection-supervisor.js';
 import type { ConnectionStatus, DeviceClientEvents } from './connection-state.js';
 import type { DesiredQueue } from './desired/desired-queue.js';
@@ -33,19 +31,20 @@ import { Emitter, type Unsubscribe } from './internal/emitter.js';
 import type {
   CloseOptions,
   DeviceClientOptions,
+  FlushStateOptions,
   FromSasTokenOptions,
   GetTwinOptions,
   OpenOptions,
   UpdateReportedPropertiesOptions,
   WatchDesiredOptions,
 } from './options.js';
-import type { ReportedOutbox } from './outbox/reported-outbox.js';
 import {
   WritableProperties,
   type ComponentPropertyName,
   type ComponentPropertyValue,
   type WritablePropertyHandler,
 } from './pnp/writable-properties.js';
+import type { StateKeeper } from './store/state-keeper.js';
 import type { UpdateReportedResult } from './transport/transport.js';
 
 export {
@@ -89,7 +88,9 @@ export class DeviceClient<
   readonly #sync: DesiredSync;
   #writable: WritableProperties | undefined;
   readonly #readTwin: (abortSignal: AbortSignal | undefined) => Promise<DeviceTwin>;
-  readonly #outbox: ReportedOutbox;
+  readonly #keeper: StateKeeper | undefined;
+  readonly #acknowledged: Map<string, number>;
+  readonly #queueReported: ClientParts['queueReported'];
   readonly #watchers = new Set<DesiredQueue>();
 
   /**
@@ -122,7 +123,9 @@ export class DeviceClient<
     this.#connection = parts.connection;
     this.#router = parts.router;
     this.#sync = parts.sync;
-    this.#outbox = parts.outbox;
+    this.#keeper = parts.keeper;
+    this.#acknowledged = parts.acknowledged;
+    this.#queueReported = parts.queueReported;
     this.#readTwin = parts.readTwin;
   }
 
@@ -256,22 +259,51 @@ export class DeviceClient<
    * @throws {@link ConnectionRefusedError} at once when nothing listens on a port given in `HostName`, `GatewayHostName` or the transport's `port`
    * @throws {@link OperationTimeoutError} when no connection succeeded within `operationTimeoutInMs` (`cause`: the last failure)
    * @throws {@link TransportError} when `close()` was called meanwhile
+   * @throws {@link StoreCorruptError}, {@link StoreForeignError} or {@link StoreLockedError} when `options.store` cannot be used; nothing is sent
    */
 
   async open(options: OpenOptions = {}): Promise<void> {
+    // The stored state comes first: the outbox's order and the desired baseline depend on it.
+    await this.#keeper?.ready();
     await this.#connection.open(options.abortSignal);
   }
 
   /**
    * Disconnects and stops reconnecting. Idempotent and safe while `open()` is running (that
    * call then rejects with `TransportError`). Reported patches still waiting in the outbox are
-   * rejected with `TransportError`; `watchDesired` iterators finish.
+   * rejected with `TransportError`; `watchDesired` iterators finish. With a state store, those
+   * patches stay on the store and the next client with it sends them; the store is released.
    *
    * @param options - cancellation of the graceful disconnect
    */
 
   async close(options: CloseOptions = {}): Promise<void> {
+    // Stop saving before the outbox is emptied, so the store keeps what is still queued.
+    const releasing = this.#keeper?.close();
     await this.#connection.close(options.abortSignal);
+    await releasing;
+  }
+
+  /**
+   * Waits until the state store holds everything the client has queued and applied so far: the
+   * reported patches passed to `updateReportedProperties`, the desired state handed to handlers
+   * and the writable-property answers. A process may stop after it resolves without losing them.
+   * Resolves at once without `options.store`.
+   *
+   * @param options - cancellation of the wait (the save itself completes)
+   * @throws {@link StoreCorruptError}, {@link StoreForeignError} or {@link StoreLockedError} when the store cannot be used
+   * @throws the store's own error (for example the file system's `ENOSPC`) when the save failed
+   * @example
+   * ```ts
+   * void device.updateReportedProperties({ battery: 12 }); // sent when the hub is reachable
+   * await device.flushState(); // safe to power off now
+   * ```
+   */
+  async flushState(options: FlushStateOptions = {}): Promise<void> {
+    if (this.#keeper === undefined) return;
+    options.abortSignal?.throwIfAborted();
+    await this.#keeper.ready();
+    await this.#keeper.save();
   }
 
   /** Calls {@link DeviceClient.close}, so `await using device = …` closes it. */
@@ -314,6 +346,7 @@ export class DeviceClient<
    * @returns the new reported `$version`
    * @throws {@link TwinValidationError} when the patch breaks a twin rule; nothing is sent
    * @throws {@link TransportError} when disconnected with `outbox: false`, when the outbox is full, or on close
+   * @throws {@link StoreCorruptError}, {@link StoreForeignError} or {@link StoreLockedError} when `options.store` cannot be used, or the store's error when saving the patch failed; nothing is sent
    * @throws {@link BadRequestError}, {@link PreconditionFailedError}, {@link ThrottledError} … when the hub rejects it
    * @example
    * ```ts
@@ -324,9 +357,7 @@ export class DeviceClient<
     patch: MergePatch<TReported>,
     options: UpdateReportedPropertiesOptions = {},
   ): Promise<UpdateReportedResult> {
-    const result = validateSection(patch, 'reported', { mode: 'patch' });
-    if (!result.valid) throw new TwinValidationError(result.issues, 'Reported properties update');
-    return this.#outbox.enqueue(patch as unknown as JsonObject, options.abortSignal);
+    return this.#queueReported(patch as unknown as JsonObject, options.abortSignal);
   }
 
   /**
@@ -450,7 +481,11 @@ export class DeviceClient<
     this.#writable ??= new WritableProperties({
       onDesired: (path, routed) => this.onDesired(path as never, routed as never),
       getTwin: () => this.getTwin() as Promise<DeviceTwin>,
-      updateReportedProperties: (patch) => this.updateReportedProperties(patch as never),
+      updateReportedProperties: (patch, answered) =>
+        this.#queueReported(patch, undefined, () => {
+          if (answered !== undefined) this.#acknowledged.set(answered.path, answered.version);
+        }),
+      acknowledgedVersion: (path) => this.#acknowledged.get(path),
       onConnected: (callback) =>
         this.on('connectionStateChange', (change) => {
           if (change.state === 'connected') callback();

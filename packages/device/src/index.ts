@@ -2,7 +2,7 @@
  * The device side of Azure IoT Hub device twins: {@link DeviceClient} (devices and modules)
  * with `getTwin`, `updateReportedProperties`, `onDesired` and `watchDesired`; reconnect with
  * backoff, SAS renewal, desired resync after every reconnect and on version gaps, an offline
- * outbox; and the {@link mqtt} transport (TCP+TLS on Node, WebSocket everywhere). Errors are
+ * outbox that an optional {@link DeviceStateStore} keeps across restarts; and the {@link mqtt} transport (TCP+TLS on Node, WebSocket everywhere). Errors are
  * the shared twinkit vocabulary, re-exported here with their guards.
  *
  * @module @twinkit/device
@@ -18,6 +18,7 @@ export {
 export type {
   CloseOptions,
   DeviceClientOptions,
+  FlushStateOptions,
   FromSasTokenOptions,
   GetTwinOptions,
   OpenOptions,
@@ -43,6 +44,23 @@ export {
 export { DEFAULT_MAX_QUEUED_CHANGES } from './desired/desired-queue.js';
 export { DEFAULT_OUTBOX_OPTIONS, type OutboxOptions } from './outbox/reported-outbox.js';
 export { DEFAULT_RETRY_OPTIONS, type RetryOptions } from './options.js';
+export {
+  DEVICE_STATE_FORMAT,
+  type DeviceStateStore,
+  type PersistedDesired,
+  type PersistedDeviceState,
+  type PersistedIdentity,
+  type PersistedReportedPatch,
+} from './store/device-state.js';
+export {
+  StoreCorruptError,
+  StoreForeignError,
+  StoreLockedError,
+  isStoreCorruptError,
+  isStoreForeignError,
+  isStoreLockedError,
+  type StoreErrorName,
+} from './store/store-errors.js';
 export type { Unsubscribe } from './internal/emitter.js';
 export {
   WritablePropertyResponse,

@@ -4,6 +4,7 @@
  */
 import type { RetryOptions } from '@twinkit/twin-model/internal';
 import type { OutboxOptions } from './outbox/reported-outbox.js';
+import type { DeviceStateStore } from './store/device-state.js';
 import type {
   ClientCertificate,
   OperationOptions,
@@ -54,7 +55,19 @@ export interface DeviceClientOptions {
    * shows it as the twin's `modelId`. An invalid DTMI throws `TypeError` at construction.
    */
   modelId?: string;
+  /**
+   * Keeps the device's state across restarts: the reported patches not yet acknowledged by the
+   * hub, the last desired state handed to the app, and the last answered writable-property
+   * versions. A new process with the same store sends the queued patches once, in order, and
+   * delivers what changed in the desired section meanwhile as one `resync` change. Use
+   * `createFileStore(path)` from `@twinkit/device/file-store` on Node or
+   * `createIndexedDbStore(name)` from `@twinkit/device/indexeddb-store` in browsers.
+   */
+  store?: DeviceStateStore;
 }
+
+/** Options of `flushState()`. */
+export type FlushStateOptions = OperationOptions;
 
 /** Options of `DeviceClient.fromSasToken`. */
 export interface FromSasTokenOptions extends DeviceClientOptions {

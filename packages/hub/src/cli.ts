@@ -17,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deviceCommand } from './cli/device-command.js';
 import { CliFailure, EXIT_FAILURE, exitWithError, usageError } from './cli/cli-failure.js';
+import { parseLimitFlags, type LimitFlags } from './cli/limit-flags.js';
 import { removeEndpointFile, writeEndpointFile, type EndpointInfo } from './cli/endpoint-file.js';
 import type { Hub } from './hub.js';
 import type { HubServer } from './node/listen.js';
@@ -53,6 +54,9 @@ Options of "start":
                       machine by default; with a token (FILE holds at least 32 characters) it
                       answers any address that signs in with it. See docs/security.md.
   --no-explorer       Do not serve the explorer.
+  --limit NAME=VALUE  Change one of the hub's limits (repeat for several), e.g. maxConnections=500
+                      or authTimeoutInMs=5000: any field of HubOptions.limits or
+                      ListenOptions.limits; docs/security.md lists them with their defaults.
   --json              Print one JSON line when ready instead of the text summary:
                       {"serviceConnectionString":…,"caFile":…,"endpoints":{…,"explorer":…}}
 
@@ -99,6 +103,7 @@ async function openHub(
   hostName: string,
   dataDir: string | undefined,
   corsOrigins: string[],
+  limits: LimitFlags['hub'],
 ): Promise<Hub> {
   try {
     // Loaded here, not at the top: `device create`, `--version` and errors start faster without
@@ -107,6 +112,7 @@ async function openHub(
     return await createHub({
       hostName,
       corsOrigins,
+      limits,
       ...(dataDir === undefined ? {} : { dataDir }),
     });
   } catch (error) {
@@ -133,6 +139,7 @@ async function start(args: string[]): Promise<void> {
       cors: { type: 'string', multiple: true, default: [] },
       'explorer-token-file': { type: 'string' },
       'no-explorer': { type: 'boolean', default: false },
+      limit: { type: 'string', multiple: true, default: [] },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -162,7 +169,8 @@ async function start(args: string[]): Promise<void> {
     : values['explorer-token-file'] === undefined
       ? {}
       : { token: readExplorerToken(values['explorer-token-file']) };
-  const hub = await openHub(values['host-name'], dataDir, values.cors);
+  const limits = parseLimitFlags(values.limit);
+  const hub = await openHub(values['host-name'], dataDir, values.cors, limits.hub);
   let server: HubServer;
   try {
     const { listen } = await import('./node/listen.js');
@@ -173,6 +181,7 @@ async function start(args: string[]): Promise<void> {
       amqpPort,
       plainHttp: values['plain-http'],
       explorer,
+      limits: limits.listener,
     });
   } catch (error) {
     await hub.close();

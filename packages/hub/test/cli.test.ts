@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   ANY_PORTS,
   CLI_NODE_ARGS,
@@ -252,6 +253,47 @@ describe('twinkit-hub CLI', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('twinkit-hub:');
   });
+
+  it(
+    'takes the hub limits from --limit and refuses bad ones as usage errors',
+    { timeout: 20_000 },
+    async () => {
+      const help = await runToEnd(['start', '--help']);
+      expect(help.stdout).toContain('--limit NAME=VALUE');
+      for (const [flag, expected] of [
+        ['nope=1', /unknown limit 'nope'.*maxConnections/],
+        ['maxConnections=0', /positive whole number/],
+        ['maxConnections', /positive whole number/],
+        ['mqttMaxPacketBytesBeforeAuth=999999999', /must not exceed mqttMaxPacketBytes/],
+      ] as const) {
+        const refused = await runToEnd(['start', '--in-memory', ...ANY_PORTS, '--limit', flag]);
+        expect(refused.code).toBe(2);
+        expect(refused.stderr).toMatch(expected);
+      }
+
+      // One connection at most: while a raw socket holds it, an HTTPS call is dropped.
+      const hub = run([
+        'start',
+        '--in-memory',
+        ...ANY_PORTS,
+        '--limit',
+        'maxConnections=1',
+        '--json',
+      ]);
+      const ready = await hub.ready;
+      const ca = readFileSync(ready.caFile, 'utf8');
+      const url = `${ready.endpoints.https}/devices?api-version=2021-04-12`;
+      const holder = connect(Number(portOf(ready.endpoints.https)), '127.0.0.1');
+      await new Promise((resolveConnect) => holder.once('connect', resolveConnect));
+      await expect(httpsCall(url, { ca })).rejects.toThrow();
+      holder.destroy();
+      await vi.waitFor(async () => {
+        expect((await httpsCall(url, { ca })).status).toBe(401);
+      });
+      hub.child.kill('SIGINT');
+      expect(await exited(hub.child)).toBe(0);
+    },
+  );
 
   it(
     'prints endpoints, CA file and the connection string in text mode',

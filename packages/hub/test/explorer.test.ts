@@ -4,10 +4,13 @@
  * with Chromium in test/e2e/explorer.test.ts.
  */
 import { request } from 'node:https';
-import { describe, expect, it } from 'vitest';
+import { createSasToken } from '@twinkit/twin-model/protocol';
+import { connectAsync } from 'mqtt';
+import { describe, expect, it, vi } from 'vitest';
 import { createHub, listen } from '../src/index.js';
 import { startTestHub } from '../src/testing.js';
 import { isLoopbackAddress } from '../src/explorer/explorer-access.js';
+import { hubInternals } from '../src/hub.js';
 import { call } from './helpers.js';
 import { httpsCall, type HttpsResult } from './https-client.js';
 
@@ -268,6 +271,44 @@ describe('explorer', () => {
     expect(cleared.json()).toEqual({ cleared: true });
   });
 
+  it('arms twin faults only on the endpoint the device is connected on', async () => {
+    await using hub = await explorerHub();
+    const { primaryKey } = await hub.testHub.createDevice('f-2');
+    const fault = async (body: unknown) =>
+      (await hub.send('/api/faults', { method: 'POST', headers: WRITE, body })).json();
+    // Connected nowhere: both endpoints, for whichever the device uses next.
+    expect(await fault({ deviceId: 'f-2', fault: 'throttle' })).toEqual({
+      armed: true,
+      on: ['mqtt', 'amqp'],
+    });
+    hub.testHub.hub.faults.clear();
+    const password = await createSasToken({
+      resourceUri: 'localhost/devices/f-2',
+      key: primaryKey,
+      expiresOnInSeconds: Math.floor(Date.now() / 1000) + 600,
+    });
+    const client = await connectAsync(`mqtts://127.0.0.1:${String(hub.testHub.mqttPort)}`, {
+      clientId: 'f-2',
+      username: 'localhost/f-2/?api-version=2021-04-12',
+      password,
+      ca: hub.testHub.caCertificate,
+      servername: 'localhost',
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
+    try {
+      await vi.waitFor(() => {
+        expect(hubInternals(hub.testHub.hub).mqtt.isConnected({ deviceId: 'f-2' })).toBe(true);
+      });
+      expect(await fault({ deviceId: 'f-2', fault: 'delay', delayInMs: 10 })).toEqual({
+        armed: true,
+        on: ['mqtt'],
+      });
+    } finally {
+      await client.endAsync();
+    }
+  });
+
   it('with a token, lets any host in that presents it (login cookie or bearer)', async () => {
     await using hubObject = await createHub();
     const token = 'a-long-explorer-token-of-40-characters!!';
@@ -307,5 +348,19 @@ describe('explorer', () => {
     });
     expect(response.status).toBe(404);
     expect((await hubObject.fetch('https://localhost/explorer')).status).toBe(404);
+  });
+
+  it('keeps no twin timeline when it is turned off', async () => {
+    await using hubObject = await createHub();
+    const { timeline } = hubInternals(hubObject);
+    await hubObject.createDevice('before');
+    await using _server = await listen(hubObject, { explorer: { enabled: false } });
+    expect(timeline.recording).toBe(false);
+    await hubObject.createDevice('after');
+    expect(
+      (await call(hubObject, 'PATCH', '/twins/after', { body: { tags: { site: 'a' } } })).status,
+    ).toBe(200);
+    expect(timeline.size).toBe(0);
+    expect(timeline.entries('after')).toEqual([]);
   });
 });

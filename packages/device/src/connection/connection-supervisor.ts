@@ -237,6 +237,18 @@ export class ConnectionSupervisor {
     work: (options: TransportRequestOptions) => Promise<T>,
   ): Promise<T> {
     const timeoutInMs = this.#options.operationTimeoutInMs;
+    if (this.#phase.kind === 'connected') {
+      // The hot path: the transport call keeps the deadline and honours the signal itself, so
+      // a deadline of our own (a controller, a timer, listeners) is only needed while waiting
+      // for a connection below.
+      if (abortSignal?.aborted === true) return Promise.reject(abortSignal.reason as Error);
+      try {
+        return work(abortSignal === undefined ? { timeoutInMs } : { abortSignal, timeoutInMs });
+      } catch (error) {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on unchanged
+        return Promise.reject(error);
+      }
+    }
     return withDeadline(operation, timeoutInMs, abortSignal, async (signal) => {
       await this.#whenConnected(label, signal);
       return work({ abortSignal: signal, timeoutInMs });

@@ -32,6 +32,10 @@ export interface DesiredSyncOptions {
   deliver: (change: RoutedChange) => void;
   /** A re-read started by a gap or an early patch failed; the client decides when to retry. */
   onResyncError: (error: unknown) => void;
+  /** The known desired section or its version changed (a state store saves it). */
+  onChanged?: (() => void) | undefined;
+  /** A twin read was older than the stored baseline: the twin was created again. */
+  onTwinRecreated?: (() => void) | undefined;
   logger: Logger;
 }
 
@@ -48,6 +52,8 @@ export class DesiredSync {
   #running: Promise<void> | undefined;
   #again = false;
   #stale = false;
+  /** The baseline came from a state store and no twin read has confirmed it yet. */
+  #seeded = false;
 
   constructor(options: DesiredSyncOptions) {
     this.#options = options;
@@ -56,6 +62,24 @@ export class DesiredSync {
   /** The last desired `$version` known, or `undefined` before the first twin read. */
   get version(): number | undefined {
     return this.#version;
+  }
+
+  /** The last known desired section (without `$version`), or `undefined` before the first read. */
+  get document(): JsonObject | undefined {
+    return this.#document;
+  }
+
+  /**
+   * Starts from a desired section a state store kept: the next twin read delivers what changed
+   * since then as one change, instead of silently taking the twin as the baseline.
+   *
+   * @param version - its `$version`
+   * @param document - the section without `$version`
+   */
+  seed(version: number, document: JsonObject): void {
+    this.#version = version;
+    this.#document = document;
+    this.#seeded = true;
   }
 
   /** Whether a re-read is in flight. */
@@ -95,9 +119,22 @@ export class DesiredSync {
     if (this.#version === undefined || this.#document === undefined) {
       this.#document = content;
       this.#version = version;
+      this.#options.onChanged?.();
       return;
     }
-    if (version <= this.#version) return;
+    const seeded = this.#seeded;
+    this.#seeded = false;
+    if (version <= this.#version) {
+      // Desired versions only grow, so an older twin than the stored one is a new twin (the
+      // device was deleted and created again, or an emulator restarted without its data): it
+      // is the truth now, and what differs from the stored section is delivered once.
+      if (!seeded || version === this.#version) return;
+      this.#options.logger.warning(
+        `the twin's desired $version ${String(version)} is older than the stored ${String(this.#version)}: ` +
+          'the twin was created again; taking it as the baseline',
+      );
+      this.#options.onTwinRecreated?.();
+    }
     const before = this.#document;
     const change = diff(before, content);
     this.#document = content;
@@ -105,6 +142,7 @@ export class DesiredSync {
     if (Object.keys(change).length > 0) {
       this.#options.deliver({ patch: change, version, reason: 'resync', before, after: content });
     }
+    this.#options.onChanged?.();
   }
 
   /**
@@ -182,6 +220,7 @@ export class DesiredSync {
         this.#document = after;
         this.#version = version;
         this.#options.deliver({ patch, version, reason: 'patch', before, after });
+        this.#options.onChanged?.();
         return 'ok';
       }
       case 'duplicate':

@@ -84,7 +84,16 @@ export class WritablePropertyValidationError extends Error {
 export interface WritablePropertyHost {
   onDesired(path: string, handler: (change: DesiredChange) => Promise<void>): Unsubscribe;
   getTwin(): Promise<DeviceTwin>;
-  updateReportedProperties(patch: JsonObject): Promise<unknown>;
+  /**
+   * Queues a reported patch; `answered` is recorded with it (in the same state-store save), so a
+   * restarted device neither answers a version twice nor forgets one.
+   */
+  updateReportedProperties(
+    patch: JsonObject,
+    answered?: { path: string; version: number },
+  ): Promise<unknown>;
+  /** The last desired `$version` answered for a property before a restart (state store). */
+  acknowledgedVersion(path: string): number | undefined;
   /** Calls back after `open()` and after every reconnect. */
   onConnected(callback: () => void): Unsubscribe;
   isConnected(): boolean;
@@ -184,7 +193,9 @@ export class WritableProperties {
   }
 
   async #answer(registration: Registration, value: JsonValue, version: number): Promise<void> {
-    if (version <= registration.answered) return;
+    // A version answered before a restart counts too (the state store keeps it).
+    const stored = this.#host.acknowledgedVersion(registration.path) ?? 0;
+    if (version <= Math.max(registration.answered, stored)) return;
     registration.answered = version;
     const context: WritablePropertyContext<JsonValue> = {
       name: registration.name,
@@ -248,7 +259,11 @@ export class WritableProperties {
               [registration.name]: ack,
             },
           };
-    await this.#host.updateReportedProperties(patch);
+    const final = outcome.status !== KnownAckCode.inProgress;
+    await this.#host.updateReportedProperties(
+      patch,
+      final ? { path: registration.path, version: outcome.version } : undefined,
+    );
   }
 }
 

@@ -124,13 +124,17 @@ export function assertResponseSize(
 }
 
 /** Checks a body's size, then parses it; `undefined` when it is not JSON. */
+const utf8 = new TextEncoder();
+
 function parseBody(
   body: string | undefined,
   operation: string,
   statusCode: number | undefined,
 ): unknown {
   const text = body ?? '';
-  assertResponseSize(new TextEncoder().encode(text).byteLength, operation, statusCode);
+  // A UTF-16 unit is at most 3 UTF-8 bytes, so most bodies need no encoding to be measured.
+  if (text.length * 3 > MAX_TWIN_RESPONSE_BYTES)
+    assertResponseSize(utf8.encode(text).byteLength, operation, statusCode);
   try {
     return JSON.parse(text) as unknown;
   } catch {

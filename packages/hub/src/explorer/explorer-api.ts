@@ -179,23 +179,32 @@ export function createExplorerApi(
         : idFrom(body.moduleId, 'ModuleId');
     const target = { deviceId, moduleId };
     const times = positiveInteger(body?.times ?? 1, 'times');
-    const endpoints = [hub.faults.mqtt, hub.faults.amqp];
+    const { mqtt, amqp } = hubInternals(hub);
+    const endpoints = [
+      { name: 'mqtt', endpoint: mqtt },
+      { name: 'amqp', endpoint: amqp },
+    ];
+    // Twin faults go to the endpoint the device is connected on, so none is left armed on one
+    // it does not use; a device connected nowhere gets them on both, for whichever it uses next.
+    const connected = endpoints.filter(({ endpoint }) => endpoint.isConnected(target));
+    const armOn = connected.length > 0 ? connected : endpoints;
+    const on = armOn.map(({ name }) => name);
     switch (body?.fault) {
       case 'drop': {
         // Every endpoint is asked: a device may hold an MQTT and an AMQP connection.
-        const dropped = endpoints.map((faults) => faults.dropConnection(target));
+        const dropped = endpoints.map(({ endpoint }) => endpoint.faults.dropConnection(target));
         return Response.json({ dropped: dropped.includes(true) });
       }
       case 'delay': {
         const delayInMs = positiveInteger(body.delayInMs, 'delayInMs');
-        for (const faults of endpoints)
-          faults.delayNextTwinResponses({ ...target, delayInMs, times });
-        return Response.json({ armed: true });
+        for (const { endpoint } of armOn)
+          endpoint.faults.delayNextTwinResponses({ ...target, delayInMs, times });
+        return Response.json({ armed: true, on });
       }
       case 'throttle':
-        for (const faults of endpoints)
-          faults.failNextTwinResponses({ ...target, statusCode: 429, times });
-        return Response.json({ armed: true });
+        for (const { endpoint } of armOn)
+          endpoint.faults.failNextTwinResponses({ ...target, statusCode: 429, times });
+        return Response.json({ armed: true, on });
       default:
         throw new ExplorerFailure(400, "fault must be 'drop', 'delay' or 'throttle'.");
     }

@@ -57,7 +57,8 @@ export class TwinTimeline {
   readonly #rings = new Map<string, TimelineEntry[]>();
   #count = 0;
   #sequence = 0;
-  readonly #unsubscribe: () => void;
+  readonly #feed: ChangeFeed;
+  #unsubscribe: (() => void) | undefined;
   readonly #listeners = new Set<(twin: TimelineTwin, entry: TimelineEntry) => void>();
 
   /**
@@ -66,9 +67,32 @@ export class TwinTimeline {
    */
   constructor(feed: ChangeFeed, limits: Partial<TwinTimelineLimits> = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
-    this.#unsubscribe = feed.subscribe((change) => {
-      this.#observe(change);
-    });
+    this.#feed = feed;
+    this.setRecording(true);
+  }
+
+  /** Whether changes are being recorded. */
+  get recording(): boolean {
+    return this.#unsubscribe !== undefined;
+  }
+
+  /**
+   * Starts or stops recording. A hub served without its explorer stops, so it keeps no
+   * entries nobody can read (and spends no time on them); stopping forgets what was kept.
+   *
+   * @param on - record from now on, or stop and forget
+   */
+  setRecording(on: boolean): void {
+    if (on && this.#unsubscribe === undefined) {
+      this.#unsubscribe = this.#feed.subscribe((change) => {
+        this.#observe(change);
+      });
+    } else if (!on && this.#unsubscribe !== undefined) {
+      this.#unsubscribe();
+      this.#unsubscribe = undefined;
+      this.#rings.clear();
+      this.#count = 0;
+    }
   }
 
   /**
@@ -184,7 +208,8 @@ export class TwinTimeline {
 
   /** Stops recording. */
   close(): void {
-    this.#unsubscribe();
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
     this.#listeners.clear();
   }
 }

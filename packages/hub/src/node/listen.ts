@@ -114,7 +114,7 @@ export function isLoopback(host: string): boolean {
  * ```
  */
 export async function listen(hub: Hub, options: ListenOptions = {}): Promise<HubServer> {
-  const { core, certificates, served } = hubInternals(hub);
+  const { core, certificates, served, timeline } = hubInternals(hub);
   const host = options.host ?? '127.0.0.1';
   if (options.plainHttp === true && !isLoopback(host)) {
     throw new RangeError(
@@ -131,6 +131,8 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
   const limits = resolveListenerLimits(options.limits);
   const explorer =
     options.explorer?.enabled === false ? undefined : createExplorerHandler(hub, options.explorer);
+  // Without the explorer nobody reads the twins' timelines, so the hub stops keeping them.
+  timeline.setRecording(explorer !== undefined);
   const handle = getRequestListener((request, env) =>
     explorer !== undefined && isExplorerUrl(request.url)
       ? explorer.fetch(request, env.incoming.socket.remoteAddress)

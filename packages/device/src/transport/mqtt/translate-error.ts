@@ -30,10 +30,11 @@ export function translateTwinResponse(
   body: string,
   context: ErrorContext,
 ): HubError | undefined {
+  // A success is the common case: its body is parsed once, by the caller, not here too.
+  if (status < 300 && !hasTruthyErrorCode(body)) return undefined;
   const parsed = parseHubErrorBody(body);
   const bodyCode = parsed.numericCode ?? parsed.code;
   if (status < 300) {
-    if (!hasTruthyErrorCode(body)) return undefined;
     return createHubError({
       statusCode:
         (bodyCode === undefined ? undefined : lookupHubErrorCode(bodyCode))?.statusCode ?? 500,

@@ -170,7 +170,11 @@ async function fault(body) {
     const { json } = await api('faults', { method: 'POST', body: { ...current, ...body } });
     note(
       'fault-result',
-      json.dropped === undefined ? 'armed' : json.dropped ? 'dropped' : 'no live connection',
+      json.dropped === undefined
+        ? `armed on ${json.on.join(' and ').toUpperCase()}`
+        : json.dropped
+          ? 'dropped'
+          : 'no live connection',
     );
   } catch (error) {
     note('fault-result', error.message);
