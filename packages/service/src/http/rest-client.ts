@@ -20,7 +20,7 @@ import {
   type RestOperation,
 } from '@twinkit/twin-model/protocol';
 import type { OperationOptions } from '../options.js';
-import type { SendRequest } from './pipeline.js';
+import type { PipelineResponse, SendRequest } from './pipeline.js';
 
 /** What every call needs from its registry. */
 export interface RestClient {
@@ -122,7 +122,7 @@ export async function callRest(
   if (response.status >= 400 && request.acceptErrorBody !== undefined) {
     const parsed = tryParseJson(text);
     if (parsed !== undefined && request.acceptErrorBody(parsed))
-      return { status: response.status, headers: response.headers, body: parsed };
+      return restResult(response, parsed);
   }
   if (response.status >= 400) {
     const parsed = parseHubErrorBody(text);
@@ -139,9 +139,10 @@ export async function callRest(
       retryAfterInMs: parseRetryAfter(response.headers),
     });
   }
-  if (text.trim() === '')
-    return { status: response.status, headers: response.headers, body: undefined };
-  const parsed = tryParseJson(text);
+  // Parsed once; only a body that fails to parse is checked for being blank (no second pass over
+  // every good body).
+  const parsed = text === '' ? undefined : tryParseJson(text);
+  if (parsed === undefined && text.trim() === '') return restResult(response, undefined);
   if (parsed === undefined) {
     throw new UnexpectedResponseError(
       `${operation.description} got ${response.status} with a body that is not JSON from ${client.baseUrl}; is it an IoT Hub?`,
@@ -149,7 +150,18 @@ export async function callRest(
       'a JSON body',
     );
   }
-  return { status: response.status, headers: response.headers, body: parsed };
+  return restResult(response, parsed);
+}
+
+/** The headers stay the transport's lazy ones: read only by the calls that need them (paging). */
+function restResult(response: PipelineResponse, body: unknown): RestResult {
+  return {
+    status: response.status,
+    get headers(): Headers {
+      return response.headers;
+    },
+    body,
+  };
 }
 
 function tryParseJson(text: string): unknown {

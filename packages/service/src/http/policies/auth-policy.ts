@@ -142,17 +142,26 @@ export function authPolicy(
   const prefix = `${origin}/`;
   return {
     name: 'authPolicy',
-    async sendRequest(request, next) {
+    sendRequest(request, next) {
       if (!request.url.startsWith(prefix)) {
-        throw new TypeError(
-          `${request.operation}: refusing to send the registry's credential to ${new URL(request.url).origin}; it goes to ${origin} only (a custom policy changed the URL)`,
+        return Promise.reject(
+          new TypeError(
+            `${request.operation}: refusing to send the registry's credential to ${new URL(request.url).origin}; it goes to ${origin} only (a custom policy changed the URL)`,
+          ),
         );
       }
       // Read per request rather than captured once, so a replaced clock (fake timers) is honoured.
       const time = options.now?.() ?? Date.now();
-      request.headers[HEADER.authorization] =
-        cache.current(time) ?? (await cache.renew(time, request.signal));
-      return next(request);
+      const current = cache.current(time);
+      // Not an async function: the common case (a cached token) adds no promise of its own.
+      if (current !== undefined) {
+        request.headers[HEADER.authorization] = current;
+        return next(request);
+      }
+      return cache.renew(time, request.signal).then((renewed) => {
+        request.headers[HEADER.authorization] = renewed;
+        return next(request);
+      });
     },
   };
 }

@@ -32,11 +32,15 @@ function pathOf(url: string): string {
  * @returns the policy
  */
 export function logPolicy(): PipelinePolicy {
-  return { name: 'logPolicy', sendRequest: logExchange };
+  return {
+    name: 'logPolicy',
+    // Not async when logging is off, so the common case adds no promise of its own.
+    sendRequest: (request, next) =>
+      log.enabled('info') ? logExchange(request, next) : next(request),
+  };
 }
 
 async function logExchange(request: PipelineRequest, next: SendRequest): Promise<PipelineResponse> {
-  if (!log.enabled('info')) return next(request);
   const started = Date.now();
   const requestId = request.headers[HEADER.requestId] ?? '-';
   log.info(

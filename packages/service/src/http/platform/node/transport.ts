@@ -30,19 +30,23 @@ function agent(): Agent | Promise<Agent> {
  * @param target - the registry's origin and address
  * @returns the transport
  */
-export const defaultTransport: DefaultTransport = (target) => (request) =>
-  sendOverUndici(request, target);
+export const defaultTransport: DefaultTransport = (target) => {
+  // Built once per registry, not per request.
+  const prefix = `${target.origin}/`;
+  return (request) => sendOverUndici(request, target, prefix);
+};
 
 async function sendOverUndici(
   request: PipelineRequest,
   target: TransportTarget,
+  prefix: string,
 ): Promise<PipelineResponse> {
   const { signal } = request;
   signal?.throwIfAborted();
   const { origin } = target;
   // The auth policy lets only URLs under the registry's origin through; anything else (no
   // credential attached) is sent where it points, as fetch would.
-  const sameOrigin = request.url.startsWith(`${origin}/`);
+  const sameOrigin = request.url.startsWith(prefix);
   const url = sameOrigin ? undefined : new URL(request.url);
   const options: Dispatcher.RequestOptions = {
     origin: url?.origin ?? origin,
@@ -55,7 +59,7 @@ async function sendOverUndici(
     signal: signal ?? null,
   };
   let status: number;
-  let headers: Headers;
+  let rawHeaders: Dispatcher.ResponseData['headers'];
   let bodyAsText: string;
   try {
     const dispatcher = agent();
@@ -63,15 +67,31 @@ async function sendOverUndici(
       options,
     );
     status = response.statusCode;
-    headers = toHeaders(response.headers);
+    rawHeaders = response.headers;
     // Read here so that a connection cut mid-body is a transport failure like any other.
     bodyAsText = await response.body.text();
   } catch (error) {
     throw transportFailure(error, request, target);
   }
-  if (status >= 300 && status < 400)
-    throw redirectRefused(status, headers.get(HEADER.location), request, target);
-  return { status, headers, bodyAsText };
+  if (status >= 300 && status < 400) {
+    const location = rawHeaders[HEADER.location];
+    throw redirectRefused(
+      status,
+      Array.isArray(location) ? location[0] : location,
+      request,
+      target,
+    );
+  }
+  // A WHATWG Headers costs a validated append per header; most answers (a twin read or write)
+  // never look at their headers, so it is built on first access only.
+  let headers: Headers | undefined;
+  return {
+    status,
+    get headers(): Headers {
+      return (headers ??= toHeaders(rawHeaders));
+    },
+    bodyAsText,
+  };
 }
 
 function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
