@@ -1,6 +1,7 @@
 // Client CPU per call of the service calls, ours vs raw undici vs azure-iothub, against one hub in a
 // child process: `node bench/service-cpu/main.mjs` (env: CLIENTS, SCENARIOS, N, NQ, ROUNDS, PROF=1 for
-// --cpu-prof of ours; FLOOR_VARIANT=h|s|hs adds our headers / a per-call AbortSignal to the floor).
+// --cpu-prof of ours; FLOOR_VARIANT=h|s|hs adds our headers / a per-call AbortSignal to the floor;
+// ours:OURS_TIMEOUT=0 runs ours with no operation timeout, ours:OURS_FETCH=1 on global fetch).
 // Run `pnpm build` first. diff.mjs <profDirA> <profDirB> <calls> compares self time per call.
 import { spawn } from 'node:child_process';
 const root = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');

@@ -14,7 +14,12 @@ const QUERY = 'SELECT * FROM devices';
 let api;
 if (client === 'ours') {
   const { Registry } = await import(process.env.OURS ?? ours.service);
-  const registry = Registry.fromConnectionString(cs);
+  const registry = Registry.fromConnectionString(cs, {
+    ...(process.env.OURS_TIMEOUT === undefined
+      ? {}
+      : { operationTimeoutInMs: Number(process.env.OURS_TIMEOUT) }),
+    ...(process.env.OURS_FETCH === undefined ? {} : { fetch: globalThis.fetch }),
+  });
   api = {
     get: (id) => registry.getTwin(id),
     update: (id, patch) => registry.updateTwin(id, patch),

@@ -155,13 +155,28 @@ export async function callRest(
 
 /** The headers stay the transport's lazy ones: read only by the calls that need them (paging). */
 function restResult(response: PipelineResponse, body: unknown): RestResult {
-  return {
-    status: response.status,
-    get headers(): Headers {
-      return response.headers;
-    },
-    body,
-  };
+  return new ParsedResult(response, body);
+}
+
+/**
+ * A class, not an object literal with a `get headers()` closure: V8 gives every such literal a map
+ * of its own, held in old space, which kept each answer (a query page is 100 twins) alive until
+ * the next full GC and made every young-generation GC copy megabytes.
+ */
+class ParsedResult implements RestResult {
+  readonly status: number;
+  readonly body: unknown;
+  readonly #response: PipelineResponse;
+
+  constructor(response: PipelineResponse, body: unknown) {
+    this.status = response.status;
+    this.#response = response;
+    this.body = body;
+  }
+
+  get headers(): Headers {
+    return this.#response.headers;
+  }
 }
 
 function tryParseJson(text: string): unknown {

@@ -87,16 +87,31 @@ async function sendOverUndici(
       target,
     );
   }
-  // A WHATWG Headers costs a validated append per header; most answers (a twin read or write)
-  // never look at their headers, so it is built on first access only.
-  let headers: Headers | undefined;
-  return {
-    status,
-    get headers(): Headers {
-      return (headers ??= toHeaders(rawHeaders));
-    },
-    bodyAsText,
-  };
+  return new UndiciResponse(status, rawHeaders, bodyAsText);
+}
+
+/**
+ * An answer as the pipeline sees it. A WHATWG Headers costs a validated append per header; most
+ * answers (a twin read or write) never look at their headers, so it is built on first access
+ * only. A class, not an object literal with a `get headers()` closure: V8 gives every such literal
+ * a map of its own, held in old space, which kept each answer alive until the next full GC.
+ */
+class UndiciResponse implements PipelineResponse {
+  readonly status: number;
+  readonly bodyAsText: string;
+  #raw: RawAnswer['headers'];
+  #headers: Headers | undefined;
+
+  constructor(status: number, raw: RawAnswer['headers'], bodyAsText: string) {
+    this.status = status;
+    this.#raw = raw;
+    this.bodyAsText = bodyAsText;
+  }
+
+  get headers(): Headers {
+    this.#headers ??= toHeaders(this.#raw);
+    return this.#headers;
+  }
 }
 
 /**
@@ -127,7 +142,10 @@ function exchange(
 
 /**
  * undici's handler for one exchange: keeps the status and headers, collects the body chunks, and
- * settles the exchange's promise. A class rather than closures: one object per call.
+ * settles the exchange's promise. A class rather than closures: one object per call. undici keeps
+ * up to 256 finished requests, handlers included, in each connection's queue, so a settled handler
+ * lets go of everything it held (a query page is a 100 KB string; 256 of them kept alive made
+ * every young-generation GC copy megabytes).
  */
 class CollectingHandler implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | undefined;
@@ -136,12 +154,10 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
   #status = 0;
   #headers: RawAnswer['headers'] = {};
   #chunks: Buffer[] = [];
-  readonly #resolve: (answer: RawAnswer) => void;
-  readonly #reject: (error: unknown) => void;
+  #settle: { resolve: (answer: RawAnswer) => void; reject: (error: unknown) => void } | undefined;
 
   constructor(resolve: (answer: RawAnswer) => void, reject: (error: unknown) => void) {
-    this.#resolve = resolve;
-    this.#reject = reject;
+    this.#settle = { resolve, reject };
   }
 
   /** Ends the exchange with the signal's reason when it aborts. */
@@ -150,7 +166,7 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
       const reason: unknown = signal.reason;
       this.#abortedWith = { reason };
       this.#controller?.abort(reason as Error);
-      this.#reject(reason);
+      this.#fail(reason);
     });
   }
 
@@ -174,17 +190,34 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    this.#detach?.();
-    this.#resolve({
+    const settle = this.#release();
+    settle?.resolve({
       status: this.#status,
       headers: this.#headers,
       bodyAsText: decodeUtf8(this.#chunks),
     });
+    this.#chunks = [];
+    this.#headers = {};
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    this.#fail(error);
+  }
+
+  #fail(error: unknown): void {
+    this.#release()?.reject(error);
+    this.#chunks = [];
+  }
+
+  /** Detaches from the signal and hands out the promise's settle functions, once. */
+  #release():
+    { resolve: (answer: RawAnswer) => void; reject: (error: unknown) => void } | undefined {
+    const settle = this.#settle;
+    this.#settle = undefined;
+    this.#controller = undefined;
     this.#detach?.();
-    this.#reject(error);
+    this.#detach = undefined;
+    return settle;
   }
 }
 
