@@ -51,6 +51,7 @@ const MODULE_TWIN = '/twins/{deviceId}/modules/{moduleId}';
 const DEVICE = '/devices/{deviceId}';
 const MODULE = '/devices/{deviceId}/modules/{moduleId}';
 
+/* @__NO_SIDE_EFFECTS__ */
 function operation(
   name: string,
   method: RestMethod,
@@ -70,7 +71,7 @@ function operation(
  * `ServiceConnect`, identity reads `RegistryRead` and identity writes `RegistryWrite`
  * (docs/internals/wire-contract.md#rest-operations).
  */
-export const REST_OPERATIONS = Object.freeze({
+export const REST_OPERATIONS = /* @__PURE__ */ Object.freeze({
   getTwin: operation('getTwin', 'GET', TWIN, 'ServiceConnect', 'getTwin', true, 'Twin read'),
   getModuleTwin: operation(
     'getModuleTwin',
