@@ -7,9 +7,9 @@ import type { Twin } from '@twinkit/twin-model';
 import { isPreconditionFailedError } from '@twinkit/twin-model/errors';
 import { abortable, createLogger, delay } from '@twinkit/twin-model/internal';
 import { HEADER, REST_OPERATIONS, quoteEtag } from '@twinkit/twin-model/protocol';
-import { callRest, type RestClient } from './http/rest-client.js';
-import { expectIdentified } from './response-shape.js';
-import { buildTwinBody, describeTwin, type TwinTarget } from './twin-body.js';
+import { callRest, type RestClient } from '../http/rest-client.js';
+import { expectIdentified } from '../response-shape.js';
+import { buildTwinBody, describeTwin, type TwinTarget } from '../twin-body.js';
 
 /** Base of the short, jittered pause between read-modify-write rounds after a 412. */
 const CONFLICT_BACKOFF_IN_MS = 20;
