@@ -6,7 +6,7 @@
  * (`identities.ts`).
  */
 import type { JsonObject, PagedAsyncIterableIterator, Twin, TwinUpdate } from '@twinkit/twin-model';
-import { parseServiceConnectionString } from '@twinkit/twin-model/protocol';
+import { parseServiceKeyConnectionString } from '@twinkit/twin-model/protocol';
 import { SasKeyCredential, type RegistryCredential } from './auth/credentials.js';
 import { createRestClient } from './create-client.js';
 import type { RestClient } from './http/rest-client.js';
@@ -33,6 +33,7 @@ import {
   type WaitForReportedOptions,
 } from './rollouts.js';
 import { assertId } from './twin-body.js';
+import { assertValidTwinBody } from './twin-validation.js';
 import { bindTwinClient, type TwinClient } from './twins/twin-client.js';
 import * as twins from './twins/twin-operations.js';
 
@@ -80,7 +81,11 @@ export class Registry extends IdentityOperations implements TwinClient {
    */
   constructor(hostName: string, credential: RegistryCredential, options: RegistryOptions = {}) {
     super();
-    this.#client = createRestClient(hostName, credential, options);
+    // The Registry checks twin writes itself, so a bad patch never leaves the process.
+    this.#client = {
+      ...createRestClient(hostName, credential, options),
+      checkTwinBody: assertValidTwinBody,
+    };
     bindRestClient(this, this.#client);
     bindTwinClient(this, this.#client);
     this.#hostName = hostName;
@@ -100,7 +105,7 @@ export class Registry extends IdentityOperations implements TwinClient {
    * ```
    */
   static fromConnectionString(connectionString: string, options?: RegistryOptions): Registry {
-    const parts = parseServiceConnectionString(connectionString);
+    const parts = parseServiceKeyConnectionString(connectionString);
     return new Registry(
       parts.hostName,
       new SasKeyCredential(parts.sharedAccessKeyName, parts.sharedAccessKey),

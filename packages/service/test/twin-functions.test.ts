@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseServiceConnectionString } from '@twinkit/twin-model/protocol';
-import { PreconditionFailedError, Registry } from '@twinkit/service';
 import {
+  BadRequestError,
+  PreconditionFailedError,
+  Registry,
+  TwinValidationError,
+} from '@twinkit/service';
+import {
+  assertValidTwinUpdate,
   createTwinClient,
   createTwinClientFromConnectionString,
   getTwin,
@@ -77,6 +83,29 @@ describe('@twinkit/service/twins', () => {
     });
     await updateTwin(registry, 'dev-1', { tags: { via: 'function' } });
     expect((await registry.getTwin('dev-1')).tags).toEqual({ via: 'function' });
+  });
+
+  it('leaves twin rules to the hub, unless the caller checks first as a Registry does', async () => {
+    await using hub = await startHub();
+    await hub.createDevice('dev-1');
+    const client = createTwinClientFromConnectionString(hub.serviceConnectionString, {
+      fetch: hub.fetch,
+    });
+    const registry = Registry.fromConnectionString(hub.serviceConnectionString, {
+      fetch: hub.fetch,
+    });
+    const bad = { properties: { desired: { 'no.dots': 1 } } };
+    const fromHub = await updateTwin(client, 'dev-1', bad).catch((error: unknown) => error);
+    expect(fromHub).toBeInstanceOf(BadRequestError);
+    expect((fromHub as BadRequestError).message).toContain(
+      'Property or Tag name has invalid characters',
+    );
+    expect(() => {
+      assertValidTwinUpdate(bad);
+    }).toThrow(TwinValidationError);
+    await expect(registry.updateTwin('dev-1', bad)).rejects.toBeInstanceOf(TwinValidationError);
+    await expect(updateTwin(registry, 'dev-1', bad)).rejects.toBeInstanceOf(TwinValidationError);
+    expect((await getTwin(client, 'dev-1')).properties.desired).not.toHaveProperty('no.dots');
   });
 
   it('refuses at once a client it did not make', () => {

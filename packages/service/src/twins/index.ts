@@ -3,7 +3,11 @@
  * update in bulk and query. The same operations as `Registry`'s twin methods (which call these),
  * but importable one by one, so a browser or worker bundle carries only what it uses: the
  * program below bundles to under 12 KB gzipped (test/bundle/service.test.ts). Errors are the
- * classes `@twinkit/service` re-exports.
+ * classes `@twinkit/service` re-exports. One difference: a Registry checks each patch against the
+ * twin rules before sending it (`TwinValidationError`), these functions leave that to the hub
+ * (`BadRequestError`, in the same words) unless you call {@link assertValidTwinUpdate} first, so
+ * the rules and their texts are not in your bundle unless you ask for them. Pass a Registry as
+ * the client and its checks apply.
  *
  * @example
  * ```ts
@@ -40,6 +44,7 @@ export {
   updateTwins,
   updateTwinWithRetry,
 } from './twin-operations.js';
+export { assertValidTwinUpdate } from '../twin-validation.js';
 export type { RegistryCredential } from '../auth/credentials.js';
 export type { BulkTwinUpdate, TwinId, UpdateTwinsResult } from '../models.js';
 export type {

@@ -46,7 +46,7 @@ export async function readTwin<T extends Twin<object, object, object>>(
  * @param client - the registry's client
  * @param mode - `patch` or `replace`
  * @param target - which twin
- * @param update - the caller's patch or replacement, validated here before anything is sent
+ * @param update - the caller's patch or replacement, checked (by the client's check, if any) before anything is sent
  * @param ifMatch - the quoted ETag to require, or `undefined` for an unconditional write
  * @param signal - the operation's signal
  * @returns the whole twin after the write
@@ -68,7 +68,9 @@ export async function writeTwin<T extends Twin<object, object, object>>(
       : module
         ? REST_OPERATIONS.replaceModuleTwin
         : REST_OPERATIONS.replaceTwin;
-  const body = buildTwinBody(update, mode, `${operation.description} for ${describeTwin(target)}`);
+  const context = `${operation.description} for ${describeTwin(target)}`;
+  const body = buildTwinBody(update, mode, context);
+  client.checkTwinBody?.(body, mode, context);
   const result = await callRest(
     client,
     operation,

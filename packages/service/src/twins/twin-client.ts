@@ -3,7 +3,7 @@
  * of the public declarations (the handle shows only its host). A {@link Registry} is one too, so
  * the functions and the class share one implementation and one pipeline per client.
  */
-import { parseServiceConnectionString } from '@twinkit/twin-model/protocol';
+import { parseServiceKeyConnectionString } from '@twinkit/twin-model/protocol';
 import { SasKeyCredential, type RegistryCredential } from '../auth/credentials.js';
 import { createRestClient } from '../create-client.js';
 import type { RestClient } from '../http/rest-client.js';
@@ -103,7 +103,7 @@ export function createTwinClientFromConnectionString(
   connectionString: string,
   options?: RegistryOptions,
 ): TwinClient {
-  const parts = parseServiceConnectionString(connectionString);
+  const parts = parseServiceKeyConnectionString(connectionString);
   return createTwinClient(
     parts.hostName,
     new SasKeyCredential(parts.sharedAccessKeyName, parts.sharedAccessKey),

@@ -2,7 +2,8 @@
  * The twin operations as functions of a {@link TwinClient}: what `Registry`'s twin methods do
  * (they call these), importable one by one so a bundle carries only the operations it uses.
  * Each runs under the client's time limit and the caller's abort signal; the rules behind them
- * are in docs/internals/twin-semantics.md#etags-and-concurrency.
+ * are in docs/internals/twin-semantics.md#etags-and-concurrency. Twin rules (key names, sizes, …)
+ * are checked by the hub, or before sending when the client is a Registry (twin-validation.ts).
  */
 import type { JsonObject, PagedAsyncIterableIterator, Twin, TwinUpdate } from '@twinkit/twin-model';
 import { updateTwins as sendBulkUpdates } from '../bulk.js';
@@ -107,7 +108,9 @@ export function getModuleTwin<
  * @param options - `onlyIfUnchanged` or `etag` for optimistic concurrency, abort signal
  * @returns the whole updated twin, with its new `etag`
  * @throws {@link TypeError} at once when `client` is not a twin client
- * @throws {@link TwinValidationError} when the patch breaks a twin rule; nothing is sent
+ * @throws {@link BadRequestError} when the hub finds the patch breaks a twin rule; nothing changes
+ * @throws {@link TwinValidationError} instead, before anything is sent, when `client` is a
+ *   `Registry` (which checks twin rules itself; {@link assertValidTwinUpdate} does the same)
  * @throws {@link PreconditionFailedError} when the ETag is stale; nothing changes
  * @throws {@link DeviceNotFoundError} when the device does not exist
  * @example
@@ -145,7 +148,9 @@ export function updateTwin<
  * @param options - `onlyIfUnchanged` or `etag`, abort signal
  * @returns the whole updated twin
  * @throws {@link TypeError} at once when `client` is not a twin client
- * @throws {@link TwinValidationError} when the content breaks a twin rule; nothing is sent
+ * @throws {@link BadRequestError} when the hub finds the content breaks a twin rule; nothing changes
+ * @throws {@link TwinValidationError} instead, before anything is sent, when `client` is a
+ *   `Registry` (which checks twin rules itself; {@link assertValidTwinUpdate} does the same)
  * @throws {@link PreconditionFailedError} when the ETag is stale
  * @throws {@link DeviceNotFoundError} when the device does not exist
  */
@@ -179,7 +184,8 @@ export function replaceTwin<
  * @returns the twin after the write (or as read, when `compute` returned `undefined`)
  * @throws {@link TypeError} at once when `client` is not a twin client
  * @throws {@link PreconditionFailedError} when every attempt lost the race
- * @throws {@link TwinValidationError} when a computed patch breaks a twin rule
+ * @throws {@link BadRequestError} when the hub finds a computed patch breaks a twin rule
+ *   ({@link TwinValidationError} when `client` is a `Registry`)
  * @example
  * ```ts
  * await updateTwinWithRetry(client, 'dev-1', (twin) => ({
@@ -226,7 +232,8 @@ export function updateTwinWithRetry<
  *   each twin at most once
  * @param options - `onlyIfUnchanged` (each item's `etag` becomes its condition), abort signal
  * @returns per-item outcomes in input order, and the hub's warnings
- * @throws {@link TwinValidationError} when an item's patch breaks a twin rule; nothing is sent
+ * @throws {@link TwinValidationError} when `client` is a `Registry` and an item's patch breaks a
+ *   twin rule; nothing is sent (other clients get the hub's verdict per item in the result)
  * @throws {@link TypeError} when `client` is not a twin client, or an item is malformed,
  *   repeated, or lacks an `etag` under `onlyIfUnchanged`
  * @example

@@ -36,6 +36,7 @@ export {
   parseConnectionString,
   parseDeviceConnectionString,
   parseServiceConnectionString,
+  parseServiceKeyConnectionString,
   splitHostPort,
   type DeviceConnectionString,
   type ParseServiceConnectionStringOptions,
