@@ -5,7 +5,7 @@
  */
 import type { JsonObject } from '@twinkit/twin-model';
 import { createHubError, lookupHubErrorCode, type HubError } from '@twinkit/twin-model/errors';
-import { HEADER, KnownBulkImportMode, REST_OPERATIONS } from '@twinkit/twin-model/protocol';
+import { HEADER, KnownBulkImportMode, TWIN_REST_OPERATIONS } from '@twinkit/twin-model/protocol';
 import { callRest, type RestClient } from './http/rest-client.js';
 import type { BulkTwinUpdate, BulkTwinUpdateItemResult, UpdateTwinsResult } from './models.js';
 import { buildTwinBody, describeTwin, resolveTwinTarget, type TwinTarget } from './twin-body.js';
@@ -141,7 +141,7 @@ async function sendChunk(
   onlyIfUnchanged: boolean,
   signal: AbortSignal | undefined,
 ): Promise<{ failures: Map<string, HubError>; warnings: UpdateTwinsResult['warnings'] }> {
-  const operation = REST_OPERATIONS.updateTwins;
+  const operation = TWIN_REST_OPERATIONS.updateTwins;
   const result = await callRest(
     client,
     operation,

@@ -89,7 +89,7 @@ describe('bundling @twinkit/service', () => {
   }
 
   // A regression budget for the Registry class: its methods cannot be tree-shaken, so identities,
-  // bulk updates, Plug and Play rollouts and the client-side twin rules come along (about 16.9 KB
+  // bulk updates, Plug and Play rollouts and the client-side twin rules come along (about 16.8 KB
   // when set). Issue 16's 12 KB goal is met by the same program on the tree-shakable functions of
   // @twinkit/service/twins, which test/bundle/service.test.ts measures from the built packages.
   it(

@@ -68,7 +68,8 @@ export const AMQP_ERROR_CONDITION = /* @__PURE__ */ Object.freeze({
  * - `reportedProperties`: 32 KB of reported properties per twin
  *   (https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-device-twins, "Device twin size").
  */
-export const IOT_HUB_DEVICE_LIMITS = /* @__PURE__ */ Object.freeze({
-  deviceToCloudMessage: 256 * 1024,
-  reportedProperties: 32 * 1024,
-} as const);
+export const IOT_HUB_DEVICE_LIMITS = /* @__PURE__ */ (() =>
+  Object.freeze({
+    deviceToCloudMessage: 256 * 1024,
+    reportedProperties: 32 * 1024,
+  } as const))();

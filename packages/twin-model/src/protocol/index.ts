@@ -96,6 +96,7 @@ export {
 } from './rest.js';
 export {
   REST_OPERATIONS,
+  TWIN_REST_OPERATIONS,
   formatOperationPath,
   type RestFaultName,
   type RestMethod,

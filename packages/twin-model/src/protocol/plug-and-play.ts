@@ -14,9 +14,8 @@ export const MAX_MODEL_ID_LENGTH = 2048;
 // A path segment starts with a letter, has letters, digits and underscores, and does not end
 // with an underscore; the version is 1..999999999 with an optional minor version (DTDL v3).
 const SEGMENT = '[A-Za-z](?:[A-Za-z0-9_]*[A-Za-z0-9])?';
-const DTMI = /* @__PURE__ */ new RegExp(
-  `^dtmi:${SEGMENT}(?::${SEGMENT})*;[1-9][0-9]{0,8}(?:\\.[1-9][0-9]{0,5})?$`,
-);
+const DTMI = /* @__PURE__ */ (() =>
+  new RegExp(`^dtmi:${SEGMENT}(?::${SEGMENT})*;[1-9][0-9]{0,8}(?:\\.[1-9][0-9]{0,5})?$`))();
 
 /**
  * Tells whether a text is a digital twin model identifier such as `dtmi:com:example:Thermostat;1`
