@@ -55,6 +55,30 @@ describe('the default transport on Node', () => {
   );
 
   it(
+    'ends an exchange the hub holds back when operationTimeoutInMs passes, and goes on working',
+    { timeout: 60_000 },
+    async () => {
+      await using hub = await startTestHub();
+      await hub.createDevice('dev-1');
+      hub.hub.faults.delayNext({ operation: 'getTwin', delayInMs: 20_000 });
+      const dir = mkdtempSync(join(tmpdir(), 'twinkit-service-ca-'));
+      try {
+        const caFile = join(dir, 'ca.pem');
+        writeFileSync(caFile, hub.caCertificate);
+        const observed = await observe({
+          NODE_EXTRA_CA_CERTS: caFile,
+          TWINKIT_SERVICE_CS: hub.serviceConnectionString,
+          TWINKIT_MODE: 'timeout',
+        });
+        expect(observed.timedOut).toMatchObject({ name: 'OperationTimeoutError' });
+        expect(observed.after).toBe('dev-1');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it(
     'fails at once with a TlsTrustError naming NODE_EXTRA_CA_CERTS when the CA is not trusted',
     { timeout: 60_000 },
     async () => {

@@ -5,6 +5,7 @@ import {
   anySignal,
   createOperationScope,
   delay,
+  onAbort,
   throwIfAborted,
   withDeadline,
 } from './abort.js';
@@ -75,5 +76,49 @@ describe('createOperationScope, abortable, delay, throwIfAborted', () => {
       throwIfAborted(controller.signal);
     }).toThrow();
     await expect(abortable(Promise.resolve(2), undefined)).resolves.toBe(2);
+  });
+});
+
+describe('onAbort', () => {
+  it("runs a scope signal's listeners after the signal has its reason, on timeout and on the caller's abort", async () => {
+    const timed = createOperationScope('getTwin', 5, undefined);
+    const seen: unknown[] = [];
+    onAbort(timed.signal!, () => seen.push(timed.signal!.reason));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toBeInstanceOf(OperationTimeoutError);
+    timed.dispose();
+
+    const caller = new AbortController();
+    const scope = createOperationScope('getTwin', 10_000, caller.signal);
+    const reasons: unknown[] = [];
+    onAbort(scope.signal!, () => reasons.push(scope.signal!.reason));
+    const reason = new Error('stop');
+    caller.abort(reason);
+    expect(reasons).toEqual([reason]);
+    scope.dispose();
+  });
+
+  it('never runs a detached listener, for scope signals and for any other signal', async () => {
+    const scope = createOperationScope('getTwin', 5, undefined);
+    let scopeCalls = 0;
+    onAbort(scope.signal!, () => scopeCalls++)();
+    const other = new AbortController();
+    let otherCalls = 0;
+    onAbort(other.signal, () => otherCalls++)();
+    other.abort();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(scope.signal!.aborted).toBe(true);
+    expect([scopeCalls, otherCalls]).toEqual([0, 0]);
+    scope.dispose();
+  });
+
+  it('follows a signal it did not make through an ordinary event listener', () => {
+    const controller = new AbortController();
+    let calls = 0;
+    onAbort(controller.signal, () => calls++);
+    controller.abort();
+    controller.abort();
+    expect(calls).toBe(1);
   });
 });

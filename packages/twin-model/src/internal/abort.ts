@@ -46,12 +46,18 @@ export function createOperationScope(
     return callerSignal === undefined ? UNCANCELLABLE : { signal: callerSignal, dispose: noop };
   }
   const controller = new AbortController();
+  const listeners: (() => void)[] = [];
+  SCOPE_LISTENERS.set(controller.signal, listeners);
+  const abort = (reason: unknown): void => {
+    controller.abort(reason);
+    for (const listener of listeners.splice(0)) listener();
+  };
   const onCallerAbort = (): void => {
-    controller.abort(callerSignal?.reason);
+    abort(callerSignal?.reason);
   };
   callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
   const timer = setTimeout(() => {
-    controller.abort(new OperationTimeoutError(operation, timeoutInMs));
+    abort(new OperationTimeoutError(operation, timeoutInMs));
   }, timeoutInMs);
   return {
     signal: controller.signal,
@@ -59,6 +65,37 @@ export function createOperationScope(
       clearTimeout(timer);
       callerSignal?.removeEventListener('abort', onCallerAbort);
     },
+  };
+}
+
+/**
+ * The plain listeners of each signal made by {@link createOperationScope}. Adding and removing an
+ * `abort` listener on an `AbortSignal` (an `EventTarget`) costs several microseconds each, about
+ * as much as the rest of a REST call's client work; a scope's own signal is only ever aborted by
+ * the scope, so the scope can call these directly instead.
+ */
+const SCOPE_LISTENERS = new WeakMap<AbortSignal, (() => void)[]>();
+
+/**
+ * Calls `listener` once when `signal` aborts (read `signal.reason` inside it). Cheap for the
+ * signals of {@link createOperationScope}; any other signal gets an ordinary event listener.
+ *
+ * @param signal - a signal that has not aborted yet
+ * @param listener - what to run on abort
+ * @returns a function that detaches the listener; call it once the work settles
+ */
+export function onAbort(signal: AbortSignal, listener: () => void): () => void {
+  const listeners = SCOPE_LISTENERS.get(signal);
+  if (listeners !== undefined) {
+    listeners.push(listener);
+    return () => {
+      const index = listeners.indexOf(listener);
+      if (index !== -1) listeners.splice(index, 1);
+    };
+  }
+  signal.addEventListener('abort', listener, { once: true });
+  return () => {
+    signal.removeEventListener('abort', listener);
   };
 }
 
@@ -77,17 +114,16 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefine
     return Promise.reject(signal.reason as Error);
   }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
+    const detach = onAbort(signal, () => {
       reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
+    });
     promise.then(
       (value) => {
-        signal.removeEventListener('abort', onAbort);
+        detach();
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
+        detach();
         // The rejection value is passed on untouched, whatever it is (abort reasons may be anything).
         // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
         reject(error);
@@ -183,14 +219,13 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal === undefined) return new Promise<void>((resolve) => setTimeout(resolve, ms));
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
     const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
+      detach();
       resolve();
     }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const detach = onAbort(signal, () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    });
   });
 }

@@ -33,6 +33,7 @@ export {
   anySignal,
   createOperationScope,
   delay,
+  onAbort,
   throwIfAborted,
   withDeadline,
   type OperationScope,
