@@ -131,14 +131,23 @@ export const COLD_ROWS = [
 export const BUNDLE_ROWS = [
   {
     id: 'bundle-service',
-    title: 'service bundle: get + update + query, minified + gzip',
+    title: 'service bundle: get + update + query with `@twinkit/service/twins`, minified + gzip',
     unit: 'KB',
     lower: true,
+    program: 'service-twins',
+  },
+  {
+    id: 'bundle-service-registry',
+    title: 'service bundle: the same program with the `Registry` class (informational)',
+    unit: 'KB',
+    lower: true,
+    program: 'service-registry',
   },
   {
     id: 'bundle-device',
     title: 'device web bundle: open, getTwin, report, onDesired over WebSocket, minified + gzip',
     unit: 'KB',
     lower: true,
+    program: 'device',
   },
 ];

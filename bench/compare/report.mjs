@@ -187,6 +187,9 @@ ${table([...COLD_ROWS, ...BUNDLE_ROWS], results)}
 Cold import is the time a fresh Node spends in \`import()\` / \`require()\` of what a device program loads (ours:
 \`@twinkit/device\`, which loads mqtt.js only when a client opens; official: \`azure-iot-device\` + \`azure-iot-device-mqtt\`).
 Bundles are esbuild, browser platform, minified, gzip level 9; the official SDKs do not bundle for browsers.
+The 12 KB service target applies to the program on \`@twinkit/service/twins\`, whose functions tree-shake and
+leave the twin rules to the hub; the \`Registry\` row is the same program on the class, whose methods (identities,
+bulk, rollouts, client-side twin rules) all come along.
 ${missing.length > 0 ? `\n## Not measured in this run\n\n${missing.join('\n')}\n` : ''}
 ## Raw samples
 

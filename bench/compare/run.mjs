@@ -128,8 +128,7 @@ try {
 } finally {
   hubProcess.kill();
 }
-for (const row of BUNDLE_ROWS.filter(wanted))
-  record(row, 'ours', await bundleSize(row.id === 'bundle-service' ? 'service' : 'device'));
+for (const row of BUNDLE_ROWS.filter(wanted)) record(row, 'ours', await bundleSize(row.program));
 
 const results = {};
 for (const [id, bySide] of Object.entries(samples)) {

@@ -7,7 +7,7 @@ import { defineConfig, type Options } from 'tsup';
 // the device SDK load one copy of the shared error classes; undici stays external and is loaded
 // on the first request.
 const shared: Options = {
-  entry: { index: 'src/index.ts' },
+  entry: { index: 'src/index.ts', twins: 'src/twins/index.ts' },
   format: ['esm'],
   target: 'es2022',
   sourcemap: true,
@@ -35,7 +35,7 @@ export default defineConfig([
     },
   },
   {
-    entry: { index: 'src/index.ts' },
+    entry: { index: 'src/index.ts', twins: 'src/twins/index.ts' },
     outDir: 'dist/types',
     format: ['esm'],
     clean: true,

@@ -1,6 +1,11 @@
 import { defineConfig } from 'tsup';
 
 // One build serves every runtime: twin-model has no platform seams and no dependencies.
+// Shared chunks hold many modules, so an app's bundler can drop an unused constant only when it
+// knows building it has no side effects: top-level tables built by calls (`Object.freeze`,
+// helpers, IIFEs) carry `/* @__PURE__ */`, and helpers used only to build them carry
+// `/* @__NO_SIDE_EFFECTS__ */`; esbuild keeps both annotations in dist (test/bundle checks the
+// service and device programs leave the device-only and query-engine tables out).
 export default defineConfig({
   entry: {
     index: 'src/index.ts',

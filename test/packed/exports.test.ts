@@ -61,6 +61,13 @@ const promisedExports: Record<string, readonly string[]> = {
     'PreconditionFailedError',
     'Query',
   ],
+  '@twinkit/service/twins': [
+    'createTwinClientFromConnectionString',
+    'getTwin',
+    'updateTwin',
+    'queryTwins',
+    'assertValidTwinUpdate',
+  ],
   '@twinkit/hub': ['createHub', 'listen', 'WELL_KNOWN_POLICIES'],
   '@twinkit/hub/testing': ['startTestHub', 'createTestAccessToken', 'createTestClientCertificate'],
 };

@@ -5,10 +5,11 @@
  */
 import type { JsonObject } from '@twinkit/twin-model';
 import { createHubError, lookupHubErrorCode, type HubError } from '@twinkit/twin-model/errors';
-import { HEADER, KnownBulkImportMode, REST_OPERATIONS } from '@twinkit/twin-model/protocol';
+import { HEADER, KnownBulkImportMode, TWIN_REST_OPERATIONS } from '@twinkit/twin-model/protocol';
 import { callRest, type RestClient } from './http/rest-client.js';
 import type { BulkTwinUpdate, BulkTwinUpdateItemResult, UpdateTwinsResult } from './models.js';
 import { buildTwinBody, describeTwin, resolveTwinTarget, type TwinTarget } from './twin-body.js';
+import type { TwinBodyCheck } from './twin-validation.js';
 
 /** The hub accepts at most this many entries per bulk request (docs/internals/wire-contract.md#bulk-twin-updates). */
 export const MAX_BULK_ITEMS = 100;
@@ -49,9 +50,14 @@ interface PreparedItem {
  *
  * @param updates - the caller's items
  * @param onlyIfUnchanged - whether each item's `etag` is its condition
+ * @param checkTwinBody - the client's content check, if it has one
  * @returns the entries in input order
  */
-function prepare(updates: readonly BulkTwinUpdate[], onlyIfUnchanged: boolean): PreparedItem[] {
+function prepare(
+  updates: readonly BulkTwinUpdate[],
+  onlyIfUnchanged: boolean,
+  checkTwinBody: TwinBodyCheck | undefined,
+): PreparedItem[] {
   if (!Array.isArray(updates))
     throw new TypeError('updates must be an array of { deviceId, tags?, properties? }');
   const seen = new Set<string>();
@@ -63,11 +69,9 @@ function prepare(updates: readonly BulkTwinUpdate[], onlyIfUnchanged: boolean): 
       );
     }
     seen.add(keyOf(target));
-    const body = buildTwinBody(
-      update,
-      'patch',
-      `Bulk twin update of ${describeTwin(target)} (item ${index})`,
-    );
+    const context = `Bulk twin update of ${describeTwin(target)} (item ${index})`;
+    const body = buildTwinBody(update, 'patch', context);
+    checkTwinBody?.(body, 'patch', context);
     if (onlyIfUnchanged && target.etag === undefined) {
       throw new TypeError(
         `updates[${index}] (${describeTwin(target)}) needs an etag because onlyIfUnchanged is set`,
@@ -101,7 +105,7 @@ export async function updateTwins(
   onlyIfUnchanged: boolean,
   signal: AbortSignal | undefined,
 ): Promise<UpdateTwinsResult> {
-  const items = prepare(updates, onlyIfUnchanged);
+  const items = prepare(updates, onlyIfUnchanged, client.checkTwinBody);
   const results: BulkTwinUpdateItemResult[] = [];
   const warnings: UpdateTwinsResult['warnings'] = [];
   for (let start = 0; start < items.length; start += MAX_BULK_ITEMS) {
@@ -137,7 +141,7 @@ async function sendChunk(
   onlyIfUnchanged: boolean,
   signal: AbortSignal | undefined,
 ): Promise<{ failures: Map<string, HubError>; warnings: UpdateTwinsResult['warnings'] }> {
-  const operation = REST_OPERATIONS.updateTwins;
+  const operation = TWIN_REST_OPERATIONS.updateTwins;
   const result = await callRest(
     client,
     operation,

@@ -20,6 +20,7 @@
 // --- client ---
 export { Registry, MAX_BULK_ITEMS } from './registry.js';
 export { IdentityOperations } from './registry-identities.js';
+export type { TwinClient } from './twins/twin-client.js';
 export { Query, type QueryPageResult } from './query.js';
 export {
   ReportedTimeoutError,

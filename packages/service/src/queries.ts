@@ -6,7 +6,7 @@
  */
 import { createPagedIterator, type PagedAsyncIterableIterator } from '@twinkit/twin-model';
 import { UnexpectedResponseError } from '@twinkit/twin-model/errors';
-import { HEADER, KnownQueryItemType, REST_OPERATIONS } from '@twinkit/twin-model/protocol';
+import { HEADER, KnownQueryItemType, TWIN_REST_OPERATIONS } from '@twinkit/twin-model/protocol';
 import { selectsWholeTwins } from '@twinkit/twin-model/query';
 import { callRest, runOperation, type RestClient } from './http/rest-client.js';
 import type { OperationOptions } from './options.js';
@@ -36,7 +36,7 @@ export function queryPage(
     const headers: Record<string, string> = {};
     if (pageSize !== undefined) headers[HEADER.maxItemCount] = String(pageSize);
     if (continuationToken !== undefined) headers[HEADER.continuation] = continuationToken;
-    const operation = REST_OPERATIONS.queryTwins;
+    const operation = TWIN_REST_OPERATIONS.queryTwins;
     const result = await callRest(client, operation, { body: { query: sql }, headers }, signal);
     const page: QueryPageResult = {
       items: expectArray(operation.description, result, 'a JSON array of query results'),

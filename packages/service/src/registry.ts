@@ -6,11 +6,10 @@
  * (`identities.ts`).
  */
 import type { JsonObject, PagedAsyncIterableIterator, Twin, TwinUpdate } from '@twinkit/twin-model';
-import { parseServiceConnectionString } from '@twinkit/twin-model/protocol';
+import { parseServiceKeyConnectionString } from '@twinkit/twin-model/protocol';
 import { SasKeyCredential, type RegistryCredential } from './auth/credentials.js';
-import { updateTwins } from './bulk.js';
-import { createRestClient, nonNegative } from './create-client.js';
-import { runOperation, type RestClient } from './http/rest-client.js';
+import { createRestClient } from './create-client.js';
+import type { RestClient } from './http/rest-client.js';
 import { IdentityOperations, bindRestClient } from './registry-identities.js';
 import type { BulkTwinUpdate, TwinId, UpdateTwinsResult } from './models.js';
 import type {
@@ -24,14 +23,7 @@ import type {
   UpdateTwinsOptions,
   UpdateTwinWithRetryOptions,
 } from './options.js';
-import {
-  assertQueryText,
-  assertSelectsWholeTwins,
-  pagedQuery,
-  queryPage,
-  rowsOf,
-  twinsOf,
-} from './queries.js';
+import { assertQueryText, queryPage } from './queries.js';
 import { Query } from './query.js';
 import {
   getRolloutStatus,
@@ -40,12 +32,12 @@ import {
   type RolloutStatus,
   type WaitForReportedOptions,
 } from './rollouts.js';
-import { assertId, ifMatchFor, resolveTwinTarget } from './twin-body.js';
-import { readTwin, updateTwinWithRetry, writeTwin } from './twins.js';
+import { assertId } from './twin-body.js';
+import { assertValidTwinBody } from './twin-validation.js';
+import { bindTwinClient, type TwinClient } from './twins/twin-client.js';
+import * as twins from './twins/twin-operations.js';
 
 export { MAX_BULK_ITEMS } from './bulk.js';
-
-const DEFAULT_MAX_CONCURRENCY_ATTEMPTS = 10;
 
 type D = JsonObject;
 
@@ -68,7 +60,7 @@ type D = JsonObject;
  * }
  * ```
  */
-export class Registry extends IdentityOperations {
+export class Registry extends IdentityOperations implements TwinClient {
   readonly #hostName: string;
   readonly #client: RestClient;
 
@@ -89,8 +81,13 @@ export class Registry extends IdentityOperations {
    */
   constructor(hostName: string, credential: RegistryCredential, options: RegistryOptions = {}) {
     super();
-    this.#client = createRestClient(hostName, credential, options);
+    // The Registry checks twin writes itself, so a bad patch never leaves the process.
+    this.#client = {
+      ...createRestClient(hostName, credential, options),
+      checkTwinBody: assertValidTwinBody,
+    };
     bindRestClient(this, this.#client);
+    bindTwinClient(this, this.#client);
     this.#hostName = hostName;
   }
 
@@ -108,7 +105,7 @@ export class Registry extends IdentityOperations {
    * ```
    */
   static fromConnectionString(connectionString: string, options?: RegistryOptions): Registry {
-    const parts = parseServiceConnectionString(connectionString);
+    const parts = parseServiceKeyConnectionString(connectionString);
     return new Registry(
       parts.hostName,
       new SasKeyCredential(parts.sharedAccessKeyName, parts.sharedAccessKey),
@@ -141,10 +138,7 @@ export class Registry extends IdentityOperations {
     deviceId: string,
     options?: GetTwinOptions,
   ): Promise<Twin<TDesired, TReported, TTags>> {
-    return runOperation(this.#client, 'getTwin', options, (signal) => {
-      assertId(deviceId, 'deviceId');
-      return readTwin(this.#client, { deviceId, moduleId: undefined, etag: undefined }, signal);
-    });
+    return twins.getTwin<TDesired, TReported, TTags>(this, deviceId, options);
   }
 
   /**
@@ -166,11 +160,7 @@ export class Registry extends IdentityOperations {
     moduleId: string,
     options?: GetTwinOptions,
   ): Promise<Twin<TDesired, TReported, TTags>> {
-    return runOperation(this.#client, 'getModuleTwin', options, (signal) => {
-      assertId(deviceId, 'deviceId');
-      assertId(moduleId, 'moduleId');
-      return readTwin(this.#client, { deviceId, moduleId, etag: undefined }, signal);
-    });
+    return twins.getModuleTwin<TDesired, TReported, TTags>(this, deviceId, moduleId, options);
   }
 
   /**
@@ -197,11 +187,7 @@ export class Registry extends IdentityOperations {
     patch: TwinUpdate<NoInfer<TDesired>, NoInfer<TTags>>,
     options?: UpdateTwinOptions,
   ): Promise<Twin<TDesired, TReported, TTags>> {
-    return runOperation(this.#client, 'updateTwin', options, (signal) => {
-      const target = resolveTwinTarget(twin);
-      const ifMatch = ifMatchFor(target, options, 'twin');
-      return writeTwin(this.#client, 'patch', target, patch, ifMatch, signal);
-    });
+    return twins.updateTwin<TDesired, TReported, TTags>(this, twin, patch, options);
   }
 
   /**
@@ -247,11 +233,7 @@ export class Registry extends IdentityOperations {
     replacement: TwinUpdate<NoInfer<TDesired>, NoInfer<TTags>>,
     options?: ReplaceTwinOptions,
   ): Promise<Twin<TDesired, TReported, TTags>> {
-    return runOperation(this.#client, 'replaceTwin', options, (signal) => {
-      const target = resolveTwinTarget(twin);
-      const ifMatch = ifMatchFor(target, options, 'twin');
-      return writeTwin(this.#client, 'replace', target, replacement, ifMatch, signal);
-    });
+    return twins.replaceTwin<TDesired, TReported, TTags>(this, twin, replacement, options);
   }
 
   /**
@@ -312,19 +294,7 @@ export class Registry extends IdentityOperations {
     ) => TwinUpdate<TDesired, TTags> | undefined | Promise<TwinUpdate<TDesired, TTags> | undefined>,
     options?: UpdateTwinWithRetryOptions,
   ): Promise<Twin<TDesired, TReported, TTags>> {
-    return runOperation(this.#client, 'updateTwinWithRetry', options, (signal) => {
-      const target = resolveTwinTarget(twin);
-      if (typeof compute !== 'function')
-        throw new TypeError('compute must be a function from the current twin to a patch');
-      const maxAttempts = nonNegative(
-        options?.maxAttempts,
-        'maxAttempts',
-        DEFAULT_MAX_CONCURRENCY_ATTEMPTS,
-        true,
-      );
-      if (maxAttempts < 1) throw new RangeError('maxAttempts must be at least 1');
-      return updateTwinWithRetry(this.#client, target, compute, maxAttempts, signal);
-    });
+    return twins.updateTwinWithRetry<TDesired, TReported, TTags>(this, twin, compute, options);
   }
 
   /**
@@ -351,14 +321,7 @@ export class Registry extends IdentityOperations {
     updates: readonly BulkTwinUpdate<TDesired, TTags>[],
     options?: UpdateTwinsOptions,
   ): Promise<UpdateTwinsResult> {
-    return runOperation(this.#client, 'updateTwins', options, (signal) =>
-      updateTwins(
-        this.#client,
-        updates as readonly BulkTwinUpdate[],
-        options?.onlyIfUnchanged === true,
-        signal,
-      ),
-    );
+    return twins.updateTwins<TDesired, TTags>(this, updates, options);
   }
 
   // ---------------------------------------------------------------- queries
@@ -387,11 +350,7 @@ export class Registry extends IdentityOperations {
     sql: string,
     options?: QueryTwinsOptions,
   ): PagedAsyncIterableIterator<Twin<TDesired, TReported, TTags>> {
-    assertQueryText(sql);
-    assertSelectsWholeTwins(sql);
-    return pagedQuery(this.#client, 'queryTwins', sql, options, (page) =>
-      twinsOf<Twin<TDesired, TReported, TTags>>(page),
-    );
+    return twins.queryTwins<TDesired, TReported, TTags>(this, sql, options);
   }
 
   /**
@@ -410,8 +369,7 @@ export class Registry extends IdentityOperations {
    * ```
    */
   query<TRow = JsonObject>(sql: string, options?: QueryOptions): PagedAsyncIterableIterator<TRow> {
-    assertQueryText(sql);
-    return pagedQuery(this.#client, 'query', sql, options, (page) => rowsOf<TRow>(page));
+    return twins.query<TRow>(this, sql, options);
   }
 
   // ---------------------------------------------------------------- rollouts

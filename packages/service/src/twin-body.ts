@@ -2,13 +2,7 @@
  * Turns what callers pass to the twin write methods into a request body and an `If-Match`, and
  * rejects bad input before anything is sent (docs/internals/architecture.md#client-conventions; docs/internals/twin-semantics.md#replace, docs/internals/twin-semantics.md#edge-cases, docs/internals/twin-semantics.md#limits).
  */
-import {
-  validateSection,
-  type JsonObject,
-  type JsonValue,
-  type TwinSectionName,
-} from '@twinkit/twin-model';
-import { TwinValidationError, type ValidationIssue } from '@twinkit/twin-model/errors';
+import type { JsonObject, JsonValue } from '@twinkit/twin-model';
 import { quoteEtag } from '@twinkit/twin-model/protocol';
 import type { TwinId } from './models.js';
 import type { UpdateTwinOptions } from './options.js';
@@ -100,21 +94,9 @@ function withoutReserved(section: unknown): unknown {
   return rest;
 }
 
-function check(
-  value: unknown,
-  section: TwinSectionName,
-  prefix: string,
-  mode: 'patch' | 'replace',
-  issues: ValidationIssue[],
-): void {
-  for (const issue of validateSection(value, section, { mode }).issues) {
-    issues.push({ ...issue, path: issue.path === '' ? prefix : `${prefix}.${issue.path}` });
-  }
-}
-
 /**
- * Builds the body of a twin PATCH or PUT: only `tags` and `properties.desired` (docs/internals/wire-contract.md#rest-operations), validated
- * with twin-model's rules so a bad patch never leaves the process.
+ * Builds the body of a twin PATCH or PUT: only `tags` and `properties.desired` (docs/internals/wire-contract.md#rest-operations).
+ * Their content is checked by the client's {@link TwinBodyCheck}, if it has one (twin-validation.ts).
  *
  * In `replace` mode both sections are always sent, an omitted one as `{}`, because a PUT replaces
  * both wholesale (docs/internals/twin-semantics.md#replace) and saying so explicitly avoids relying on unconfirmed hub
@@ -125,7 +107,6 @@ function check(
  * @param context - what and which twin, for messages, e.g. `Twin update for device 'dev-1'`
  * @returns the JSON body
  * @throws {@link TypeError} when `update` is not an object or (for a patch) changes nothing
- * @throws {@link TwinValidationError} listing every rule the content breaks
  */
 export function buildTwinBody(
   update: unknown,
@@ -151,10 +132,6 @@ export function buildTwinBody(
       `${context}: the patch changes nothing; give tags and/or properties.desired`,
     );
   }
-  const issues: ValidationIssue[] = [];
-  if (tags !== undefined) check(tags, 'tags', 'tags', mode, issues);
-  if (desired !== undefined) check(desired, 'desired', 'properties.desired', mode, issues);
-  if (issues.length > 0) throw new TwinValidationError(issues, `${context} was not sent`);
   const body: JsonObject = {};
   if (tags !== undefined) body.tags = tags as JsonValue;
   if (desired !== undefined) body.properties = { desired: desired as JsonValue };

@@ -178,6 +178,7 @@ export {
   parseMqttUsername,
   parseSasToken,
   parseServiceConnectionString,
+  parseServiceKeyConnectionString,
   parseTwinLinkAddress,
   parseTwinTopic,
   quoteEtag,

@@ -45,7 +45,7 @@ export interface ValidateSectionOptions {
 }
 
 /** The hub's message texts (docs/internals/twin-semantics.md#validation-errors). Where the hub's own text is unknown, edgeHub's is used. */
-export const TwinRuleMessage = Object.freeze({
+export const TwinRuleMessage = /* @__PURE__ */ Object.freeze({
   keyCharacters: (name: string) =>
     `Property or Tag name has invalid characters. Error in Property/Tag ${name}. Must not contain Control Characters, '.', '$', '#', or ' '.`,
   keyEmpty: (parent: string) =>

@@ -21,7 +21,8 @@ export type IfMatchMode = 'strict' | 'ignore-unquoted';
  */
 export type DesiredVersionVerdict = 'apply' | 'duplicate' | 'stale' | 'gap';
 
-const TWO_TO_THE_32 = 2 ** 32;
+// 2 ** 32, written out: bundlers keep an unused `**` expression as if it had side effects.
+const TWO_TO_THE_32 = 4_294_967_296;
 
 /**
  * Formats an ETag counter the way IoT Hub does: standard base64 of the counter as an 8-byte

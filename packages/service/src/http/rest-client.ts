@@ -20,6 +20,7 @@ import {
   type RestOperation,
 } from '@twinkit/twin-model/protocol';
 import type { OperationOptions } from '../options.js';
+import type { TwinBodyCheck } from '../twin-validation.js';
 import type { PipelineResponse, SendRequest } from './pipeline.js';
 
 /** What every call needs from its registry. */
@@ -30,6 +31,11 @@ export interface RestClient {
   readonly apiVersion: string;
   /** Time limit of each operation, retries included; `0` for none. */
   readonly operationTimeoutInMs: number;
+  /**
+   * Checks twin write content before it is sent: a Registry's client has one; a client of
+   * `@twinkit/service/twins` leaves the rules to the hub, so its bundle need not carry them.
+   */
+  readonly checkTwinBody?: TwinBodyCheck;
 }
 
 /** The parts of one call that are not in its operation descriptor. */

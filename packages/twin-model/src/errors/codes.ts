@@ -10,7 +10,7 @@
  * digits, and the first code of each status is that status's default. One table, so the
  * names, numbers and defaults cannot disagree (and a client bundle carries each name once).
  */
-export const KNOWN_HUB_ERROR_CODES = Object.freeze([
+export const KNOWN_HUB_ERROR_CODES = /* @__PURE__ */ Object.freeze([
   ['ArgumentInvalid', 400004],
   ['ArgumentNull', 400005],
   ['IotHubFormatError', 400006],
@@ -36,11 +36,13 @@ export const KNOWN_HUB_ERROR_CODES = Object.freeze([
 export type KnownHubErrorCodeName = (typeof KNOWN_HUB_ERROR_CODES)[number][0];
 
 /** Known IoT Hub error codes, by name. Extensible: the hub may send others. */
-export const KnownHubErrorCode: Readonly<{ [K in KnownHubErrorCodeName]: K }> = Object.freeze(
-  Object.fromEntries(KNOWN_HUB_ERROR_CODES.map(([code]) => [code, code])) as {
-    [K in KnownHubErrorCodeName]: K;
-  },
-);
+export const KnownHubErrorCode: Readonly<{ [K in KnownHubErrorCodeName]: K }> =
+  /* @__PURE__ */ (() =>
+    Object.freeze(
+      Object.fromEntries(KNOWN_HUB_ERROR_CODES.map(([code]) => [code, code])) as {
+        [K in KnownHubErrorCodeName]: K;
+      },
+    ))();
 
 /** A hub error code: one of {@link KnownHubErrorCode} or any other string the hub sends. */
 export type HubErrorCode = KnownHubErrorCodeName | (string & {});

@@ -10,13 +10,13 @@ export const CBS_NODE = '$cbs';
 export const CBS_PUT_TOKEN_OPERATION = 'put-token';
 
 /** CBS token types: Node and C send `servicebus`, C# sends `azure-devices`; accept both (docs/internals/wire-contract.md#amqp-cbs). */
-export const KnownCbsTokenType = Object.freeze({
+export const KnownCbsTokenType = /* @__PURE__ */ Object.freeze({
   serviceBusSas: 'servicebus.windows.net:sastoken',
   azureDevicesSas: 'azure-devices.net:sastoken',
 } as const);
 
 /** Application-property names of CBS requests and responses (docs/internals/wire-contract.md#amqp-cbs). */
-export const CBS_PROPERTY = Object.freeze({
+export const CBS_PROPERTY = /* @__PURE__ */ Object.freeze({
   operation: 'operation',
   type: 'type',
   name: 'name',
@@ -26,7 +26,7 @@ export const CBS_PROPERTY = Object.freeze({
 } as const);
 
 /** Attach-property names (symbol keys) of twin links (docs/internals/wire-contract.md#amqp-twin-links). */
-export const TWIN_LINK_PROPERTY = Object.freeze({
+export const TWIN_LINK_PROPERTY = /* @__PURE__ */ Object.freeze({
   channelCorrelationId: 'com.microsoft:channel-correlation-id',
   apiVersion: 'com.microsoft:api-version',
   clientVersion: 'com.microsoft:client-version',
@@ -35,7 +35,7 @@ export const TWIN_LINK_PROPERTY = Object.freeze({
 } as const);
 
 /** Message-annotation names (symbol keys) of twin requests and responses (docs/internals/wire-contract.md#amqp-twin-links). */
-export const TWIN_ANNOTATION = Object.freeze({
+export const TWIN_ANNOTATION = /* @__PURE__ */ Object.freeze({
   operation: 'operation',
   resource: 'resource',
   version: 'version',
@@ -46,7 +46,7 @@ export const TWIN_ANNOTATION = Object.freeze({
 export type TwinAmqpOperation = 'GET' | 'PATCH' | 'PUT' | 'DELETE';
 
 /** The `operation` annotation values, for runtime use. */
-export const KnownTwinAmqpOperation = Object.freeze({
+export const KnownTwinAmqpOperation = /* @__PURE__ */ Object.freeze({
   get: 'GET',
   patch: 'PATCH',
   put: 'PUT',

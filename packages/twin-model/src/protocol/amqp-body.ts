@@ -4,7 +4,7 @@
  * amqp-value string or binary, or no body at all (C#).
  */
 
-const utf8 = new TextDecoder();
+const utf8 = /* @__PURE__ */ new TextDecoder();
 
 /**
  * The body of a received message as text: data sections are concatenated, an amqp-value string

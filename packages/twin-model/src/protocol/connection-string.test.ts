@@ -7,6 +7,7 @@ import {
   parseConnectionString,
   parseDeviceConnectionString,
   parseServiceConnectionString,
+  parseServiceKeyConnectionString,
   splitHostPort,
   type DeviceConnectionString,
 } from './connection-string.js';
@@ -321,6 +322,18 @@ describe('parseServiceConnectionString', () => {
     ],
   ])('rejects a string where %s', (_label, text, message) => {
     expect(messageOf(() => parseServiceConnectionString(text))).toBe(message);
+    expect(
+      messageOf(() => parseServiceConnectionString(text, { allowSharedAccessSignature: true })),
+    ).toBe(message);
+    expect(messageOf(() => parseServiceKeyConnectionString(text))).toBe(message);
+  });
+
+  it('parses key strings alone with parseServiceKeyConnectionString, which refuses signatures', () => {
+    expect(parseServiceKeyConnectionString(cs)).toEqual(parseServiceConnectionString(cs));
+    const sasCs = `HostName=${HOST};SharedAccessSignature=${TOKEN}`;
+    expect(messageOf(() => parseServiceKeyConnectionString(sasCs))).toBe(
+      messageOf(() => parseServiceConnectionString(sasCs)),
+    );
   });
 
   it('rejects a malformed signature when signatures are allowed', () => {

@@ -186,6 +186,45 @@ export function parseServiceConnectionString(
   cs: string,
   options: ParseServiceConnectionStringOptions = {},
 ): ServiceConnectionString | ServiceSasConnectionString {
+  if (options.allowSharedAccessSignature === true) {
+    const pairs = parseConnectionString(cs);
+    const hostName = pairs.HostName;
+    const sharedAccessSignature = pairs.SharedAccessSignature;
+    if (
+      hostName !== undefined &&
+      sharedAccessSignature !== undefined &&
+      pairs.SharedAccessKey === undefined
+    ) {
+      const parts: ServiceSasConnectionString = { hostName, sharedAccessSignature };
+      if (pairs.SharedAccessKeyName !== undefined)
+        parts.sharedAccessKeyName = pairs.SharedAccessKeyName;
+      validateService(parts);
+      return parts;
+    }
+  }
+  // Everything else is what the key-only parser answers, errors included.
+  return parseServiceKeyConnectionString(cs);
+}
+
+/**
+ * Parses and validates a service connection string that carries a key
+ * (`HostName=…;SharedAccessKeyName=…;SharedAccessKey=…`): what
+ * {@link parseServiceConnectionString} does without options, in a function that does not reach
+ * the SAS token parser, so clients that sign with keys do not bundle it.
+ *
+ * @param cs - The connection string.
+ * @returns The validated parts.
+ * @throws {@link TypeError} when a required field is missing or a field is malformed, or the
+ *   string carries a `SharedAccessSignature`; the message names the field and never includes
+ *   key or signature values.
+ * @example
+ * ```ts
+ * const { hostName, sharedAccessKeyName, sharedAccessKey } = parseServiceKeyConnectionString(
+ *   'HostName=myhub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=',
+ * );
+ * ```
+ */
+export function parseServiceKeyConnectionString(cs: string): ServiceConnectionString {
   const pairs = parseConnectionString(cs);
   const hostName = pairs.HostName;
   if (hostName === undefined) throw missing('Service', 'HostName');
@@ -193,16 +232,10 @@ export function parseServiceConnectionString(
   const sharedAccessKey = pairs.SharedAccessKey;
   const sharedAccessSignature = pairs.SharedAccessSignature;
   if (sharedAccessSignature !== undefined && sharedAccessKey === undefined) {
-    if (options.allowSharedAccessSignature !== true) {
-      throw new TypeError(
-        'Service connection string has SharedAccessSignature but no SharedAccessKey; ' +
-          'pass { allowSharedAccessSignature: true } to accept a pre-built token',
-      );
-    }
-    const parts: ServiceSasConnectionString = { hostName, sharedAccessSignature };
-    if (sharedAccessKeyName !== undefined) parts.sharedAccessKeyName = sharedAccessKeyName;
-    validateService(parts);
-    return parts;
+    throw new TypeError(
+      'Service connection string has SharedAccessSignature but no SharedAccessKey; ' +
+        'pass { allowSharedAccessSignature: true } to accept a pre-built token',
+    );
   }
   if (sharedAccessKeyName === undefined) throw missing('Service', 'SharedAccessKeyName');
   if (sharedAccessKey === undefined) throw missing('Service', 'SharedAccessKey');
@@ -212,7 +245,7 @@ export function parseServiceConnectionString(
     );
   }
   const parts: ServiceConnectionString = { hostName, sharedAccessKeyName, sharedAccessKey };
-  validateService(parts);
+  validateServiceKey(parts);
   return parts;
 }
 
@@ -320,15 +353,25 @@ function validateDevice(parts: DeviceConnectionString): void {
 }
 
 function validateService(parts: ServiceConnectionString | ServiceSasConnectionString): void {
+  if (!('sharedAccessSignature' in parts)) {
+    validateServiceKey(parts);
+    return;
+  }
   validateHost('Service', 'HostName', parts.hostName);
   if (parts.sharedAccessKeyName !== undefined) {
     requireText('Service', 'SharedAccessKeyName', parts.sharedAccessKeyName);
   }
-  if ('sharedAccessSignature' in parts) {
-    validateSignature('Service', parts.sharedAccessSignature);
-  } else {
-    validateKey('Service', parts.sharedAccessKey);
+  validateSignature('Service', parts.sharedAccessSignature);
+}
+
+/** The checks of a key-based service string, apart so its parser does not reach parseSasToken. */
+function validateServiceKey(parts: ServiceConnectionString): void {
+  validateHost('Service', 'HostName', parts.hostName);
+  // Checked when present: formatServiceConnectionString may get parts from untyped code.
+  if ((parts.sharedAccessKeyName as string | undefined) !== undefined) {
+    requireText('Service', 'SharedAccessKeyName', parts.sharedAccessKeyName);
   }
+  validateKey('Service', parts.sharedAccessKey);
 }
 
 function validateHost(kind: string, field: string, value: string): void {

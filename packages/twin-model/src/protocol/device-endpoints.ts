@@ -13,7 +13,7 @@ export const IOTHUB_WEBSOCKET_PATH = '/$iothub/websocket';
  * The WebSocket subprotocols of the device protocols (docs/internals/wire-contract.md#endpoints). `mqtt` is matched case-insensitively
  * (the C SDK offers `MQTT`); `AMQPWSB10` is the AMQP WebSocket binding's name.
  */
-export const KnownWebSocketSubprotocol = Object.freeze({
+export const KnownWebSocketSubprotocol = /* @__PURE__ */ Object.freeze({
   mqtt: 'mqtt',
   amqp: 'AMQPWSB10',
 } as const);
@@ -32,7 +32,7 @@ export const METHOD_RESPONSE_TOPIC_PREFIX = '$iothub/methods/res/';
  * `messages/events`, cloud-to-device messages arrive under `messages/devicebound/#`, and module
  * inputs under `inputs/#`.
  */
-export const DEVICE_TOPIC_LEVEL = Object.freeze({
+export const DEVICE_TOPIC_LEVEL = /* @__PURE__ */ Object.freeze({
   telemetry: 'messages/events',
   cloudToDeviceFilter: 'messages/devicebound/#',
   moduleInputsFilter: 'inputs/#',
@@ -43,7 +43,7 @@ export const DEVICE_TOPIC_LEVEL = Object.freeze({
  * `MSSBCBS` (claims-based security follows), `ANONYMOUS`, `PLAIN` (a SAS token as the password)
  * and `EXTERNAL`.
  */
-export const KnownAmqpSaslMechanism = Object.freeze({
+export const KnownAmqpSaslMechanism = /* @__PURE__ */ Object.freeze({
   cbs: 'MSSBCBS',
   anonymous: 'ANONYMOUS',
   plain: 'PLAIN',
@@ -51,7 +51,7 @@ export const KnownAmqpSaslMechanism = Object.freeze({
 } as const);
 
 /** AMQP 1.0 error conditions (AMQP 1.0 §2.8.15) IoT Hub uses on links and connections (docs/internals/wire-contract.md#amqp-errors). */
-export const AMQP_ERROR_CONDITION = Object.freeze({
+export const AMQP_ERROR_CONDITION = /* @__PURE__ */ Object.freeze({
   unauthorizedAccess: 'amqp:unauthorized-access',
   notFound: 'amqp:not-found',
   invalidField: 'amqp:invalid-field',
@@ -68,7 +68,8 @@ export const AMQP_ERROR_CONDITION = Object.freeze({
  * - `reportedProperties`: 32 KB of reported properties per twin
  *   (https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-device-twins, "Device twin size").
  */
-export const IOT_HUB_DEVICE_LIMITS = Object.freeze({
-  deviceToCloudMessage: 256 * 1024,
-  reportedProperties: 32 * 1024,
-} as const);
+export const IOT_HUB_DEVICE_LIMITS = /* @__PURE__ */ (() =>
+  Object.freeze({
+    deviceToCloudMessage: 256 * 1024,
+    reportedProperties: 32 * 1024,
+  } as const))();

@@ -36,6 +36,7 @@ export {
   parseConnectionString,
   parseDeviceConnectionString,
   parseServiceConnectionString,
+  parseServiceKeyConnectionString,
   splitHostPort,
   type DeviceConnectionString,
   type ParseServiceConnectionStringOptions,
@@ -95,6 +96,7 @@ export {
 } from './rest.js';
 export {
   REST_OPERATIONS,
+  TWIN_REST_OPERATIONS,
   formatOperationPath,
   type RestFaultName,
   type RestMethod,

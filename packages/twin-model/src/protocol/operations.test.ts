@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   REST_OPERATIONS,
+  TWIN_REST_OPERATIONS,
   devicePath,
   formatOperationPath,
   modulePath,
@@ -32,6 +33,18 @@ describe('REST_OPERATIONS', () => {
     expect(REST_OPERATIONS.createDevice.idempotent).toBe(false);
     expect(REST_OPERATIONS.createModule.idempotent).toBe(false);
     expect(REST_OPERATIONS.updateTwin.idempotent).toBe(false);
+  });
+
+  it('holds the twin operations as TWIN_REST_OPERATIONS does, the same descriptors first', () => {
+    const twinKeys = Object.keys(TWIN_REST_OPERATIONS);
+    expect(Object.keys(REST_OPERATIONS).slice(0, twinKeys.length)).toEqual(twinKeys);
+    for (const [key, operation] of Object.entries(TWIN_REST_OPERATIONS)) {
+      expect(REST_OPERATIONS[key as keyof typeof TWIN_REST_OPERATIONS]).toBe(operation);
+      expect(operation.permission).toBe('ServiceConnect');
+    }
+    expect(twinKeys).toEqual(expect.arrayContaining(['getTwin', 'queryTwins', 'updateTwins']));
+    expect(Object.isFrozen(TWIN_REST_OPERATIONS)).toBe(true);
+    expect(Object.isFrozen(REST_OPERATIONS)).toBe(true);
   });
 
   it('refuses a template whose id is missing', () => {

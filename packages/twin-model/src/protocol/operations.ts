@@ -51,6 +51,7 @@ const MODULE_TWIN = '/twins/{deviceId}/modules/{moduleId}';
 const DEVICE = '/devices/{deviceId}';
 const MODULE = '/devices/{deviceId}/modules/{moduleId}';
 
+/* @__NO_SIDE_EFFECTS__ */
 function operation(
   name: string,
   method: RestMethod,
@@ -64,13 +65,11 @@ function operation(
 }
 
 /**
- * Every service REST operation, by name: those the Registry performs, and `getDevices` (IoT
- * Hub's `GET /devices?top=N` list, which the local hub serves; the Registry lists devices with a
- * query, which pages). Twins and queries need
- * `ServiceConnect`, identity reads `RegistryRead` and identity writes `RegistryWrite`
- * (docs/internals/wire-contract.md#rest-operations).
+ * The operations on twins: read, update and replace device and module twins, query, and update in
+ * bulk. The same descriptors as in {@link REST_OPERATIONS}, apart so a client that only works
+ * with twins does not carry the identity operations in its bundle.
  */
-export const REST_OPERATIONS = Object.freeze({
+export const TWIN_REST_OPERATIONS = /* @__PURE__ */ Object.freeze({
   getTwin: operation('getTwin', 'GET', TWIN, 'ServiceConnect', 'getTwin', true, 'Twin read'),
   getModuleTwin: operation(
     'getModuleTwin',
@@ -135,72 +134,84 @@ export const REST_OPERATIONS = Object.freeze({
     false,
     'Bulk twin update',
   ),
-  createDevice: operation(
-    'createDevice',
-    'PUT',
-    DEVICE,
-    'RegistryWrite',
-    'device',
-    false,
-    'Device create',
-  ),
-  getDevice: operation('getDevice', 'GET', DEVICE, 'RegistryRead', 'device', true, 'Device read'),
-  getDevices: operation(
-    'getDevices',
-    'GET',
-    BULK_PATH,
-    'RegistryRead',
-    'device',
-    true,
-    'Device list',
-  ),
-  updateDevice: operation(
-    'updateDevice',
-    'PUT',
-    DEVICE,
-    'RegistryWrite',
-    'device',
-    true,
-    'Device update',
-  ),
-  deleteDevice: operation(
-    'deleteDevice',
-    'DELETE',
-    DEVICE,
-    'RegistryWrite',
-    'device',
-    true,
-    'Device delete',
-  ),
-  createModule: operation(
-    'createModule',
-    'PUT',
-    MODULE,
-    'RegistryWrite',
-    'device',
-    false,
-    'Module create',
-  ),
-  getModule: operation('getModule', 'GET', MODULE, 'RegistryRead', 'device', true, 'Module read'),
-  deleteModule: operation(
-    'deleteModule',
-    'DELETE',
-    MODULE,
-    'RegistryWrite',
-    'device',
-    true,
-    'Module delete',
-  ),
-  listModules: operation(
-    'listModules',
-    'GET',
-    `${DEVICE}/modules`,
-    'RegistryRead',
-    'device',
-    true,
-    'Module list',
-  ),
 });
+
+/**
+ * Every service REST operation, by name: those the Registry performs, and `getDevices` (IoT
+ * Hub's `GET /devices?top=N` list, which the local hub serves; the Registry lists devices with a
+ * query, which pages). Twins and queries need
+ * `ServiceConnect`, identity reads `RegistryRead` and identity writes `RegistryWrite`
+ * (docs/internals/wire-contract.md#rest-operations).
+ */
+export const REST_OPERATIONS = /* @__PURE__ */ (() =>
+  Object.freeze({
+    ...TWIN_REST_OPERATIONS,
+    createDevice: operation(
+      'createDevice',
+      'PUT',
+      DEVICE,
+      'RegistryWrite',
+      'device',
+      false,
+      'Device create',
+    ),
+    getDevice: operation('getDevice', 'GET', DEVICE, 'RegistryRead', 'device', true, 'Device read'),
+    getDevices: operation(
+      'getDevices',
+      'GET',
+      BULK_PATH,
+      'RegistryRead',
+      'device',
+      true,
+      'Device list',
+    ),
+    updateDevice: operation(
+      'updateDevice',
+      'PUT',
+      DEVICE,
+      'RegistryWrite',
+      'device',
+      true,
+      'Device update',
+    ),
+    deleteDevice: operation(
+      'deleteDevice',
+      'DELETE',
+      DEVICE,
+      'RegistryWrite',
+      'device',
+      true,
+      'Device delete',
+    ),
+    createModule: operation(
+      'createModule',
+      'PUT',
+      MODULE,
+      'RegistryWrite',
+      'device',
+      false,
+      'Module create',
+    ),
+    getModule: operation('getModule', 'GET', MODULE, 'RegistryRead', 'device', true, 'Module read'),
+    deleteModule: operation(
+      'deleteModule',
+      'DELETE',
+      MODULE,
+      'RegistryWrite',
+      'device',
+      true,
+      'Module delete',
+    ),
+    listModules: operation(
+      'listModules',
+      'GET',
+      `${DEVICE}/modules`,
+      'RegistryRead',
+      'device',
+      true,
+      'Module list',
+    ),
+  }))();
 
 /** The name of an operation in {@link REST_OPERATIONS}. */
 export type RestOperationName = keyof typeof REST_OPERATIONS;

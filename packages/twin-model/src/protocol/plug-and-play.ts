@@ -14,7 +14,8 @@ export const MAX_MODEL_ID_LENGTH = 2048;
 // A path segment starts with a letter, has letters, digits and underscores, and does not end
 // with an underscore; the version is 1..999999999 with an optional minor version (DTDL v3).
 const SEGMENT = '[A-Za-z](?:[A-Za-z0-9_]*[A-Za-z0-9])?';
-const DTMI = new RegExp(`^dtmi:${SEGMENT}(?::${SEGMENT})*;[1-9][0-9]{0,8}(?:\\.[1-9][0-9]{0,5})?$`);
+const DTMI = /* @__PURE__ */ (() =>
+  new RegExp(`^dtmi:${SEGMENT}(?::${SEGMENT})*;[1-9][0-9]{0,8}(?:\\.[1-9][0-9]{0,5})?$`))();
 
 /**
  * Tells whether a text is a digital twin model identifier such as `dtmi:com:example:Thermostat;1`
@@ -36,13 +37,13 @@ export function isModelId(text: unknown): text is string {
  * The marker property of a component in the reported properties: `"__t": "c"`
  * (docs/internals/wire-contract.md#writable-property-acknowledgements).
  */
-export const COMPONENT_MARKER = Object.freeze({ key: '__t', value: 'c' } as const);
+export const COMPONENT_MARKER = /* @__PURE__ */ Object.freeze({ key: '__t', value: 'c' } as const);
 
 /**
  * Field names of a writable-property acknowledgement
  * (docs/internals/wire-contract.md#writable-property-acknowledgements).
  */
-export const ACK_FIELD = Object.freeze({
+export const ACK_FIELD = /* @__PURE__ */ Object.freeze({
   value: 'value',
   status: 'ac',
   version: 'av',
@@ -53,7 +54,7 @@ export const ACK_FIELD = Object.freeze({
  * Acknowledgement codes a device reports in `ac` (HTTP-like;
  * docs/internals/wire-contract.md#writable-property-acknowledgements).
  */
-export const KnownAckCode = Object.freeze({
+export const KnownAckCode = /* @__PURE__ */ Object.freeze({
   /** Applied. */
   completed: 200,
   /** Accepted and still being applied; a final answer follows. */

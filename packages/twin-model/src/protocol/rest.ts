@@ -10,7 +10,7 @@ export const API_VERSION = '2021-04-12';
  * REST header names, in lower case. Java's v1 service client matches response header names
  * case-sensitively, so the hub writes exactly these spellings (docs/internals/wire-contract.md#rest-query).
  */
-export const HEADER = Object.freeze({
+export const HEADER = /* @__PURE__ */ Object.freeze({
   ifMatch: 'if-match',
   etag: 'etag',
   continuation: 'x-ms-continuation',
@@ -48,7 +48,7 @@ export const KnownQueryItemType: Readonly<{
   Twin: 'Twin';
   Raw: 'Raw';
   DeviceJob: 'DeviceJob';
-}> = Object.freeze({
+}> = /* @__PURE__ */ Object.freeze({
   Twin: 'Twin',
   Raw: 'Raw',
   DeviceJob: 'DeviceJob',
@@ -58,7 +58,7 @@ export const KnownQueryItemType: Readonly<{
 export type QueryItemType = 'Twin' | 'Raw' | 'DeviceJob';
 
 /** The `importMode`s of a bulk twin update item (`POST /devices`). */
-export const KnownBulkImportMode = Object.freeze({
+export const KnownBulkImportMode = /* @__PURE__ */ Object.freeze({
   UpdateTwin: 'updateTwin',
   UpdateTwinIfMatchETag: 'updateTwinIfMatchETag',
 } as const);

@@ -60,7 +60,7 @@ export interface ResourceCoversOptions {
   ignoreCase?: boolean;
 }
 
-const encoder = new TextEncoder();
+const encoder = /* @__PURE__ */ new TextEncoder();
 
 /**
  * Creates a SAS token the way the Node SDK does.

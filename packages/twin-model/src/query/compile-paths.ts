@@ -22,6 +22,7 @@ interface SystemName {
   readonly children: SystemNode | null;
 }
 
+/* @__NO_SIDE_EFFECTS__ */
 function systemNode(names: Readonly<Record<string, SystemNode | null>>): SystemNode {
   return new Map(
     Object.entries(names).map(([name, children]) => [name.toLowerCase(), { name, children }]),

@@ -7,8 +7,11 @@ export interface ContinuationState {
 }
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const DECODE = new Map<string, number>();
-for (let index = 0; index < ALPHABET.length; index += 1) DECODE.set(ALPHABET.charAt(index), index);
+const DECODE = /* @__PURE__ */ (() => {
+  const table = new Map<string, number>();
+  for (let index = 0; index < ALPHABET.length; index += 1) table.set(ALPHABET.charAt(index), index);
+  return table;
+})();
 const TOKEN_VERSION = 'v1';
 /** Real tokens are ~100 characters; anything far longer is not ours and is refused unread. */
 const MAX_TOKEN_LENGTH = 2048;

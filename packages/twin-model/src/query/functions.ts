@@ -45,7 +45,7 @@ function isObject(value: QueryValue): boolean {
 
 const NUMBER_TEXT = /^\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*$/u;
 
-const definitions: QueryFunction[] = [
+const definitions = /* @__PURE__ */ ((): QueryFunction[] => [
   {
     name: 'IS_DEFINED',
     tier: 'twin',
@@ -219,12 +219,11 @@ const definitions: QueryFunction[] = [
     call: ([text, search]) =>
       typeof text === 'string' && typeof search === 'string' ? text.indexOf(search) : undefined,
   },
-];
+])();
 
 /** Every scalar function twin queries know, by upper-case name. */
-export const QUERY_FUNCTIONS: ReadonlyMap<string, QueryFunction> = new Map(
-  definitions.map((definition) => [definition.name, definition]),
-);
+export const QUERY_FUNCTIONS: ReadonlyMap<string, QueryFunction> = /* @__PURE__ */ (() =>
+  new Map(definitions.map((definition) => [definition.name, definition])))();
 
 /**
  * Functions of the routing dialect that twin queries reject, with the twin-query spelling to

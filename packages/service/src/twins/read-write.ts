@@ -6,10 +6,10 @@
 import type { Twin } from '@twinkit/twin-model';
 import { isPreconditionFailedError } from '@twinkit/twin-model/errors';
 import { abortable, createLogger, delay } from '@twinkit/twin-model/internal';
-import { HEADER, REST_OPERATIONS, quoteEtag } from '@twinkit/twin-model/protocol';
-import { callRest, type RestClient } from './http/rest-client.js';
-import { expectIdentified } from './response-shape.js';
-import { buildTwinBody, describeTwin, type TwinTarget } from './twin-body.js';
+import { HEADER, TWIN_REST_OPERATIONS, quoteEtag } from '@twinkit/twin-model/protocol';
+import { callRest, type RestClient } from '../http/rest-client.js';
+import { expectIdentified } from '../response-shape.js';
+import { buildTwinBody, describeTwin, type TwinTarget } from '../twin-body.js';
 
 /** Base of the short, jittered pause between read-modify-write rounds after a 412. */
 const CONFLICT_BACKOFF_IN_MS = 20;
@@ -30,7 +30,9 @@ export async function readTwin<T extends Twin<object, object, object>>(
   signal: AbortSignal | undefined,
 ): Promise<T> {
   const operation =
-    target.moduleId === undefined ? REST_OPERATIONS.getTwin : REST_OPERATIONS.getModuleTwin;
+    target.moduleId === undefined
+      ? TWIN_REST_OPERATIONS.getTwin
+      : TWIN_REST_OPERATIONS.getModuleTwin;
   const result = await callRest(client, operation, { ids: target }, signal);
   return expectIdentified<T>(
     operation.description,
@@ -46,7 +48,7 @@ export async function readTwin<T extends Twin<object, object, object>>(
  * @param client - the registry's client
  * @param mode - `patch` or `replace`
  * @param target - which twin
- * @param update - the caller's patch or replacement, validated here before anything is sent
+ * @param update - the caller's patch or replacement, checked (by the client's check, if any) before anything is sent
  * @param ifMatch - the quoted ETag to require, or `undefined` for an unconditional write
  * @param signal - the operation's signal
  * @returns the whole twin after the write
@@ -63,12 +65,14 @@ export async function writeTwin<T extends Twin<object, object, object>>(
   const operation =
     mode === 'patch'
       ? module
-        ? REST_OPERATIONS.updateModuleTwin
-        : REST_OPERATIONS.updateTwin
+        ? TWIN_REST_OPERATIONS.updateModuleTwin
+        : TWIN_REST_OPERATIONS.updateTwin
       : module
-        ? REST_OPERATIONS.replaceModuleTwin
-        : REST_OPERATIONS.replaceTwin;
-  const body = buildTwinBody(update, mode, `${operation.description} for ${describeTwin(target)}`);
+        ? TWIN_REST_OPERATIONS.replaceModuleTwin
+        : TWIN_REST_OPERATIONS.replaceTwin;
+  const context = `${operation.description} for ${describeTwin(target)}`;
+  const body = buildTwinBody(update, mode, context);
+  client.checkTwinBody?.(body, mode, context);
   const result = await callRest(
     client,
     operation,
