@@ -43,7 +43,9 @@ export interface RegistryOptions {
   retryOptions?: RetryOptions;
   /**
    * Time limit of each call, retries included, in milliseconds. Default 30 000; `0` means none.
-   * When it elapses the call rejects with `OperationTimeoutError`.
+   * When it elapses the call rejects with `OperationTimeoutError`. Calls that start within a few
+   * milliseconds of each other share one timer, so a call may run up to an eighth longer (100 ms
+   * at most), never shorter.
    */
   operationTimeoutInMs?: number;
   /** Your application's product token, sent before ours in `User-Agent`, e.g. `fleet-admin/2.1`. */

@@ -164,7 +164,11 @@ describe('Registry transport', () => {
     hub.faults.delayNext({ operation: 'getTwin', delayInMs: 300 });
     const error = await registry.getTwin('dev-1').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OperationTimeoutError);
-    expect(calls[0]?.[1].signal?.reason).toBe(error);
+    expect(error).toMatchObject({ operation: 'getTwin', timeoutInMs: 20 });
+    // Calls that start together share one signal, so its reason names no single operation.
+    expect(calls[0]?.[1].signal?.aborted).toBe(true);
+    expect(calls[0]?.[1].signal?.reason).toBeInstanceOf(OperationTimeoutError);
+    expect(calls[0]?.[1].signal?.reason).toMatchObject({ timeoutInMs: 20 });
   });
 });
 

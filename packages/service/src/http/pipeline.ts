@@ -16,7 +16,11 @@ export interface FetchInit {
   headers: Record<string, string>;
   /** The JSON text of the request body; absent when there is none. */
   body?: string;
-  /** Present when the call has a timeout or an abort signal; it aborts with the call's reason. */
+  /**
+   * Present when the call has a timeout or an abort signal. It aborts with the caller's reason, or
+   * with an `OperationTimeoutError` when the time limit passes; calls without a signal of their
+   * own that start together share one, so follow it only while your request runs.
+   */
   signal?: AbortSignal;
   /**
    * Always `manual`: a redirect is answered with `UnexpectedResponseError`, never followed, so
@@ -40,7 +44,10 @@ export interface PipelineRequest {
   /** Lower-case header names; policies add to it. */
   readonly headers: Record<string, string>;
   readonly body: string | undefined;
-  /** The operation's signal (caller abort plus client timeout), when it can be cancelled at all. */
+  /**
+   * The operation's signal (caller abort plus client timeout), when it can be cancelled at all.
+   * Calls without a signal of their own that start together share one: detach what you attach.
+   */
   readonly signal: AbortSignal | undefined;
   /** The method that issued it, e.g. `getTwin`, for logs. */
   readonly operation: string;

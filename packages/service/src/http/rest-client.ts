@@ -80,6 +80,9 @@ export async function runOperation<T>(
   const scope = createOperationScope(name, client.operationTimeoutInMs, options?.abortSignal);
   try {
     return await work(scope.signal);
+  } catch (error) {
+    // The timeout reason of a signal shared with other calls becomes this call's own error.
+    throw scope.failure(error);
   } finally {
     scope.dispose();
   }

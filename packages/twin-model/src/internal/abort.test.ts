@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OperationTimeoutError } from '../errors/local-errors.js';
 import {
   abortable,
@@ -120,5 +120,68 @@ describe('onAbort', () => {
     controller.abort();
     controller.abort();
     expect(calls).toBe(1);
+  });
+});
+
+describe('createOperationScope without a caller signal', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('gives every call at least its time limit, and at most an eighth more', () => {
+    vi.useFakeTimers();
+    const first = createOperationScope('getTwin', 800, undefined);
+    vi.advanceTimersByTime(50);
+    const second = createOperationScope('updateTwin', 800, undefined);
+    vi.advanceTimersByTime(799);
+    expect(second.signal!.aborted).toBe(false);
+    vi.advanceTimersByTime(100);
+    expect(first.signal!.aborted).toBe(true);
+    expect(second.signal!.aborted).toBe(true);
+    first.dispose();
+    second.dispose();
+  });
+
+  it("shares one signal within a window and turns its reason into each call's own timeout error", () => {
+    vi.useFakeTimers();
+    const read = createOperationScope('getTwin', 80, undefined);
+    const write = createOperationScope('updateTwin', 80, undefined);
+    const other = createOperationScope('getTwin', 90, undefined);
+    expect(write.signal).toBe(read.signal);
+    expect(other.signal).not.toBe(read.signal);
+    vi.advanceTimersByTime(100);
+    const reason: unknown = read.signal!.reason;
+    expect(read.failure(reason)).toMatchObject({
+      name: 'OperationTimeoutError',
+      operation: 'getTwin',
+      timeoutInMs: 80,
+    });
+    expect(write.failure(reason)).toMatchObject({ operation: 'updateTwin' });
+    const unrelated = new Error('hub said no');
+    expect(read.failure(unrelated)).toBe(unrelated);
+    for (const scope of [read, write, other]) scope.dispose();
+  });
+
+  it('opens a new window once the clock has moved past it, or back before it', () => {
+    vi.useFakeTimers();
+    const early = createOperationScope('getTwin', 800, undefined);
+    vi.advanceTimersByTime(150);
+    const later = createOperationScope('getTwin', 800, undefined);
+    expect(later.signal).not.toBe(early.signal);
+    vi.setSystemTime(Date.now() - 60_000);
+    const afterJump = createOperationScope('getTwin', 800, undefined);
+    expect(afterJump.signal).not.toBe(later.signal);
+    for (const scope of [early, later, afterJump]) scope.dispose();
+  });
+
+  it("keeps a caller's abort to its own call", () => {
+    const caller = new AbortController();
+    const mine = createOperationScope('getTwin', 10_000, caller.signal);
+    const theirs = createOperationScope('getTwin', 10_000, undefined);
+    caller.abort(new Error('stop'));
+    expect(mine.signal!.aborted).toBe(true);
+    expect(theirs.signal!.aborted).toBe(false);
+    mine.dispose();
+    theirs.dispose();
   });
 });

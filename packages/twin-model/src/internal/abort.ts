@@ -15,20 +15,31 @@ import { OperationTimeoutError } from '../errors/local-errors.js';
 export interface OperationScope {
   /** `undefined` when the operation has no timeout and the caller gave no signal. */
   readonly signal: AbortSignal | undefined;
+  /**
+   * What the operation should throw for `error`: an {@link OperationTimeoutError} naming this
+   * operation when `error` is the signal's timeout reason, else `error` itself.
+   */
+  failure(error: unknown): unknown;
   /** Clears the timeout and detaches from the caller's signal; call once the operation settles. */
   dispose(): void;
 }
 
 const noop = (): void => undefined;
-const UNCANCELLABLE: OperationScope = { signal: undefined, dispose: noop };
+const same = (error: unknown): unknown => error;
+const UNCANCELLABLE: OperationScope = { signal: undefined, failure: same, dispose: noop };
 
 /**
  * Builds the signal an operation runs under. It aborts with the caller's own `reason` when the
- * caller aborts, and with an {@link OperationTimeoutError} when `timeoutInMs` elapses.
+ * caller aborts, and with a timeout reason that {@link OperationScope.failure} turns into this
+ * operation's {@link OperationTimeoutError} when `timeoutInMs` elapses.
  *
- * A timer and an `AbortController` are cheaper than `AbortSignal.timeout` plus `AbortSignal.any`
- * (whose timer cannot be cleared and lingers for the whole timeout after a fast call), and they
- * let the timeout's reason be an {@link OperationTimeoutError} directly.
+ * A call with a timeout and no signal of the caller's (nearly every call) shares its signal with
+ * the calls that start within the same short window: an `AbortController` and a timer per call
+ * cost more client CPU than the rest of a REST call's pipeline (docs/benchmarks.md). The shared
+ * signal fires once the newest of those calls has had its full time, so a call is given at least
+ * `timeoutInMs` and at most an eighth more (100 ms at most); a call that finished long before
+ * does not notice. A call with a signal of its own gets a signal and a timer of its own, so its
+ * abort reaches no other call.
  *
  * @param operation - what is running, for the timeout message (e.g. `getTwin`)
  * @param timeoutInMs - the time limit; `0` or `Infinity` means none
@@ -43,29 +54,104 @@ export function createOperationScope(
   const hasTimeout = timeoutInMs > 0 && Number.isFinite(timeoutInMs);
   if (!hasTimeout || callerSignal?.aborted === true) {
     // The caller's signal already aborts with the caller's reason; nothing to combine.
-    return callerSignal === undefined ? UNCANCELLABLE : { signal: callerSignal, dispose: noop };
+    return callerSignal === undefined
+      ? UNCANCELLABLE
+      : { signal: callerSignal, failure: same, dispose: noop };
   }
+  if (callerSignal === undefined) return joinDeadlineWindow(operation, timeoutInMs);
   const controller = new AbortController();
-  const listeners: (() => void)[] = [];
+  const listeners = new Set<() => void>();
   SCOPE_LISTENERS.set(controller.signal, listeners);
-  const abort = (reason: unknown): void => {
-    controller.abort(reason);
-    for (const listener of listeners.splice(0)) listener();
-  };
   const onCallerAbort = (): void => {
-    abort(callerSignal?.reason);
+    fire(controller, listeners, callerSignal.reason);
   };
-  callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+  callerSignal.addEventListener('abort', onCallerAbort, { once: true });
   const timer = setTimeout(() => {
-    abort(new OperationTimeoutError(operation, timeoutInMs));
+    fire(controller, listeners, new OperationTimeoutError(operation, timeoutInMs));
   }, timeoutInMs);
   return {
     signal: controller.signal,
+    failure: same,
     dispose() {
       clearTimeout(timer);
-      callerSignal?.removeEventListener('abort', onCallerAbort);
+      callerSignal.removeEventListener('abort', onCallerAbort);
     },
   };
+}
+
+/** Aborts a scope's controller, then runs its plain listeners (which read `signal.reason`). */
+function fire(controller: AbortController, listeners: Set<() => void>, reason: unknown): void {
+  controller.abort(reason);
+  for (const listener of listeners) listener();
+  listeners.clear();
+}
+
+/** Calls that started within one short window and share a signal and a timer. */
+interface DeadlineWindow {
+  readonly controller: AbortController;
+  readonly listeners: Set<() => void>;
+  /** The shared reason; each call turns it into its own {@link OperationTimeoutError}. */
+  readonly reason: OperationTimeoutError;
+  /** Calls join from this time until `closesAt` (milliseconds since the epoch). */
+  readonly opensAt: number;
+  readonly closesAt: number;
+  readonly timer: ReturnType<typeof setTimeout>;
+  /** Calls not yet disposed: the timer keeps the process alive only while there are some. */
+  active: number;
+}
+
+/** The open window of each time limit in use. */
+const OPEN_WINDOWS = /* @__PURE__ */ new Map<number, DeadlineWindow>();
+
+function joinDeadlineWindow(operation: string, timeoutInMs: number): OperationScope {
+  const now = Date.now();
+  let window = OPEN_WINDOWS.get(timeoutInMs);
+  // A clock that went back (or fake timers that moved it) opens a new window as well.
+  if (window === undefined || now >= window.closesAt || now < window.opensAt) {
+    window = openDeadlineWindow(timeoutInMs, now);
+    OPEN_WINDOWS.set(timeoutInMs, window);
+  }
+  const joined = window;
+  if (joined.active++ === 0) keepAlive(joined.timer, true);
+  let disposed = false;
+  return {
+    signal: joined.controller.signal,
+    failure: (error) =>
+      error === joined.reason ? new OperationTimeoutError(operation, timeoutInMs) : error,
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      if (--joined.active === 0) keepAlive(joined.timer, false);
+    },
+  };
+}
+
+function openDeadlineWindow(timeoutInMs: number, now: number): DeadlineWindow {
+  const widthInMs = Math.max(1, Math.min(100, timeoutInMs / 8));
+  const controller = new AbortController();
+  const listeners = new Set<() => void>();
+  SCOPE_LISTENERS.set(controller.signal, listeners);
+  const reason = new OperationTimeoutError('an operation', timeoutInMs);
+  const timer = setTimeout(() => {
+    fire(controller, listeners, reason);
+  }, widthInMs + timeoutInMs);
+  return {
+    controller,
+    listeners,
+    reason,
+    opensAt: now,
+    closesAt: now + widthInMs,
+    timer,
+    active: 0,
+  };
+}
+
+/** Node's timers can stop holding the process open; browsers' timer ids cannot and need not. */
+function keepAlive(timer: ReturnType<typeof setTimeout>, on: boolean): void {
+  if (typeof timer !== 'object') return;
+  const handle = timer as { ref?: () => void; unref?: () => void };
+  if (on) handle.ref?.();
+  else handle.unref?.();
 }
 
 /**
@@ -74,7 +160,7 @@ export function createOperationScope(
  * as much as the rest of a REST call's client work; a scope's own signal is only ever aborted by
  * the scope, so the scope can call these directly instead.
  */
-const SCOPE_LISTENERS = new WeakMap<AbortSignal, (() => void)[]>();
+const SCOPE_LISTENERS = /* @__PURE__ */ new WeakMap<AbortSignal, Set<() => void>>();
 
 /**
  * Calls `listener` once when `signal` aborts (read `signal.reason` inside it). Cheap for the
@@ -87,10 +173,14 @@ const SCOPE_LISTENERS = new WeakMap<AbortSignal, (() => void)[]>();
 export function onAbort(signal: AbortSignal, listener: () => void): () => void {
   const listeners = SCOPE_LISTENERS.get(signal);
   if (listeners !== undefined) {
-    listeners.push(listener);
+    // Each registration gets a function of its own, so one listener added twice (or by two
+    // calls sharing a window's signal) is detached once per registration.
+    const once = (): void => {
+      listener();
+    };
+    listeners.add(once);
     return () => {
-      const index = listeners.indexOf(listener);
-      if (index !== -1) listeners.splice(index, 1);
+      listeners.delete(once);
     };
   }
   signal.addEventListener('abort', listener, { once: true });

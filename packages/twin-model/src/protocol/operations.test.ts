@@ -25,6 +25,17 @@ describe('REST_OPERATIONS', () => {
     );
   });
 
+  it('refuses a missing id, and fills any template, cached or not, the same way', () => {
+    expect(() =>
+      formatOperationPath(REST_OPERATIONS.getModuleTwin.path, { deviceId: 'd' }),
+    ).toThrow(new TypeError('moduleId must be a non-empty string'));
+    expect(formatOperationPath('/devices/query')).toBe('/devices/query');
+    for (let n = 0; n < 100; n++)
+      expect(
+        formatOperationPath(`/x${n}/{deviceId}/y/{moduleId}/z`, { deviceId: 'a b', moduleId: 'c' }),
+      ).toBe(`/x${n}/a%20b/y/c/z`);
+  });
+
   it('names each entry by its key and never marks a create or an unconditional PATCH idempotent', () => {
     for (const [key, operation] of Object.entries(REST_OPERATIONS)) {
       expect(operation.name).toBe(key);

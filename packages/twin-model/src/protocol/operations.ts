@@ -233,10 +233,32 @@ export function formatOperationPath(
   template: string,
   ids: { deviceId?: string | undefined; moduleId?: string | undefined } = {},
 ): string {
-  return template.replace(/\{(deviceId|moduleId)\}/g, (_match, field: 'deviceId' | 'moduleId') => {
+  const parts = templateParts(template);
+  let path = parts[0] ?? '';
+  for (let index = 1; index < parts.length; index += 2) {
+    const field = parts[index] as 'deviceId' | 'moduleId';
     const id = ids[field];
     if (typeof id !== 'string' || id === '')
       throw new TypeError(`${field} must be a non-empty string`);
-    return encodeURIComponent(id);
-  });
+    path += `${encodeURIComponent(id)}${parts[index + 1] ?? ''}`;
+  }
+  return path;
+}
+
+/**
+ * A template split around its placeholders (`['/twins/', 'deviceId', '']`), kept for the fixed
+ * templates of the operation table: every REST call formats one, and a regular expression replace
+ * with a callback costs several microseconds of it. Other templates are split each time, so the
+ * cache stays as small as the table.
+ */
+const TEMPLATE_PARTS = /* @__PURE__ */ new Map<string, readonly string[]>();
+const MAX_CACHED_TEMPLATES = 64;
+
+function templateParts(template: string): readonly string[] {
+  let parts = TEMPLATE_PARTS.get(template);
+  if (parts === undefined) {
+    parts = template.split(/\{(deviceId|moduleId)\}/);
+    if (TEMPLATE_PARTS.size < MAX_CACHED_TEMPLATES) TEMPLATE_PARTS.set(template, parts);
+  }
+  return parts;
 }
