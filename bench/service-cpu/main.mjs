@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 const root = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 const { startHub } = await import(`${root}/bench/compare/hub.mjs`);
 const { ready, child } = await startHub();
+// Also when a runner's output cannot be parsed: a hub left behind keeps its ports (443 among them).
+process.on('exit', () => child.kill());
 const env = {
   ...process.env,
   NODE_EXTRA_CA_CERTS: ready.caFile,
