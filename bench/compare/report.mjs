@@ -175,8 +175,8 @@ ${table(SERVICE_ROWS, results)}
 ${table([...DEVICE_ROWS, MEMORY_ROW], results)}
 
 "Calls acknowledged, 16 in flight" counts \`updateReportedProperties\` calls answered per second with 16 awaited at a
-time; ours keeps up to four patches on the wire and merges the calls waiting behind them (the outbox), so it
-acknowledges many calls per hub write. "Hub writes" counts the reported \`$version\`s the hub gave out meanwhile.
+time; ours keeps one patch on the wire (its default \`outbox.maxPatchesInFlight\`) and merges the calls waiting behind it
+(the outbox), so it acknowledges many calls per hub write. "Hub writes" counts the reported \`$version\`s the hub gave out meanwhile.
 
 ## Cold import and bundle sizes
 

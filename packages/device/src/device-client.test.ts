@@ -351,7 +351,7 @@ describe('DeviceClient', () => {
     });
 
     it('sends a patch again when the hub applied it before an earlier one, so call order wins', async () => {
-      const { client, fake } = setup();
+      const { client, fake } = setup({ outbox: { maxPatchesInFlight: 2 } });
       await client.open();
       // The fake applies a held patch when it is released: the second overtakes the first.
       const held = fake.holdNext('patchReported');
@@ -381,8 +381,8 @@ describe('DeviceClient', () => {
       await client.close();
     });
 
-    it('with maxPatchesInFlight 1 sends one patch at a time in call order, coalescing calls that wait', async () => {
-      const { client, fake } = setup({ outbox: { maxPatchesInFlight: 1 } });
+    it('by default sends one patch at a time in call order, coalescing calls that wait', async () => {
+      const { client, fake } = setup();
       await client.open();
       const held = fake.holdNext('patchReported');
       const first = client.updateReportedProperties({ a: 1 });

@@ -3,7 +3,7 @@
  * patches take effect on the hub in call order (MicrosoftDocs/azure-docs#88848: unordered sends
  * can apply out of order).
  *
- * - Window: up to `maxPatchesInFlight` patches (default 4) are sent without waiting for the
+ * - Window: up to `maxPatchesInFlight` patches (default 1) are sent without waiting for the
  *   answers before them, because the hub answers one connection's twin requests in order. That
  *   order is checked, not trusted: every answer carries the new reported `$version`, and a patch
  *   sent behind others that comes back with a lower version than one sent before it was applied
@@ -45,10 +45,12 @@ export interface OutboxOptions {
   /** How many bytes of patch JSON (UTF-8) may wait at once. Default 262 144 (256 KiB). */
   maxBytes?: number;
   /**
-   * How many patches may be sent before the first of them is answered. Default 4. The order
-   * they take effect in is checked against the `$version` of each answer and repaired when a hub
-   * applied them out of order; `1` sends one patch at a time and merges everything behind it,
-   * which spends the fewest twin writes of the hub's quota.
+   * How many patches may be sent before the first of them is answered. Default 1: one patch at
+   * a time, everything behind it merged into the next, which spends the fewest twin writes of
+   * the hub's quota and acknowledges a burst of calls as fast as any window does. A larger window
+   * helps a device that keeps many calls in flight over a slow link; the order the patches take
+   * effect in is then checked against the `$version` of each answer and repaired when a hub
+   * applied them out of order.
    */
   maxPatchesInFlight?: number;
 }
@@ -57,7 +59,7 @@ export interface OutboxOptions {
 export const DEFAULT_OUTBOX_OPTIONS = Object.freeze({
   maxPatches: 1000,
   maxBytes: 256 * 1024,
-  maxPatchesInFlight: 4,
+  maxPatchesInFlight: 1,
 });
 
 interface Waiter {

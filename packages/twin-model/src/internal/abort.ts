@@ -5,9 +5,10 @@
  * Aborts reject with `abortSignal.reason` unchanged; deadlines reject with `OperationTimeoutError`.
  *
  * A signal costs real time on every call (an `AbortController`, and `fetch` following it), so
- * none is made when the call has neither a timeout nor a caller signal, and the caller's own
- * signal is used as is when there is no timeout. Everything below therefore accepts `undefined`
- * as "this call cannot be cancelled".
+ * none is made when the call has neither a timeout nor a caller signal, the caller's own signal is
+ * used as is when there is no timeout, and calls with only a timeout share one signal per short
+ * window (see {@link createOperationScope}). Everything below therefore accepts `undefined` as
+ * "this call cannot be cancelled".
  */
 import { OperationTimeoutError } from '../errors/local-errors.js';
 
