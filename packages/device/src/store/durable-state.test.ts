@@ -197,6 +197,35 @@ describe('DeviceClient with a state store', () => {
     }
   });
 
+  it('keeps a desired change handed to handlers just before close(), while an earlier save was still running', async () => {
+    const store = new MemoryStore();
+    const fake = createFakeTransport({ desired: { interval: 10 } });
+    const { client } = setup(store, fake);
+    const changes: DesiredChange[] = [];
+    client.onDesired((change) => void changes.push(change));
+    await client.open();
+    await client.flushState();
+    // Hold the next save on the store, so the one after it waits behind it.
+    let releaseSave!: () => void;
+    const save = store.save.bind(store);
+    store.save = (state) => {
+      store.save = save;
+      return new Promise<void>((resolve) => (releaseSave = resolve)).then(() => save(state));
+    };
+    fake.updateDesired({ interval: 20 });
+    await vi.waitFor(() => {
+      expect(changes.map((change) => change.version)).toEqual([2]);
+    });
+    fake.updateDesired({ interval: 30 });
+    await vi.waitFor(() => {
+      expect(changes.map((change) => change.version)).toEqual([2, 3]);
+    });
+    const closing = client.close();
+    releaseSave();
+    await closing;
+    expect(store.saved.desired).toEqual({ version: 3, document: { interval: 30 } });
+  });
+
   it('does not answer a writable property again when its answer was still queued at the restart', async () => {
     const fake = createFakeTransport({ desired: { targetTemperature: 20 } });
     fake.updateDesiredSilently({ targetTemperature: 21 }); // desired $version 2, not answered on the hub

@@ -68,6 +68,8 @@ export class StateKeeper {
   #closing: Promise<void> | undefined;
   #saving: Promise<void> | undefined;
   #next: PendingSave | undefined;
+  /** The state as it was when close() began, for the save that was still waiting then. */
+  #closingSnapshot: StateSnapshot | undefined;
 
   constructor(options: StateKeeperOptions) {
     this.#options = options;
@@ -120,14 +122,18 @@ export class StateKeeper {
   }
 
   /**
-   * Stops saving (a save in progress completes), then releases the store. Idempotent. The
-   * parts may drop their state afterwards: what the store holds is what the next load finds.
+   * Stops saving, then releases the store. Idempotent. A save in progress completes, and a save
+   * still waiting behind it is made with the state as it is when close() is called (a desired
+   * change handed to handlers just before, say), so a clean close loses nothing. The parts may
+   * drop their state afterwards: what the store holds is what the next load finds.
    *
    * @returns settles when the store is released
    */
   close(): Promise<void> {
     if (this.#phase === 'idle' || this.#phase === 'closing')
       return this.#closing ?? Promise.resolve();
+    // Taken now, while the parts still hold everything: they are emptied once close() returns.
+    if (this.#next !== undefined) this.#closingSnapshot = this.#options.snapshot();
     this.#phase = 'closing';
     this.#closing = (async () => {
       await this.#loading?.catch(() => {});
@@ -170,7 +176,9 @@ export class StateKeeper {
       while (this.#next !== undefined) {
         const waiting = this.#next;
         this.#next = undefined;
-        if (this.#phase !== 'open') {
+        const snapshot = this.#phase === 'open' ? this.#options.snapshot() : this.#closingSnapshot;
+        this.#closingSnapshot = undefined;
+        if (snapshot === undefined) {
           // Closing: the parts are being emptied, and that must not reach the store.
           waiting.reject(
             new TransportError('The client was closed; the device state was not saved.', {
@@ -179,7 +187,6 @@ export class StateKeeper {
           );
           continue;
         }
-        const snapshot = this.#options.snapshot();
         try {
           await this.#options.store.save({
             format: DEVICE_STATE_FORMAT,
