@@ -1,6 +1,5 @@
 import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -66,25 +65,4 @@ export async function bundleProgram(source: string, target: BundleTarget): Promi
     code,
     inputs: Object.keys(result.metafile.inputs),
   };
-}
-
-/**
- * Minified and gzipped size of a program bundled for browsers from the built packages (dist/, as
- * an installed app resolves them), measured as bench/compare/measure-static.mjs measures it.
- */
-export async function builtBrowserBundle(
-  source: string,
-): Promise<{ code: string; gzipped: number }> {
-  const result = await build({
-    stdin: { contents: source, resolveDir: here, loader: 'js' },
-    bundle: true,
-    write: false,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    logLevel: 'silent',
-  });
-  const code = result.outputFiles.map((file) => file.text).join('');
-  return { code, gzipped: gzipSync(code, { level: 9 }).byteLength };
 }

@@ -3,32 +3,14 @@
  * bench/compare/measure-static.mjs measures them, so run `pnpm build` first.
  */
 import { describe, expect, it } from 'vitest';
-import { builtBrowserBundle } from './bundle-check.ts';
-
-/** Get, update with an ETag, query: with the tree-shakable functions of `@twinkit/service/twins`. */
-const modularProgram = `
-import { createTwinClientFromConnectionString, getTwin, updateTwin, queryTwins } from '@twinkit/service/twins';
-const client = createTwinClientFromConnectionString(globalThis.IOTHUB_CONNECTION_STRING);
-const twin = await getTwin(client, 'dev-1');
-await updateTwin(client, twin, { properties: { desired: { rate: 5 } } }, { onlyIfUnchanged: true });
-for await (const t of queryTwins(client, "SELECT * FROM devices WHERE tags.site = 'lyon'")) globalThis.seen?.(t.deviceId);
-`;
-
-/** The same program with the Registry class, whose every method (identities, bulk, rollouts…) comes along. */
-const registryProgram = `
-import { Registry } from '@twinkit/service';
-const registry = Registry.fromConnectionString(globalThis.IOTHUB_CONNECTION_STRING);
-const twin = await registry.getTwin('dev-1');
-await registry.updateTwin(twin, { properties: { desired: { rate: 5 } } }, { onlyIfUnchanged: true });
-for await (const t of registry.queryTwins("SELECT * FROM devices WHERE tags.site = 'lyon'")) globalThis.seen?.(t.deviceId);
-`;
+import { SIZE_PROGRAMS, browserBundle } from './size-programs.mjs';
 
 /** Texts that only device transports and the query engine use: no service bundle may carry them. */
 const deviceOnly = ['$iothub/twin', 'amqp:unauthorized-access', 'MSSBCBS', 'IS_PRIMITIVE'];
 
 describe('@twinkit/service bundled for browsers', () => {
   it('keeps a get-update-query program on @twinkit/service/twins under 12 KB gzipped', async () => {
-    const { code, gzipped } = await builtBrowserBundle(modularProgram);
+    const { code, gzipped } = await browserBundle(SIZE_PROGRAMS['service-twins']);
     console.log(
       `service/twins program: ${String(code.length)} B minified, ${String(gzipped)} B gzipped`,
     );
@@ -43,7 +25,7 @@ describe('@twinkit/service bundled for browsers', () => {
   });
 
   it('keeps the same program on the Registry class under its 17.5 KB budget', async () => {
-    const { code, gzipped } = await builtBrowserBundle(registryProgram);
+    const { code, gzipped } = await browserBundle(SIZE_PROGRAMS['service-registry']);
     console.log(
       `Registry program: ${String(code.length)} B minified, ${String(gzipped)} B gzipped`,
     );

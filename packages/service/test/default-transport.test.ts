@@ -24,6 +24,25 @@ async function observe(env: Record<string, string>): Promise<Record<string, unkn
   return JSON.parse(line!.slice('TWINKIT_OBSERVED '.length));
 }
 
+/** Runs the fixture against the hub, trusting its CA through NODE_EXTRA_CA_CERTS. */
+async function observeTrusting(
+  hub: { caCertificate: string; serviceConnectionString: string },
+  env: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'twinkit-service-ca-'));
+  try {
+    const caFile = join(dir, 'ca.pem');
+    writeFileSync(caFile, hub.caCertificate);
+    return await observe({
+      NODE_EXTRA_CA_CERTS: caFile,
+      TWINKIT_SERVICE_CS: hub.serviceConnectionString,
+      ...env,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('the default transport on Node', () => {
   it(
     'reads, writes with ETags, runs 20 writes at once, pages a query and aborts',
@@ -32,25 +51,15 @@ describe('the default transport on Node', () => {
       await using hub = await startTestHub();
       await hub.createDevice('dev-1');
       await hub.createDevice('dev-2');
-      const dir = mkdtempSync(join(tmpdir(), 'twinkit-service-ca-'));
-      try {
-        const caFile = join(dir, 'ca.pem');
-        writeFileSync(caFile, hub.caCertificate);
-        const observed = await observe({
-          NODE_EXTRA_CA_CERTS: caFile,
-          TWINKIT_SERVICE_CS: hub.serviceConnectionString,
-        });
-        expect(observed.read).toMatchObject({ deviceId: 'dev-1' });
-        expect(observed.updatedRate).toBe(7);
-        expect(observed.stale).toMatchObject({ name: 'PreconditionFailedError', statusCode: 412 });
-        expect(observed.missing).toMatchObject({ name: 'DeviceNotFoundError', statusCode: 404 });
-        expect(observed.parallelVersions).toHaveLength(20);
-        expect(new Set(observed.parallelVersions as number[]).size).toBe(20);
-        expect(observed.pages).toEqual([1, 1]);
-        expect(observed.aborted).toMatchObject({ name: 'Error', message: 'stopped by the caller' });
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const observed = await observeTrusting(hub);
+      expect(observed.read).toMatchObject({ deviceId: 'dev-1' });
+      expect(observed.updatedRate).toBe(7);
+      expect(observed.stale).toMatchObject({ name: 'PreconditionFailedError', statusCode: 412 });
+      expect(observed.missing).toMatchObject({ name: 'DeviceNotFoundError', statusCode: 404 });
+      expect(observed.parallelVersions).toHaveLength(20);
+      expect(new Set(observed.parallelVersions as number[]).size).toBe(20);
+      expect(observed.pages).toEqual([1, 1]);
+      expect(observed.aborted).toMatchObject({ name: 'Error', message: 'stopped by the caller' });
     },
   );
 
@@ -61,20 +70,9 @@ describe('the default transport on Node', () => {
       await using hub = await startTestHub();
       await hub.createDevice('dev-1');
       hub.hub.faults.delayNext({ operation: 'getTwin', delayInMs: 20_000 });
-      const dir = mkdtempSync(join(tmpdir(), 'twinkit-service-ca-'));
-      try {
-        const caFile = join(dir, 'ca.pem');
-        writeFileSync(caFile, hub.caCertificate);
-        const observed = await observe({
-          NODE_EXTRA_CA_CERTS: caFile,
-          TWINKIT_SERVICE_CS: hub.serviceConnectionString,
-          TWINKIT_MODE: 'timeout',
-        });
-        expect(observed.timedOut).toMatchObject({ name: 'OperationTimeoutError' });
-        expect(observed.after).toBe('dev-1');
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const observed = await observeTrusting(hub, { TWINKIT_MODE: 'timeout' });
+      expect(observed.timedOut).toMatchObject({ name: 'OperationTimeoutError' });
+      expect(observed.after).toBe('dev-1');
     },
   );
 
