@@ -26,9 +26,13 @@ export async function startHub() {
 }
 
 async function startHubOn(httpsPort) {
+  // BENCH_HUB_NODE_OPTIONS passes options to the hub's node (e.g. `--cpu-prof --cpu-prof-dir profiles`
+  // to see where the hub spends its time under one runner: stop it with SIGTERM to write the profile).
+  const nodeOptions = (process.env.BENCH_HUB_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
   const child = spawn(
     process.execPath,
     [
+      ...nodeOptions,
       join(root, 'packages/hub/dist/cli.js'),
       'start',
       '--in-memory',

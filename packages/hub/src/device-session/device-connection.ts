@@ -1,7 +1,8 @@
 /**
  * One device-side connection as the session core sees it, whatever protocol carries it: the
  * credentials it proved (grants, each closed at its expiry), the identities it acts as
- * (sessions), and its twin requests, run one after another per identity and capped in number.
+ * (sessions), and its twin requests, applied and answered in order per identity and capped in
+ * number.
  * The codec (MQTT, AMQP) tells it what arrived; it tells the codec, through
  * {@link DeviceConnectionHooks}, what to end, drop or deliver.
  */
@@ -68,9 +69,11 @@ export interface ConnectionOwner {
   sessionClosed(connection: DeviceConnection, identity: DeviceIdentity): void;
   announceModelId(identity: DeviceIdentity, modelId: string): void;
   connectionClosed(connection: DeviceConnection): void;
+  /** Answers one twin request; calls `applied` as soon as it read or staged the twin. */
   answerTwin(
     identity: DeviceIdentity,
     request: TwinRequest,
+    applied: () => void,
   ): Promise<{
     response: TwinResponse;
     delayInMs: number | undefined;
@@ -82,8 +85,18 @@ export interface ConnectionOwner {
 /** The per-identity state of a session on one connection. */
 interface Session extends HeldDesired<DesiredNotification> {
   readonly identity: DeviceIdentity;
-  /** Twin requests run one after another so reported patches apply in the order sent. */
-  queue: Promise<void>;
+  /**
+   * Settles once the identity's latest twin request was applied: its patch staged for the next
+   * group commit, or its read done. A reported patch waits only for this, so a burst of patches
+   * joins one commit, each staged on the one before, in the order sent.
+   */
+  applied: Promise<void>;
+  /**
+   * Settles once the identity's latest twin request was answered (committed or refused). A GET
+   * waits for this, so it sees every patch sent before it; every answer waits for it, so
+   * answers leave in the order the requests came.
+   */
+  answered: Promise<void>;
 }
 
 function describe(identity: DeviceIdentity): string {
@@ -96,10 +109,6 @@ function grantKey(grant: Grant): string {
   return grant.reach.kind === 'identity'
     ? `identity:${identityKey(grant.reach.identity)}`
     : `policy:${grant.reach.policyName}:${grant.reach.scope}`;
-}
-
-function noop(): void {
-  // Deliberately empty: a failed queue step must not stall the ones behind it.
 }
 
 /** A connection of the session core. Made by `DeviceSessionCore.openConnection`. */
@@ -204,7 +213,12 @@ export class DeviceConnection {
       return { ok: false, reason: unusable.reason, message: unusable.message };
     const key = identityKey(identity);
     if (!this.#sessions.has(key)) {
-      this.#sessions.set(key, { identity, queue: Promise.resolve(), held: undefined });
+      this.#sessions.set(key, {
+        identity,
+        applied: Promise.resolve(),
+        answered: Promise.resolve(),
+        held: undefined,
+      });
       this.#owner.sessionOpened(this, identity);
     }
     if (announced.modelId !== undefined) this.#owner.announceModelId(identity, announced.modelId);
@@ -262,22 +276,45 @@ export class DeviceConnection {
     }
     this.#inFlight += 1;
     this.#owner.touchActivity(identity);
-    return new Promise((resolve) => {
-      const step = session.queue.then(async () => {
-        try {
-          const { response, delayInMs } = await this.#owner.answerTwin(identity, request);
-          this.#owner.deferAnswer(delayInMs, () => {
-            resolve(this.#closed ? undefined : response);
-          });
-        } finally {
-          this.#inFlight -= 1;
-        }
-      });
-      session.queue = step.catch(noop);
-      step.catch(() => {
-        resolve(undefined);
-      });
+    const { applied: earlierApplied, answered: earlierAnswered } = session;
+    let markApplied!: () => void;
+    session.applied = new Promise((resolve) => (markApplied = resolve));
+    const answer = this.#answerInOrder(identity, request, {
+      start: request.kind === 'get' ? earlierAnswered : earlierApplied,
+      earlierAnswered,
+      markApplied,
     });
+    session.answered = answer.decided;
+    return answer.response;
+  }
+
+  #answerInOrder(
+    identity: DeviceIdentity,
+    request: TwinRequest,
+    order: { start: Promise<void>; earlierAnswered: Promise<void>; markApplied: () => void },
+  ): { decided: Promise<void>; response: Promise<TwinResponse | undefined> } {
+    let answer!: (response: TwinResponse | undefined) => void;
+    const response = new Promise<TwinResponse | undefined>((resolve) => (answer = resolve));
+    const decided = (async () => {
+      try {
+        await order.start;
+        const { response: decision, delayInMs } = await this.#owner.answerTwin(
+          identity,
+          request,
+          order.markApplied,
+        );
+        await order.earlierAnswered;
+        this.#owner.deferAnswer(delayInMs, () => {
+          answer(this.#closed ? undefined : decision);
+        });
+      } catch {
+        answer(undefined);
+      } finally {
+        order.markApplied();
+        this.#inFlight -= 1;
+      }
+    })();
+    return { decided, response };
   }
 
   /**

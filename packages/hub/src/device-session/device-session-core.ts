@@ -182,7 +182,7 @@ export class DeviceSessionCore {
         });
       },
       connectionClosed: (connection) => this.#connections.delete(connection),
-      answerTwin: (identity, request) => this.#answerTwin(identity, request),
+      answerTwin: (identity, request, applied) => this.#answerTwin(identity, request, applied),
       deferAnswer: (delayInMs, answer) => {
         this.#deferred.run(delayInMs, answer);
       },
@@ -236,12 +236,18 @@ export class DeviceSessionCore {
   async #answerTwin(
     identity: DeviceIdentity,
     request: TwinRequest,
+    applied: () => void,
   ): Promise<{ response: TwinResponse; delayInMs: number | undefined }> {
     const operation: DeviceTwinOperation = request.kind === 'get' ? 'getTwin' : 'updateReported';
     const fault = this.#faultState.takeTwinResponseFault(operation, identity);
     const response = await respondUnderFault<TwinResponse>(fault, {
       applyHubFault: () => this.#hub.faults.apply(DEVICE_TWIN_FAULT_OPERATIONS[operation]),
-      perform: () => performTwinRequest(this.#hub, identity, request, this.#now()),
+      perform: () => {
+        // performTwinRequest reads or stages the twin before its first await.
+        const answer = performTwinRequest(this.#hub, identity, request, this.#now());
+        applied();
+        return answer;
+      },
       error: (status, code, message) => twinErrorResponse(status, code, message, this.#now()),
     });
     return { response, delayInMs: fault.delayInMs };

@@ -65,7 +65,9 @@ export function twinErrorResponse(
 }
 
 /**
- * Performs a twin request against the hub.
+ * Performs a twin request against the hub. It reads or stages the twin before its first await, so
+ * a caller knows a request was applied as soon as the call returns (device connections start the
+ * next reported patch of an identity then, and a burst of patches joins one group commit).
  *
  * @param hub - the hub core
  * @param identity - who asks (already authorised)

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import { createTestClientCertificate } from '../testing.js';
 import { closed, MessageLog, startMqttTestHub } from './mqtt-test-hub.js';
@@ -13,6 +14,31 @@ const DESIRED = '$iothub/twin/PATCH/properties/desired/';
 function createClientCertificate(commonName: string): { cert: string; key: string; sha1: string } {
   const { cert, key, sha1Thumbprint } = createTestClientCertificate(commonName);
   return { cert, key, sha1: sha1Thumbprint };
+}
+
+/** A QoS 0 PUBLISH packet, built by hand so a test can put several in one TLS write. */
+function publishPacket(topic: string, payload: string): Buffer {
+  const topicBytes = Buffer.from(topic, 'utf8');
+  const body = Buffer.concat([
+    Buffer.from([topicBytes.length >> 8, topicBytes.length & 0xff]),
+    topicBytes,
+    Buffer.from(payload, 'utf8'),
+  ]);
+  const length: number[] = [];
+  let rest = body.length;
+  do {
+    length.push((rest % 128) | (rest >= 128 ? 0x80 : 0));
+    rest = Math.floor(rest / 128);
+  } while (rest > 0);
+  return Buffer.concat([Buffer.from([0x30, ...length]), body]);
+}
+
+/**
+ * Sends a burst of twin requests in one write on a connected client's socket, so the hub reads
+ * them together, as it does when a client keeps many requests in flight.
+ */
+function sendBurst(client: MqttClient, requests: readonly [topic: string, body: string][]): void {
+  client.stream.write(Buffer.concat(requests.map(([topic, body]) => publishPacket(topic, body))));
 }
 
 afterEach(() => {
@@ -240,6 +266,55 @@ describe('MqttEndpoint', () => {
       expect(twin.reported).toEqual({ temp: 21.5, nested: { b: 2 }, $version: 3 });
       const service = await hub.serviceTwin('dev-1');
       expect(service.properties).toMatchObject({ reported: { temp: 21.5, $version: 3 } });
+    });
+
+    it('applies a burst of reported PATCHes in one group commit, in the order sent, and answers them in order', async () => {
+      await using hub = await startMqttTestHub();
+      const device = await hub.createDevice('dev-1');
+      const { client } = await hub.connect(device);
+      const log = new MessageLog(client);
+      await client.subscribeAsync('$iothub/twin/res/#');
+      const commitsBefore = hub.core.storage.flushCount;
+      const patches = Array.from({ length: 8 }, (_, i) => i + 1);
+      sendBurst(client, [
+        ...patches.map((i): [string, string] => [
+          PATCH(`p${String(i)}`),
+          JSON.stringify({ last: i, [`k${String(i)}`]: i }),
+        ]),
+        [GET('g'), ' '],
+      ]);
+      for (const i of patches)
+        expect((await log.next(RES)).topic).toBe(
+          `$iothub/twin/res/204/?$rid=p${String(i)}&$version=${String(i + 1)}`,
+        );
+      // The GET behind the patches waited for their commit.
+      const twin = JSON.parse((await log.next(RES)).payload) as { reported: unknown };
+      expect(twin.reported).toMatchObject({ last: 8, k1: 1, k8: 8, $version: 9 });
+      // Each patch was staged on the one before; one transaction wrote them all.
+      expect(hub.core.storage.flushCount - commitsBefore).toBe(1);
+    });
+
+    it('fails every patch of a burst whose group commit failed, and the GET behind them sees none', async () => {
+      await using hub = await startMqttTestHub();
+      const device = await hub.createDevice('dev-1');
+      const { client } = await hub.connect(device);
+      const log = new MessageLog(client);
+      await client.subscribeAsync('$iothub/twin/res/#');
+      hub.core.storage.failNextCommits(
+        Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }),
+      );
+      sendBurst(client, [
+        [PATCH('p1'), JSON.stringify({ a: 1 })],
+        [PATCH('p2'), JSON.stringify({ b: 2 })],
+        [GET('g'), ' '],
+      ]);
+      expect((await log.next(RES)).topic).toBe('$iothub/twin/res/503/?$rid=p1');
+      expect((await log.next(RES)).topic).toBe('$iothub/twin/res/503/?$rid=p2');
+      const twin = JSON.parse((await log.next(RES)).payload) as { reported: unknown };
+      expect(twin.reported).toEqual({ $version: 1 });
+      // The connection works on: the next patch gets the version the failed ones never took.
+      await client.publishAsync(PATCH('p3'), JSON.stringify({ c: 3 }));
+      expect((await log.next(RES)).topic).toBe('$iothub/twin/res/204/?$rid=p3&$version=2');
     });
 
     it('checks the optional base $version of a reported PATCH and answers 412 with errorCode 412001', async () => {
