@@ -334,19 +334,44 @@ describe('DeviceClient', () => {
     it('keeps up to maxPatchesInFlight patches in flight and coalesces the calls beyond them', async () => {
       const { client, fake } = setup({ outbox: { maxPatchesInFlight: 3 } });
       await client.open();
-      const results = await Promise.all([
-        client.updateReportedProperties({ a: 1 }),
-        client.updateReportedProperties({ b: 1 }),
-        client.updateReportedProperties({ c: 1 }),
-        client.updateReportedProperties({ d: 1 }),
-        client.updateReportedProperties({ e: 1 }),
-      ]);
+      const holds = [1, 2, 3].map(() => fake.holdNext('patchReported'));
+      const calls: Promise<{ version: number }>[] = [];
+      // Calls made in turns of their own go out one by one while the window has room…
+      for (const [index, patch] of [{ a: 1 }, { b: 1 }, { c: 1 }].entries()) {
+        calls.push(client.updateReportedProperties(patch));
+        await holds[index]?.started;
+      }
+      // …and the calls beyond it merge into the one patch queued behind the window.
+      calls.push(client.updateReportedProperties({ d: 1 }));
+      await new Promise((resolve) => setImmediate(resolve));
+      calls.push(client.updateReportedProperties({ e: 1 }));
+      expect(fake.count('patchReported')).toBe(3);
+      for (const hold of holds) hold.release();
+      const results = await Promise.all(calls);
       expect(results.map((result) => result.version)).toEqual([2, 3, 4, 5, 5]);
       expect(
         fake.calls
           .filter((call) => call.operation === 'patchReported')
           .map((call) => call.argument),
       ).toEqual([{ a: 1 }, { b: 1 }, { c: 1 }, { d: 1, e: 1 }]);
+      await client.close();
+    });
+
+    it('sends the calls made in one turn as one patch, whatever the window', async () => {
+      const { client, fake } = setup({ outbox: { maxPatchesInFlight: 3 } });
+      await client.open();
+      const results = await Promise.all([
+        client.updateReportedProperties({ a: 1 }),
+        client.updateReportedProperties({ b: 1 }),
+        client.updateReportedProperties({ a: 2, c: 1 }),
+      ]);
+      expect(results.map((result) => result.version)).toEqual([2, 2, 2]);
+      expect(
+        fake.calls
+          .filter((call) => call.operation === 'patchReported')
+          .map((call) => call.argument),
+      ).toEqual([{ a: 2, b: 1, c: 1 }]);
+      expect(fake.reported).toEqual({ a: 2, b: 1, c: 1 });
       await client.close();
     });
 

@@ -10,7 +10,8 @@
  *   out of order. The outbox then sends it again (merge patches are idempotent, so the later
  *   patch wins as in call order), each following patch likewise, and keeps one patch in flight
  *   from then on. Callers are answered in call order.
- * - Coalescing: beyond the window, a new patch merges into the last queued (not yet sent) entry
+ * - Coalescing: calls made in the same turn are queued before anything is sent, and beyond the
+ *   window a new patch merges into the last queued (not yet sent) entry
  *   when the two compose into one equivalent merge patch that stays within the reported size
  *   limit; otherwise it becomes a new entry. Callers whose patches were merged share one result.
  * - Offline: with the outbox enabled (default), patches made while disconnected wait and are
@@ -126,6 +127,7 @@ export class ReportedOutbox {
   #calls = 0;
   #bytes = 0;
   #nextSequence = 1;
+  #pumpScheduled = false;
 
   constructor(options: ReportedOutboxOptions) {
     if (!(options.maxPatches >= 1)) throw new RangeError('outbox.maxPatches must be >= 1');
@@ -231,7 +233,7 @@ export class ReportedOutbox {
       };
       entry.waiters.add(waiter);
       abortSignal?.addEventListener('abort', onAbort, { once: true });
-      if (this.#options.persist === undefined) this.#pump();
+      if (this.#options.persist === undefined) this.#pumpSoon();
       else
         this.#options.persist().catch((error: unknown) => {
           this.#failUnsaved(error);
@@ -326,6 +328,20 @@ export class ReportedOutbox {
       // A closing client does not save any more; anything else (a full disk) the app must hear of.
       if (isTransportError(error)) this.#options.logger.verbose(error.message);
       else this.#options.reportError(error);
+    });
+  }
+
+  /**
+   * Pumps once the calls made in the same turn have been queued: a burst of calls (a
+   * `Promise.all` of updates, a loop) then goes out as one merged patch instead of the first call
+   * alone and the rest merged behind it, which costs a second round trip.
+   */
+  #pumpSoon(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
     });
   }
 
