@@ -123,15 +123,16 @@ const deviceId = `q-${Number(process.env.BENCH_DEVICE ?? '1')}`;
 if (scenario === 'get' || scenario === 'update') {
   const device = await open(deviceId);
   const call = scenario === 'get' ? () => device.get() : (i) => device.report({ n: i });
-  report(await sequential(call, 100, Math.round(1000 * scale)));
+  // A long warm-up, so every client is measured with its hot paths compiled (steady state).
+  report(await sequential(call, Math.round(1000 * scale), Math.round(2000 * scale)));
   await device.close();
 } else if (scenario === 'inflight') {
   // 16 calls at a time, each batch awaited: calls acknowledged per second.
   const device = await open(deviceId);
-  const batches = Math.round(100 * scale);
+  const batches = Math.round(200 * scale);
   const batch = (b) =>
     Promise.all(Array.from({ length: 16 }, (_, k) => device.report({ n: b * 16 + k })));
-  for (let b = 0; b < 10; b += 1) await batch(b);
+  for (let b = 0; b < Math.round(100 * scale); b += 1) await batch(b);
   const versionBefore = await device.reportedVersion();
   const start = performance.now();
   for (let b = 0; b < batches; b += 1) await batch(b);

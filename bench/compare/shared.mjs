@@ -111,7 +111,7 @@ export async function throughput(call, inFlight, durationMs) {
       cpuUs: cpuPerOp(cpu, done),
     };
   };
-  await run(Math.min(500, durationMs / 4));
+  await run(Math.min(1500, durationMs / 2));
   return run(durationMs);
 }
 
