@@ -186,6 +186,15 @@ describe('DeviceClient', () => {
       expect(fake.count('disconnect')).toBe(1);
     });
 
+    it('fails the updates queued by a client that was never opened when it closes', async () => {
+      const { client, fake } = setup();
+      const queued = client.updateReportedProperties({ a: 1 });
+      await client.close();
+      await expect(queued).rejects.toBeInstanceOf(TransportError);
+      await expect(queued).rejects.toThrow('closed before the reported patch was sent');
+      expect(fake.count('connect')).toBe(0);
+    });
+
     it('fails open() at once with UnauthorizedError and reports credential-rejected', async () => {
       const { client, fake, states } = setup({
         fake: { authorize: () => createHubError({ statusCode: 401, operation: 'Connect' }) },

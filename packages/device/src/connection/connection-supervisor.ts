@@ -193,7 +193,11 @@ export class ConnectionSupervisor {
    */
   async close(abortSignal?: AbortSignal): Promise<void> {
     const session = this.#session;
-    if (session === undefined) return;
+    if (session === undefined) {
+      // Never opened (or already closed): calls queued meanwhile must still end, not hang.
+      this.#options.hooks.ended('closed', undefined);
+      return;
+    }
     this.#dispatch({ type: 'close' });
     await session.loop?.catch(() => undefined);
     await this.#renewing?.catch(() => undefined);
