@@ -3,10 +3,12 @@
  * bodies only up to the operation's cap (413 beyond), and the HTTPS server cuts off peers that
  * trickle their headers.
  */
+import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { createHub, listen, type Hub } from '../src/index.js';
 import { REST_BODY_LIMITS } from '../src/rest/read-json.js';
+import { startTestHub } from '../src/testing.js';
 import { serviceToken } from './helpers.js';
 
 /** A request body that counts the bytes the hub pulled from it. */
@@ -99,6 +101,84 @@ describe('REST body limits', () => {
       body: JSON.stringify({ properties: { desired } }),
     });
     expect(response.status).toBe(200);
+  });
+});
+
+describe('request bodies over HTTPS', () => {
+  /**
+   * Streams `chunks` (no Content-Length) and reads the answer; with `end: false` the request
+   * body never ends, so only a server that answers before the end can answer at all.
+   */
+  function post(
+    testHub: { httpsPort?: number | undefined; caCertificate: string },
+    authorization: string,
+    target: { method: string; path: string },
+    chunks: readonly Buffer[],
+    end: boolean,
+  ): Promise<{ status: number; connection: string | undefined; body: string }> {
+    return new Promise((resolve, reject) => {
+      const outgoing = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port: testHub.httpsPort,
+          path: `${target.path}?api-version=2021-04-12`,
+          method: target.method,
+          ca: testHub.caCertificate,
+          servername: 'localhost',
+          headers: { authorization, 'content-type': 'application/json' },
+        },
+        (response) => {
+          const received: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => received.push(chunk));
+          response.on('end', () => {
+            resolve({
+              status: response.statusCode ?? 0,
+              connection: response.headers.connection,
+              body: Buffer.concat(received).toString('utf8'),
+            });
+            outgoing.destroy();
+          });
+        },
+      );
+      outgoing.on('error', reject);
+      for (const chunk of chunks) outgoing.write(chunk);
+      if (end) outgoing.end();
+    });
+  }
+
+  it('reads a twin PATCH body streamed in pieces', async () => {
+    await using testHub = await startTestHub();
+    await testHub.createDevice('dev1');
+    const patch = JSON.stringify({ properties: { desired: { mode: 'eco', level: 3 } } });
+    const answer = await post(
+      testHub,
+      await serviceToken(testHub),
+      { method: 'PATCH', path: '/twins/dev1' },
+      [Buffer.from(patch.slice(0, 10)), Buffer.from(patch.slice(10))],
+      true,
+    );
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({
+      properties: { desired: { mode: 'eco', level: 3, $version: 2 } },
+    });
+  });
+
+  it('answers 413 as soon as a streamed body passes the cap, and closes the connection', async () => {
+    await using testHub = await startTestHub();
+    // Twice the 64 KiB cap of a query, and a body that never ends.
+    const chunks = Array.from({ length: 8 }, () => Buffer.alloc(16 * 1024, 0x20));
+    const answer = await post(
+      testHub,
+      await serviceToken(testHub),
+      { method: 'POST', path: '/devices/query' },
+      chunks,
+      false,
+    );
+    expect(answer.status).toBe(413);
+    expect(answer.connection).toBe('close');
+    expect(JSON.parse(answer.body)).toMatchObject({
+      Message: expect.stringContaining(String(REST_BODY_LIMITS.query)) as unknown,
+    });
   });
 });
 

@@ -7,7 +7,7 @@
  */
 import {
   createServer as createHttpServer,
-  type IncomingMessage,
+  IncomingMessage,
   type Server as HttpServer,
   type ServerResponse,
 } from 'node:http';
@@ -21,6 +21,7 @@ import type { ExplorerOptions } from '../explorer/explorer-access.js';
 import { createExplorerHandler, isExplorerUrl } from '../explorer/explorer-handler.js';
 import type { ConnectionRefusal } from '../device-endpoint/protocol-endpoint.js';
 import { hubInternals, STANDARD_PORTS, type Hub } from '../hub.js';
+import { readBodyFromNode } from '../rest/read-json.js';
 
 /** Options of {@link listen}. */
 export interface ListenOptions {
@@ -133,11 +134,12 @@ export async function listen(hub: Hub, options: ListenOptions = {}): Promise<Hub
     options.explorer?.enabled === false ? undefined : createExplorerHandler(hub, options.explorer);
   // Without the explorer nobody reads the twins' timelines, so the hub stops keeping them.
   timeline.setRecording(explorer !== undefined);
-  const handle = getRequestListener((request, env) =>
-    explorer !== undefined && isExplorerUrl(request.url)
-      ? explorer.fetch(request, env.incoming.socket.remoteAddress)
-      : hub.fetch(request),
-  );
+  const handle = getRequestListener((request, env) => {
+    if (explorer !== undefined && isExplorerUrl(request.url))
+      return explorer.fetch(request, env.incoming.socket.remoteAddress);
+    if (env.incoming instanceof IncomingMessage) readBodyFromNode(request, env.incoming);
+    return hub.fetch(request);
+  });
   // node:http ignores a listener's promise; the adapter answers errors itself.
   const listener = (request: IncomingMessage, response: ServerResponse): void => {
     void handle(request, response);

@@ -3,7 +3,26 @@
  * refused before a byte is read, and a streamed body is refused as soon as it passes the cap,
  * so the hub never holds more than the cap of one request in memory.
  */
+import type { IncomingMessage } from 'node:http';
 import { hubFailure } from './hub-failure.js';
+
+/**
+ * The Node request behind each web request that `listen()` hands to the hub: its body is read
+ * straight off the Node stream. Through the web `Request` it would cost a full undici `Request`,
+ * an `AbortSignal` and a `ReadableStream` per call, a fifth of the hub's time for a twin PATCH.
+ */
+const nodeRequests = new WeakMap<Request, IncomingMessage>();
+
+/**
+ * Lets {@link readJson} read a request's body from the Node request it came from.
+ *
+ * @param request - the web request the hub is given
+ * @param incoming - the Node request it was made from
+ * @internal
+ */
+export function readBodyFromNode(request: Request, incoming: IncomingMessage): void {
+  nodeRequests.set(request, incoming);
+}
 
 /**
  * The largest bodies the REST API reads, in bytes. IoT Hub's own limits are on content, not
@@ -54,6 +73,8 @@ export async function readJson(request: Request, limit: number): Promise<unknown
 async function readBodyText(request: Request, limit: number): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (declared > limit) throw tooLarge(limit);
+  const incoming = nodeRequests.get(request);
+  if (incoming !== undefined) return readIncomingText(incoming, limit);
   if (request.body === null) return '';
   const reader: ReadableStreamDefaultReader<Uint8Array> = request.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -70,6 +91,45 @@ async function readBodyText(request: Request, limit: number): Promise<string> {
     chunks.push(value);
   }
   return Buffer.concat(chunks, total).toString('utf8');
+}
+
+function readIncomingText(incoming: IncomingMessage, limit: number): Promise<string> {
+  // Nothing reads the body before the hub does, so an ended stream had none.
+  if (incoming.readableEnded) return Promise.resolve('');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const stop = (): void => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', reject);
+      incoming.off('close', onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      total += chunk.length;
+      if (total > limit) {
+        // Stop pulling: the rest stays in the socket, which is closed after the 413.
+        stop();
+        incoming.pause();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      stop();
+      resolve(Buffer.concat(chunks, total).toString('utf8'));
+    };
+    const onClose = (): void => {
+      if (incoming.readableEnded) return;
+      stop();
+      reject(new Error('The client closed the connection before its request body was complete.'));
+    };
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', reject);
+    incoming.on('close', onClose);
+  });
 }
 
 function tooLarge(limit: number) {
