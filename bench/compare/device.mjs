@@ -130,10 +130,10 @@ if (scenario === 'get' || scenario === 'update') {
 } else if (scenario === 'inflight') {
   // 16 calls at a time, each batch awaited: calls acknowledged per second.
   const device = await open(deviceId);
-  const batches = Math.round(300 * scale);
+  const batches = Math.round(1000 * scale);
   const batch = (b) =>
     Promise.all(Array.from({ length: 16 }, (_, k) => device.report({ n: b * 16 + k })));
-  for (let b = 0; b < Math.round(300 * scale); b += 1) await batch(b);
+  for (let b = 0; b < Math.round(1000 * scale); b += 1) await batch(b);
   const versionBefore = await device.reportedVersion();
   const start = performance.now();
   for (let b = 0; b < batches; b += 1) await batch(b);
