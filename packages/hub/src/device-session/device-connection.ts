@@ -288,6 +288,12 @@ export class DeviceConnection {
     return answer.response;
   }
 
+  /**
+   * Answers one request once `order.start` settled, calling `order.markApplied` as soon as it
+   * is applied, and hands its answer on only after the answers of the requests before it.
+   * `decided` settles when the answer is known (before any delay a fault adds); `response`
+   * resolves with the answer, or `undefined` when the connection closed or the request failed.
+   */
   #answerInOrder(
     identity: DeviceIdentity,
     request: TwinRequest,
