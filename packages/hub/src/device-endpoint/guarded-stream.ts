@@ -108,26 +108,25 @@ export class GuardedStream extends Duplex {
 
   override _write(
     chunk: Buffer,
-    encoding: BufferEncoding,
+    _encoding: BufferEncoding,
     callback: (error?: Error | null) => void,
   ): void {
-    if (this.#inner.destroyed || !this.#inner.writable) {
-      callback();
-      return;
-    }
-    this.#inner.write(chunk, encoding, callback);
+    this.#forward(chunk, callback);
   }
 
   // A protocol library writes one packet in several small pieces (mqtt-packet: header, length,
   // topic, payload) under cork(). Handing them on one by one made each piece a TLS record and a
   // system call of its own, a third of the hub's time under load; joined, a packet is one write.
   override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    this.#forward(Buffer.concat(chunks.map(({ chunk }) => chunk)), callback);
+  }
+
+  #forward(bytes: Buffer, callback: (error?: Error | null) => void): void {
     if (this.#inner.destroyed || !this.#inner.writable) {
       callback();
       return;
     }
-    const buffers = chunks.map(({ chunk }) => chunk);
-    this.#inner.write(buffers.length === 1 ? buffers[0] : Buffer.concat(buffers), callback);
+    this.#inner.write(bytes, callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
